@@ -1,0 +1,114 @@
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { FsBlobStore } from '../blobs/fs-blob-store.js';
+import { UrlSigner } from '../blobs/signed-urls.js';
+import type { Config } from '../config/config.js';
+import { buildHttpApp } from '../http/app.js';
+import { VeoPresenter } from '../http/veo/veo-presenter.js';
+import { deliverCallback } from '../jobs/handlers/deliver-callback.js';
+import { renderLocal } from '../jobs/handlers/render-local.js';
+import { failTaskAfterExhaustion, pollTask, startTask } from '../jobs/handlers/task-jobs.js';
+import { Worker } from '../jobs/worker.js';
+import { MediaTools } from '../media/media-tools.js';
+import { SafeHttpClient } from '../net/safe-http.js';
+import { LocalProvider } from '../providers/local/local-provider.js';
+import { LocalRenderer } from '../providers/local/local-renderer.js';
+import { ProviderRegistry } from '../providers/provider-registry.js';
+import { KeyService } from '../services/key-service.js';
+import { TaskLifecycle } from '../services/task-lifecycle.js';
+import { TaskService } from '../services/task-service.js';
+import { openSqliteDatabase } from '../storage/database.js';
+import { createSqlStorage, type Storage } from '../storage/storage.js';
+import { urlSigningSecret } from './url-signing-secret.js';
+
+/** A running Segue: its parts, for the entry points and the tests. */
+export interface Segue {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly storage: Storage;
+  readonly keys: KeyService;
+  readonly tasks: TaskService;
+  readonly media: MediaTools;
+  readonly http: FastifyInstance;
+  readonly worker: Worker;
+  /** Stops claiming jobs, lets running ones finish (or releases them), closes HTTP and the database. */
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: 'segue' },
+    redact: { paths: ['req.headers.authorization', '*.apiKey', '*.key', '*.webhookSecret', '*.secret'], censor: '[redacted]' },
+  });
+}
+
+/** The composition root: builds every adapter from the configuration and wires them together. */
+export async function createSegue(config: Config, logger: Logger = createLogger(config)): Promise<Segue> {
+  const database = await openSqliteDatabase(config.dataDir);
+  const storage = createSqlStorage(database.db);
+  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  const media = new MediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, defaultTimeoutMs: config.ffmpegTimeoutMs });
+  const addressPolicy = { allowPrivateNetworks: config.allowPrivateNetworks };
+  const outbound = new SafeHttpClient(addressPolicy);
+  const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
+  const presenter = new VeoPresenter(signer, config);
+  const providers = new ProviderRegistry([new LocalProvider(storage.jobs, blobs)], 'local');
+  const lifecycle = new TaskLifecycle(storage);
+  const keys = new KeyService(storage);
+  const tasks = new TaskService(storage, providers, addressPolicy);
+  const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
+
+  const taskDeps = { storage, providers, lifecycle };
+  const worker = new Worker({
+    queue: storage.jobs,
+    handlers: {
+      'task.start': (payload, context) => startTask(taskDeps, payload, context),
+      'task.poll': (payload, context) => pollTask(taskDeps, payload, context),
+      'local.render': (payload, context) =>
+        renderLocal({ storage, blobs, renderer, workDirectory: path.join(config.dataDir, 'work') }, payload, context),
+      'callback.deliver': (payload, context) =>
+        deliverCallback({ storage, http: outbound, presenter, timeoutMs: config.callbackTimeoutMs }, payload, context),
+    },
+    onExhausted: {
+      'task.start': (payload) => failTaskAfterExhaustion(taskDeps, payload),
+      'task.poll': (payload) => failTaskAfterExhaustion(taskDeps, payload),
+      'local.render': (payload) => failTaskAfterExhaustion(taskDeps, payload),
+    },
+    concurrency: config.workerConcurrency,
+    kindConcurrency: { 'local.render': config.localRenderConcurrency },
+    leaseMs: config.jobLeaseMs,
+    pollMs: config.workerPollMs,
+    logger: logger.child({ component: 'worker' }),
+    subscribe: (listener) => storage.onJobEnqueued(listener),
+  });
+
+  const http = await buildHttpApp({
+    logger,
+    veo: { keys, tasks, presenter },
+    files: { signer, blobDirectory: blobs.directory },
+    readiness: [
+      { name: 'database', check: () => storage.ping() },
+      {
+        name: 'ffmpeg',
+        check: async () => {
+          if (!media.usable()) throw new Error('ffmpeg or ffprobe is missing or not executable');
+        },
+      },
+    ],
+  });
+
+  let closed = false;
+  return {
+    config, logger, storage, keys, tasks, media, http, worker,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await http.close();
+      await worker.stop(config.shutdownGraceMs);
+      await outbound.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Segue's own download links: `/files/<key>?expires=<unix s>&signature=<HMAC(key, expires)>`.
+ * Expiry is rounded up to the hour, so that repeated polls of one task hand out the same URL
+ * (players and CDNs can cache it) while every link still stops working on time.
+ */
+export class UrlSigner {
+  constructor(
+    private readonly secret: string,
+    private readonly publicUrl: string,
+    private readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  urlFor(key: string): string {
+    const expires = Math.ceil((this.now() / 1000 + this.ttlSeconds) / 3600) * 3600;
+    const path = `/files/${key}`;
+    return `${this.publicUrl}${path}?expires=${expires}&signature=${this.sign(path, expires)}`;
+  }
+
+  /** Whether a request for `/files/<key>` carries a valid, unexpired signature. */
+  verify(path: string, expires: string | undefined, signature: string | undefined): boolean {
+    if (!expires || !signature || !/^\d{1,12}$/.test(expires)) return false;
+    const expiresAt = Number(expires);
+    if (expiresAt * 1000 < this.now()) return false;
+    const expected = Buffer.from(this.sign(path, expiresAt));
+    const given = Buffer.from(signature);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  private sign(path: string, expires: number): string {
+    return createHmac('sha256', this.secret).update(`${path}\n${expires}`).digest('base64url');
+  }
+}

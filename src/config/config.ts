@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const port = z.coerce.number({ message: 'must be a number' }).int().min(0).max(65535);
+const positiveInt = z.coerce.number({ message: 'must be a number' }).int().positive();
+const nonNegativeInt = z.coerce.number({ message: 'must be a number' }).int().min(0);
+
+/** Every environment variable Segue reads, with its default. `.env.example` mirrors this list. */
+const environmentSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(8080),
+  SEGUE_DATA_DIR: z.string().min(1).default('./data'),
+  SEGUE_PUBLIC_URL: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
+  SEGUE_BOOTSTRAP_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  SEGUE_BOOTSTRAP_CREDITS: nonNegativeInt.default(10000),
+  SEGUE_ALLOW_PRIVATE_NETWORKS: booleanFlag.default(false),
+  SEGUE_FFMPEG: z.string().min(1).optional(),
+  SEGUE_FFPROBE: z.string().min(1).optional(),
+  SEGUE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SEGUE_RUN_WORKER: booleanFlag.default(true),
+  SEGUE_WORKER_CONCURRENCY: positiveInt.default(4),
+  SEGUE_LOCAL_RENDER_CONCURRENCY: positiveInt.default(1),
+  SEGUE_WORKER_POLL_MS: positiveInt.default(500),
+  SEGUE_JOB_LEASE_SECONDS: positiveInt.default(30),
+  SEGUE_SHUTDOWN_GRACE_SECONDS: nonNegativeInt.default(20),
+  SEGUE_URL_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SEGUE_URL_TTL_SECONDS: positiveInt.default(14 * 24 * 3600),
+  SEGUE_TIME_FORMAT: z.enum(['datetime', 'epoch_ms']).default('datetime'),
+  SEGUE_EXTEND_RESULT_URLS: z.enum(['segment', 'full']).default('segment'),
+  SEGUE_CALLBACK_URLS_AS_STRING: booleanFlag.default(false),
+  SEGUE_CALLBACK_TIMEOUT_SECONDS: positiveInt.default(15),
+  SEGUE_MEDIA_MAX_BYTES: positiveInt.default(200 * 1024 * 1024),
+  SEGUE_MEDIA_TIMEOUT_SECONDS: positiveInt.default(60),
+  SEGUE_FFMPEG_TIMEOUT_SECONDS: positiveInt.default(600),
+});
+
+/** The frozen, typed configuration every part of Segue receives. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly publicUrl: string;
+  readonly bootstrapKey: string | undefined;
+  readonly bootstrapCredits: number;
+  readonly allowPrivateNetworks: boolean;
+  readonly ffmpegPath: string | undefined;
+  readonly ffprobePath: string | undefined;
+  readonly logLevel: string;
+  readonly runWorker: boolean;
+  readonly workerConcurrency: number;
+  readonly localRenderConcurrency: number;
+  readonly workerPollMs: number;
+  readonly jobLeaseMs: number;
+  readonly shutdownGraceMs: number;
+  readonly urlSigningSecret: string | undefined;
+  readonly urlTtlSeconds: number;
+  readonly timeFormat: 'datetime' | 'epoch_ms';
+  readonly extendResultUrls: 'segment' | 'full';
+  readonly callbackUrlsAsString: boolean;
+  readonly callbackTimeoutMs: number;
+  readonly mediaMaxBytes: number;
+  readonly mediaTimeoutMs: number;
+  readonly ffmpegTimeoutMs: number;
+}
+
+/** Thrown when the environment holds a bad value; the message names every offending variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads the configuration once from an environment (process.env by default). */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const env = parsed.data;
+  const publicHost = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
+  return Object.freeze({
+    host: env.HOST,
+    port: env.PORT,
+    dataDir: path.resolve(env.SEGUE_DATA_DIR),
+    publicUrl: (env.SEGUE_PUBLIC_URL ?? `http://${publicHost}:${env.PORT}`).replace(/\/+$/, ''),
+    bootstrapKey: env.SEGUE_BOOTSTRAP_KEY,
+    bootstrapCredits: env.SEGUE_BOOTSTRAP_CREDITS,
+    allowPrivateNetworks: env.SEGUE_ALLOW_PRIVATE_NETWORKS,
+    ffmpegPath: env.SEGUE_FFMPEG,
+    ffprobePath: env.SEGUE_FFPROBE,
+    logLevel: env.SEGUE_LOG_LEVEL,
+    runWorker: env.SEGUE_RUN_WORKER,
+    workerConcurrency: env.SEGUE_WORKER_CONCURRENCY,
+    localRenderConcurrency: env.SEGUE_LOCAL_RENDER_CONCURRENCY,
+    workerPollMs: env.SEGUE_WORKER_POLL_MS,
+    jobLeaseMs: env.SEGUE_JOB_LEASE_SECONDS * 1000,
+    shutdownGraceMs: env.SEGUE_SHUTDOWN_GRACE_SECONDS * 1000,
+    urlSigningSecret: env.SEGUE_URL_SIGNING_SECRET,
+    urlTtlSeconds: env.SEGUE_URL_TTL_SECONDS,
+    timeFormat: env.SEGUE_TIME_FORMAT,
+    extendResultUrls: env.SEGUE_EXTEND_RESULT_URLS,
+    callbackUrlsAsString: env.SEGUE_CALLBACK_URLS_AS_STRING,
+    callbackTimeoutMs: env.SEGUE_CALLBACK_TIMEOUT_SECONDS * 1000,
+    mediaMaxBytes: env.SEGUE_MEDIA_MAX_BYTES,
+    mediaTimeoutMs: env.SEGUE_MEDIA_TIMEOUT_SECONDS * 1000,
+    ffmpegTimeoutMs: env.SEGUE_FFMPEG_TIMEOUT_SECONDS * 1000,
+  });
+}

@@ -1,0 +1,102 @@
+/** What a task does. */
+export type Operation = 'generate' | 'extend' | 'upgrade_1080p' | 'upgrade_4k';
+
+/** Where a task is in its life. Terminal states are `succeeded` and `failed`. */
+export type TaskState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/**
+ * When a task failed: before a provider accepted it (`submission`) or while it was being made
+ * (`generation`). The Veo dialect shows them as successFlag 2 and 3.
+ */
+export type FailureStage = 'submission' | 'generation';
+
+/** Why a task failed, independent of any dialect's codes. */
+export type FailureReason =
+  | 'content_policy'
+  | 'input_unusable'
+  | 'generation_failed'
+  | 'timeout'
+  | 'internal';
+
+export type AspectRatio = '16:9' | '9:16';
+
+/** How the pictures of a generation are given. */
+export type GenerationMode = 'text' | 'first_and_last_frames' | 'reference_images';
+
+/** What was asked for, in the engine's own terms (dialects translate into this). */
+export interface TaskParameters {
+  readonly prompt: string;
+  /** Public model id: `veo3`, `veo3_fast`, `veo3_lite`. */
+  readonly model: string;
+  /** `auto` is resolved from the first image (or the source video) when the task runs. */
+  readonly aspectRatio: AspectRatio | 'auto';
+  readonly mode: GenerationMode;
+  readonly imageUrls: readonly string[];
+  readonly watermark: string | null;
+  readonly negativePrompt: string | null;
+}
+
+/** The stored result of a successful task. Keys point into the blob store. */
+export interface TaskResult {
+  /** The whole video (for an extension: source + new seconds). */
+  readonly videoKey: string;
+  /** For an extension: the new seconds alone. */
+  readonly segmentKey: string | null;
+  readonly posterKey: string;
+  readonly durationSeconds: number;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly hasAudio: boolean;
+}
+
+export interface TaskFailure {
+  readonly stage: FailureStage;
+  readonly reason: FailureReason;
+  readonly message: string;
+}
+
+export interface Task {
+  readonly id: string;
+  readonly apiKeyId: string;
+  readonly operation: Operation;
+  readonly parentTaskId: string | null;
+  readonly rootTaskId: string;
+  readonly parameters: TaskParameters;
+  /** The client's request as received (minus secrets), echoed back as `paramJson`. */
+  readonly requestEcho: Readonly<Record<string, unknown>>;
+  readonly seed: number;
+  readonly callbackUrl: string | null;
+  readonly provider: string;
+  readonly providerHandle: unknown;
+  readonly state: TaskState;
+  readonly progress: number;
+  readonly failure: TaskFailure | null;
+  readonly result: TaskResult | null;
+  /** What the engine reports about how it made the result (method, timings…). */
+  readonly engineDetails: Readonly<Record<string, unknown>> | null;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+}
+
+/** Length limits of a video chain, as on the Gemini API. */
+export const EXTENSION_SECONDS = 7;
+export const GENERATION_SECONDS = 8;
+export const MAX_SOURCE_SECONDS = 141;
+export const MAX_TOTAL_SECONDS = 148;
+
+const allowedTransitions: Readonly<Record<TaskState, readonly TaskState[]>> = {
+  queued: ['running', 'failed'],
+  running: ['succeeded', 'failed'],
+  succeeded: [],
+  failed: [],
+};
+
+export function canTransition(from: TaskState, to: TaskState): boolean {
+  return allowedTransitions[from].includes(to);
+}
+
+export function isTerminal(state: TaskState): boolean {
+  return allowedTransitions[state].length === 0;
+}

@@ -1,0 +1,28 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
+import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
+import { type VeoRouteDependencies, veoRoutes } from './veo/veo-routes.js';
+
+export interface HttpDependencies {
+  readonly logger: Logger;
+  readonly veo: VeoRouteDependencies;
+  readonly files: FileRouteDependencies;
+  readonly readiness: readonly ReadinessCheck[];
+}
+
+/** The HTTP face of Segue: each dialect is an encapsulated plugin with its own error mapping. */
+export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request lines would dominate the logs of polling clients; routes log what matters.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    trustProxy: false,
+  });
+  await app.register(async (scope) => veoRoutes(scope, deps.veo), { prefix: '/api/v1' });
+  await app.register(async (scope) => fileRoutes(scope, deps.files));
+  await app.register(async (scope) => opsRoutes(scope, deps.readiness));
+  return app;
+}

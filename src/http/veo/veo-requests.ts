@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { ValidationError } from '../../domain/errors.js';
+import type { GenerationMode, TaskParameters } from '../../domain/task.js';
+
+const seedMessage = 'seeds must be an integer between 10000 and 99999';
+const seedField = z
+  .union([z.number(), z.string().regex(/^\s*\d+\s*$/).transform(Number)], { error: seedMessage })
+  .pipe(z.number().int(seedMessage).min(10000, seedMessage).max(99999, seedMessage))
+  .nullish();
+
+const aspectRatioField = z
+  .string()
+  .transform((value) => value.trim().toLowerCase())
+  .pipe(z.enum(['16:9', '9:16', 'auto'], { error: 'aspectRatio must be one of 16:9, 9:16, Auto' }))
+  .nullish();
+
+const urlList = z.array(z.string({ error: 'imageUrls must be a list of URLs' }).trim().min(1, 'imageUrls must not contain empty URLs'), {
+  error: 'imageUrls must be a list of URLs',
+});
+
+/** An empty or null callBackUrl means "no callback", as lenient clients send it. */
+const callbackField = z
+  .string({ error: 'callBackUrl must be a URL' })
+  .trim()
+  .max(2048, 'callBackUrl is too long')
+  .nullish()
+  .transform((value) => (value ? value : null));
+
+const promptField = z
+  .string({ error: 'prompt is required' })
+  .trim()
+  .min(1, 'prompt is required')
+  .max(5000, 'prompt must be at most 5000 characters');
+
+const watermarkField = z
+  .string({ error: 'watermark must be text' })
+  .max(100, 'watermark must be at most 100 characters')
+  .nullish()
+  .transform((value) => (value ? value : null));
+
+const flag = (name: string) => z.boolean({ error: `${name} must be true or false` }).nullish();
+
+/** `POST /api/v1/veo/generate`. Unknown fields (resolution, duration…) are accepted and ignored. */
+export const generateBodySchema = z.object({
+  prompt: promptField,
+  imageUrls: urlList.max(3, 'imageUrls takes at most 3 images').nullish(),
+  model: z.enum(['veo3', 'veo3_fast', 'veo3_lite'], { error: 'model must be one of veo3, veo3_fast, veo3_lite' }).nullish(),
+  generationType: z
+    .enum(['TEXT_2_VIDEO', 'FIRST_AND_LAST_FRAMES_2_VIDEO', 'REFERENCE_2_VIDEO'], {
+      error: 'generationType must be one of TEXT_2_VIDEO, FIRST_AND_LAST_FRAMES_2_VIDEO, REFERENCE_2_VIDEO',
+    })
+    .nullish(),
+  aspectRatio: aspectRatioField,
+  aspect_ratio: aspectRatioField,
+  seeds: seedField,
+  seed: seedField,
+  callBackUrl: callbackField,
+  enableFallback: flag('enableFallback'),
+  enableTranslation: flag('enableTranslation'),
+  watermark: watermarkField,
+});
+
+/** `POST /api/v1/veo/extend`. */
+export const extendBodySchema = z.object({
+  taskId: z.string({ error: 'taskId is required' }).trim().min(1, 'taskId is required').max(128, 'taskId is too long'),
+  prompt: promptField,
+  seeds: seedField,
+  seed: seedField,
+  watermark: watermarkField,
+  callBackUrl: callbackField,
+  model: z.enum(['fast', 'quality'], { error: 'model must be fast or quality' }).nullish(),
+});
+
+/** Turns the first zod issue into the dialect's one-line message. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError('The request body must be a JSON object');
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.join('.');
+  const message = issue.code === 'invalid_type' && issue.input === undefined ? `${field} is required` : issue.message;
+  throw new ValidationError(message, field);
+}
+
+const generationTypeModes: Record<string, GenerationMode> = {
+  TEXT_2_VIDEO: 'text',
+  FIRST_AND_LAST_FRAMES_2_VIDEO: 'first_and_last_frames',
+  REFERENCE_2_VIDEO: 'reference_images',
+};
+
+type GenerateBody = z.infer<typeof generateBodySchema>;
+
+/** The engine's parameters for a generate body, with the dialect's cross-field rules applied. */
+export function generationParameters(body: GenerateBody): TaskParameters {
+  const imageUrls = body.imageUrls ?? [];
+  const model = body.model ?? 'veo3_fast';
+  const generationType = body.generationType ?? (imageUrls.length === 0 ? 'TEXT_2_VIDEO' : 'FIRST_AND_LAST_FRAMES_2_VIDEO');
+  if (generationType === 'TEXT_2_VIDEO' && imageUrls.length > 0) {
+    throw new ValidationError('TEXT_2_VIDEO takes no imageUrls; use FIRST_AND_LAST_FRAMES_2_VIDEO or REFERENCE_2_VIDEO', 'generationType');
+  }
+  if (generationType === 'FIRST_AND_LAST_FRAMES_2_VIDEO' && (imageUrls.length < 1 || imageUrls.length > 2)) {
+    throw new ValidationError('FIRST_AND_LAST_FRAMES_2_VIDEO takes 1 or 2 imageUrls', 'imageUrls');
+  }
+  if (generationType === 'REFERENCE_2_VIDEO') {
+    if (imageUrls.length < 1) throw new ValidationError('REFERENCE_2_VIDEO takes 1 to 3 imageUrls', 'imageUrls');
+    if (model !== 'veo3_fast') throw new ValidationError('REFERENCE_2_VIDEO works only with model veo3_fast', 'model');
+  }
+  for (const url of imageUrls) {
+    if (!/^(https?:\/\/|data:image\/)/i.test(url)) {
+      throw new ValidationError('imageUrls must be http(s) URLs or data:image URIs', 'imageUrls');
+    }
+  }
+  const ratio = body.aspectRatio ?? body.aspect_ratio ?? '16:9';
+  return {
+    prompt: body.prompt,
+    model,
+    aspectRatio: ratio === 'auto' ? (imageUrls.length > 0 ? 'auto' : '16:9') : ratio,
+    mode: generationTypeModes[generationType]!,
+    imageUrls,
+    watermark: body.watermark,
+    negativePrompt: null,
+  };
+}
+
+/** What `paramJson` and the callback's `promptJson` echo back: the request, as understood. */
+export function generateEcho(body: GenerateBody, parameters: TaskParameters, seed: number | undefined) {
+  return {
+    prompt: body.prompt,
+    ...(parameters.imageUrls.length > 0 ? { imageUrls: parameters.imageUrls.map(redactDataUri) } : {}),
+    model: parameters.model,
+    generationType: Object.entries(generationTypeModes).find(([, mode]) => mode === parameters.mode)![0],
+    aspectRatio: body.aspectRatio === 'auto' || body.aspect_ratio === 'auto' ? 'Auto' : parameters.aspectRatio,
+    ...(seed !== undefined ? { seeds: seed } : {}),
+    ...(body.callBackUrl ? { callBackUrl: body.callBackUrl } : {}),
+    enableFallback: body.enableFallback ?? false,
+    enableTranslation: body.enableTranslation ?? true,
+    ...(body.watermark ? { waterMark: body.watermark } : {}),
+  };
+}
+
+/** Data URIs can be megabytes; the echo keeps only their type. */
+function redactDataUri(url: string): string {
+  return url.startsWith('data:') ? `${url.slice(0, Math.max(5, url.indexOf(',')))},…` : url;
+}

@@ -1,0 +1,98 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NotFoundError, ValidationError } from '../../domain/errors.js';
+import type { KeyService } from '../../services/key-service.js';
+import type { TaskService } from '../../services/task-service.js';
+import { requireApiKey } from '../auth.js';
+import { veoErrorEnvelope } from './veo-errors.js';
+import type { VeoPresenter } from './veo-presenter.js';
+import { extendBodySchema, generateBodySchema, generateEcho, generationParameters, parseBody } from './veo-requests.js';
+
+export interface VeoRouteDependencies {
+  readonly keys: KeyService;
+  readonly tasks: TaskService;
+  readonly presenter: VeoPresenter;
+}
+
+const success = (data: unknown) => ({ code: 200, msg: 'success', data });
+
+/**
+ * The Veo dialect, registered under `/api/v1` (`/veo/*`, `/chat/credit`): every answer is HTTP 200 with the
+ * `{code, msg, data}` envelope, the real status in `code`, as the dialect's clients expect.
+ */
+export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies): Promise<void> {
+  // Clients such as `curl -d` send JSON without a JSON content type; read any body as JSON.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, body === '' ? undefined : JSON.parse(body as string));
+    } catch {
+      done(new ValidationError('The request body must be a JSON object'), undefined);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply: FastifyReply) => {
+    const { unexpected, ...envelope } = veoErrorEnvelope(error);
+    if (unexpected) request.log.error({ err: error }, 'unexpected error');
+    return reply.code(200).send(envelope);
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(200).send({ code: 404, msg: 'Not found', data: null }));
+
+  app.post('/veo/generate', async (request) => {
+    const key = await requireApiKey(deps.keys, request);
+    const body = parseBody(generateBodySchema, request.body);
+    const parameters = generationParameters(body);
+    const seed = body.seeds ?? body.seed ?? undefined;
+    const task = await deps.tasks.createGeneration({
+      apiKeyId: key.id,
+      parameters,
+      seed,
+      callbackUrl: body.callBackUrl,
+      requestEcho: generateEcho(body, parameters, seed),
+    });
+    request.log.info({ taskId: task.id }, 'generation accepted');
+    return success({ taskId: task.id });
+  });
+
+  app.post('/veo/extend', async (request) => {
+    const key = await requireApiKey(deps.keys, request);
+    const body = parseBody(extendBodySchema, request.body);
+    const seed = body.seeds ?? body.seed ?? undefined;
+    const task = await deps.tasks.createExtension({
+      apiKeyId: key.id,
+      sourceTaskId: body.taskId,
+      prompt: body.prompt,
+      seed,
+      watermark: body.watermark,
+      callbackUrl: body.callBackUrl,
+      requestEcho: {
+        taskId: body.taskId,
+        prompt: body.prompt,
+        ...(seed !== undefined ? { seeds: seed } : {}),
+        ...(body.watermark ? { waterMark: body.watermark } : {}),
+        ...(body.callBackUrl ? { callBackUrl: body.callBackUrl } : {}),
+        model: body.model ?? 'fast',
+      },
+    });
+    request.log.info({ taskId: task.id, sourceTaskId: body.taskId }, 'extension accepted');
+    return success({ taskId: task.id });
+  });
+
+  app.get('/veo/record-info', async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
+    const key = await requireApiKey(deps.keys, request);
+    const taskId = request.query.taskId?.trim();
+    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
+    try {
+      const task = await deps.tasks.getOwned(taskId, key.id);
+      return success(deps.presenter.recordInfo(task));
+    } catch (error) {
+      // The dialect answers an unknown record with 422 "record is null" on this route.
+      if (error instanceof NotFoundError) return { code: 422, msg: 'record is null', data: null };
+      throw error;
+    }
+  });
+
+  app.get('/chat/credit', async (request) => {
+    const key = await requireApiKey(deps.keys, request);
+    return success(await deps.keys.balance(key.id));
+  });
+}

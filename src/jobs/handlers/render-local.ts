@@ -1,0 +1,82 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { MediaError } from '../../domain/errors.js';
+import { isTerminal } from '../../domain/task.js';
+import type { BlobStore } from '../../ports/blob-store.js';
+import type { LocalRenderer, RenderOutput } from '../../providers/local/local-renderer.js';
+import { type RenderManifest, renderManifestKey, taskBlobKey } from '../../providers/local/render-manifest.js';
+import type { Storage } from '../../storage/storage.js';
+import { taskJobKey } from '../job-kinds.js';
+import type { JobContext } from '../worker.js';
+
+export interface RenderDependencies {
+  readonly storage: Storage;
+  readonly blobs: BlobStore;
+  readonly renderer: LocalRenderer;
+  readonly workDirectory: string;
+}
+
+/**
+ * `local.render`: makes the video in a private work directory, moves the files into the blob
+ * store, then writes the manifest last. Re-running it after a crash renders again from scratch
+ * (the output is deterministic), and a render whose manifest exists is not redone.
+ */
+export async function renderLocal(deps: RenderDependencies, { taskId }: { taskId: string }, context: JobContext): Promise<void> {
+  const task = await deps.storage.tasks.findById(taskId);
+  if (!task || isTerminal(task.state)) return;
+  const manifestKey = renderManifestKey(taskId);
+  if (!(await deps.blobs.exists(manifestKey))) {
+    await fs.mkdir(deps.workDirectory, { recursive: true });
+    const workDir = await fs.mkdtemp(path.join(deps.workDirectory, `${taskId}-`));
+    try {
+      await deps.storage.tasks.saveProgress(taskId, 10);
+      const manifest = await render(deps, task.id, workDir, context.signal);
+      await deps.blobs.putJson(manifestKey, manifest);
+    } finally {
+      await fs.rm(workDir, { recursive: true, force: true });
+    }
+  }
+  await deps.storage.jobs.wake(taskJobKey('task.poll', taskId));
+}
+
+async function render(deps: RenderDependencies, taskId: string, workDir: string, signal: AbortSignal): Promise<RenderManifest> {
+  const task = (await deps.storage.tasks.findById(taskId))!;
+  const started = Date.now();
+  let output: RenderOutput;
+  try {
+    if (task.operation === 'generate') {
+      output = await deps.renderer.generate({ ...task.parameters, seed: task.seed }, workDir, signal);
+    } else if (task.operation === 'extend') {
+      const source = task.parentTaskId ? await deps.storage.tasks.findById(task.parentTaskId) : undefined;
+      if (!source?.result) throw new MediaError('the source video is no longer available');
+      const sourcePath = await deps.blobs.localPath(source.result.videoKey);
+      output = await deps.renderer.extend({ seed: task.seed, sourcePath }, workDir, signal);
+    } else {
+      return { status: 'failed', reason: 'internal', message: `the local engine cannot run ${task.operation} yet` };
+    }
+  } catch (error) {
+    if (error instanceof MediaError) return { status: 'failed', reason: 'input_unusable', message: error.message };
+    throw error;
+  }
+  const videoKey = taskBlobKey(taskId, 'video.mp4');
+  const posterKey = taskBlobKey(taskId, 'poster.jpg');
+  const segmentKey = output.segmentPath ? taskBlobKey(taskId, 'segment.mp4') : null;
+  await deps.blobs.putFile(videoKey, output.videoPath);
+  await deps.blobs.putFile(posterKey, output.posterPath);
+  if (segmentKey && output.segmentPath) await deps.blobs.putFile(segmentKey, output.segmentPath);
+  const video = output.info.video!;
+  return {
+    status: 'succeeded',
+    result: {
+      videoKey,
+      segmentKey,
+      posterKey,
+      durationSeconds: Math.round(output.info.durationSeconds * 1000) / 1000,
+      width: video.width,
+      height: video.height,
+      fps: Math.round(video.fps * 1000) / 1000,
+      hasAudio: output.info.audio !== null,
+    },
+    details: { ...output.details, renderSeconds: Math.round((Date.now() - started) / 100) / 10 },
+  };
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { EnqueueRequest } from '../ports/job-queue.js';
+
+const taskPayload = z.object({ taskId: z.string().min(1) });
+
+/**
+ * Every job kind Segue runs, with its payload schema, attempt budget and retry backoff.
+ * A payload is checked against its schema when it is enqueued and again when it is claimed.
+ */
+export const jobKinds = {
+  /** Hands a queued task to its provider and schedules the first poll. */
+  'task.start': { payload: taskPayload, maxAttempts: 5, backoffMs: [2_000, 60_000] },
+  /** Asks the provider how a started task is doing; reschedules itself while it is pending. */
+  'task.poll': { payload: taskPayload, maxAttempts: 8, backoffMs: [2_000, 120_000] },
+  /** The local engine's own work: renders a task's video with ffmpeg. */
+  'local.render': { payload: taskPayload, maxAttempts: 3, backoffMs: [2_000, 30_000] },
+  /** Sends a task's terminal callback to its callBackUrl. */
+  'callback.deliver': {
+    payload: z.object({ taskId: z.string().min(1), event: z.literal('terminal') }),
+    maxAttempts: 4,
+    backoffMs: [5_000, 300_000],
+  },
+} as const;
+
+export type JobKind = keyof typeof jobKinds;
+export type JobPayload<K extends JobKind> = z.infer<(typeof jobKinds)[K]['payload']>;
+
+export const allJobKinds = Object.keys(jobKinds) as JobKind[];
+
+/** Builds a validated enqueue request; one job per task and kind unless a key is given. */
+export function jobRequest<K extends JobKind>(
+  kind: K,
+  payload: JobPayload<K>,
+  options: { runAt?: number; idempotencyKey?: string } = {},
+): EnqueueRequest {
+  const definition = jobKinds[kind];
+  const parsed = definition.payload.parse(payload);
+  return {
+    kind,
+    payload: parsed,
+    maxAttempts: definition.maxAttempts,
+    idempotencyKey: options.idempotencyKey ?? `${kind}:${Object.values(parsed).join(':')}`,
+    ...(options.runAt !== undefined ? { runAt: options.runAt } : {}),
+  };
+}
+
+/** The idempotency key of a task's job of this kind (used to wake a poll early). */
+export function taskJobKey(kind: 'task.start' | 'task.poll' | 'local.render', taskId: string): string {
+  return `${kind}:${taskId}`;
+}
+
+/** Exponential backoff with jitter: half fixed, half random, so retries of many jobs spread out. */
+export function backoffDelay(kind: JobKind, attempt: number, random: () => number = Math.random): number {
+  const [base, max] = jobKinds[kind].backoffMs;
+  const exponential = Math.min(max, base * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exponential / 2 + (random() * exponential) / 2);
+}

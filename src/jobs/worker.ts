@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { JobQueue, JobRecord } from '../ports/job-queue.js';
+import { allJobKinds, backoffDelay, type JobKind, jobKinds, type JobPayload } from './job-kinds.js';
+
+/** What a handler may answer instead of finishing: run me again later, without spending an attempt. */
+export interface RetryAfter {
+  readonly retryAfterMs: number;
+}
+
+export interface JobContext {
+  readonly jobId: string;
+  readonly attempt: number;
+  /** Aborted when the lease is lost or the worker shuts down; pass it to every slow call. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+export type JobHandlers = {
+  readonly [K in JobKind]: (payload: JobPayload<K>, context: JobContext) => Promise<RetryAfter | void>;
+};
+
+/** Called once when a job will not be tried again, so its task never stays stuck. */
+export type ExhaustedHandlers = {
+  readonly [K in JobKind]?: (payload: JobPayload<K>, lastError: string) => Promise<void>;
+};
+
+export interface WorkerOptions {
+  readonly queue: JobQueue;
+  readonly handlers: JobHandlers;
+  readonly onExhausted: ExhaustedHandlers;
+  readonly concurrency: number;
+  /** Per-kind limits inside this process (e.g. one ffmpeg render at a time on two cores). */
+  readonly kindConcurrency: Partial<Record<JobKind, number>>;
+  readonly leaseMs: number;
+  readonly pollMs: number;
+  readonly logger: Logger;
+  /** Subscribes to in-process "a job is due" signals. */
+  readonly subscribe: (listener: () => void) => void;
+}
+
+/** An error a handler throws to say "do not retry": the job is buried at once. */
+export function isPermanent(error: unknown): boolean {
+  return (error as { isRetryable?: boolean } | null)?.isRetryable === false;
+}
+
+/**
+ * The job loop: claims due jobs while it has free slots, runs them under a heart-beaten lease,
+ * and records each outcome. A crash leaves the lease to expire; another worker then runs the job.
+ */
+export class Worker {
+  readonly id = `worker-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly active = new Map<string, { kind: JobKind; controller: AbortController; done: Promise<void> }>();
+  private running = false;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: WorkerOptions) {
+    options.subscribe(() => this.wake?.());
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Stops claiming, lets running jobs finish for `graceMs`, then aborts and releases the rest. */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.stopping = true;
+    this.wake?.();
+    await this.loopDone;
+    const all = Promise.all([...this.active.values()].map((job) => job.done));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    if ((await Promise.race([all, graceOver])) === 'timeout') {
+      for (const job of this.active.values()) job.controller.abort(new Error('worker shutting down'));
+      await all;
+    }
+    clearTimeout(timer);
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        const claimedAny = await this.fillSlots();
+        if (!claimedAny) await this.sleep();
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'worker loop error');
+        await this.sleep();
+      }
+    }
+  }
+
+  private claimableKinds(): JobKind[] {
+    return allJobKinds.filter((kind) => {
+      const limit = this.options.kindConcurrency[kind];
+      if (limit === undefined) return true;
+      let running = 0;
+      for (const job of this.active.values()) if (job.kind === kind) running++;
+      return running < limit;
+    });
+  }
+
+  private async fillSlots(): Promise<boolean> {
+    let claimedAny = false;
+    while (this.running && this.active.size < this.options.concurrency) {
+      const job = await this.options.queue.claim(this.id, this.claimableKinds(), this.options.leaseMs);
+      if (!job) break;
+      claimedAny = true;
+      this.launch(job);
+    }
+    return claimedAny;
+  }
+
+  private async sleep(): Promise<void> {
+    const next = await this.options.queue.nextRunAt(this.claimableKinds()).catch(() => undefined);
+    const untilNext = next === undefined ? this.options.pollMs : Math.max(5, next - Date.now());
+    const delay = Math.min(this.options.pollMs, untilNext);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, delay);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = null;
+  }
+
+  private launch(job: JobRecord): void {
+    const kind = job.kind as JobKind;
+    const controller = new AbortController();
+    const done = this.execute(job, kind, controller).finally(() => {
+      this.active.delete(job.id);
+      this.wake?.();
+    });
+    this.active.set(job.id, { kind, controller, done });
+  }
+
+  private async execute(job: JobRecord, kind: JobKind, controller: AbortController): Promise<void> {
+    const { queue, leaseMs } = this.options;
+    const logger = this.options.logger.child({ jobId: job.id, jobKind: kind, attempt: job.attempts });
+    const definition = jobKinds[kind];
+    const payload = definition?.payload.safeParse(job.payload);
+    if (!definition || !payload?.success) {
+      await queue.bury(job.id, this.id, `unknown kind or invalid payload`);
+      logger.error('job buried: unknown kind or invalid payload');
+      return;
+    }
+    if (job.attempts > job.maxAttempts) {
+      await this.exhaust(job, kind, payload.data, job.lastError ?? 'lease expired too many times', logger);
+      return;
+    }
+    const heartbeat = setInterval(() => {
+      queue.heartbeat(job.id, this.id, leaseMs).then(
+        (kept) => {
+          if (!kept) controller.abort(new Error('lease lost'));
+        },
+        (error) => logger.warn({ err: error }, 'heartbeat failed'),
+      );
+    }, Math.max(250, Math.floor(leaseMs / 3)));
+    try {
+      const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | void>;
+      const outcome = await handler(payload.data, { jobId: job.id, attempt: job.attempts, signal: controller.signal, logger });
+      if (outcome) {
+        await queue.reschedule(job.id, this.id, Date.now() + outcome.retryAfterMs, { spendAttempt: false });
+      } else {
+        await queue.complete(job.id, this.id);
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (controller.signal.aborted && this.stopping) {
+        // Released, not failed: the next worker runs it again without losing an attempt.
+        await queue.reschedule(job.id, this.id, Date.now(), { spendAttempt: false, error: message });
+        logger.info('job released on shutdown');
+      } else if (isPermanent(error) || job.attempts >= job.maxAttempts) {
+        await this.exhaust(job, kind, payload.data, message, logger);
+      } else {
+        const delay = backoffDelay(kind, job.attempts);
+        await queue.reschedule(job.id, this.id, Date.now() + delay, { spendAttempt: true, error: message });
+        logger.warn({ err: error, retryInMs: delay }, 'job failed; will retry');
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** The task-side effect first (idempotent), then the burial: a crash in between just repeats it. */
+  private async exhaust(job: JobRecord, kind: JobKind, payload: unknown, error: string, logger: Logger): Promise<void> {
+    const onExhausted = this.options.onExhausted[kind] as ((p: unknown, e: string) => Promise<void>) | undefined;
+    try {
+      await onExhausted?.(payload, error);
+    } catch (failure) {
+      logger.error({ err: failure }, 'exhausted handler failed; the job stays leased and is tried again');
+      return;
+    }
+    await this.options.queue.bury(job.id, this.id, error);
+    logger.error({ error }, 'job gave up');
+  }
+}

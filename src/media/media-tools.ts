@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { runProcess, type RunOptions } from './process-runner.js';
+
+const require = createRequire(import.meta.url);
+
+/** What ffprobe tells about a media file, in the terms Segue uses. */
+export interface MediaInfo {
+  readonly formatName: string;
+  readonly durationSeconds: number;
+  readonly video: {
+    readonly codec: string;
+    readonly width: number;
+    readonly height: number;
+    readonly fps: number;
+    readonly pixelFormat: string;
+    readonly frameCount: number | null;
+  } | null;
+  readonly audio: {
+    readonly codec: string;
+    readonly sampleRate: number;
+    readonly channels: number;
+  } | null;
+}
+
+function parseRate(rate: string | undefined): number {
+  if (!rate) return 0;
+  const [numerator, denominator] = rate.split('/').map(Number);
+  if (!numerator || !denominator) return Number(rate) || 0;
+  return numerator / denominator;
+}
+
+/** The ffmpeg and ffprobe binaries: the npm-shipped ones unless SEGUE_FFMPEG / SEGUE_FFPROBE say otherwise. */
+export class MediaTools {
+  readonly ffmpegPath: string;
+  readonly ffprobePath: string;
+
+  constructor(options: { ffmpegPath?: string | undefined; ffprobePath?: string | undefined; defaultTimeoutMs: number }) {
+    this.ffmpegPath = options.ffmpegPath ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    this.ffprobePath = options.ffprobePath ?? (require('@ffprobe-installer/ffprobe') as { path: string }).path;
+    this.defaultTimeoutMs = options.defaultTimeoutMs;
+  }
+
+  private readonly defaultTimeoutMs: number;
+
+  /** Runs ffmpeg quietly with these arguments (inputs, filters, outputs). */
+  async ffmpeg(args: readonly string[], options: Partial<RunOptions> = {}): Promise<Buffer> {
+    return runProcess(this.ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], {
+      timeoutMs: options.timeoutMs ?? this.defaultTimeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.input ? { input: options.input } : {}),
+    });
+  }
+
+  /** Reads a file's container and first video and audio streams. Throws MediaProcessError if unreadable. */
+  async probe(filePath: string, options: { signal?: AbortSignal; countFrames?: boolean } = {}): Promise<MediaInfo> {
+    const output = await runProcess(
+      this.ffprobePath,
+      [
+        '-v', 'error',
+        ...(options.countFrames ? ['-count_packets'] : []),
+        '-print_format', 'json', '-show_format', '-show_streams', filePath,
+      ],
+      { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    const parsed = JSON.parse(output.toString('utf8')) as {
+      format?: { format_name?: string; duration?: string };
+      streams?: Array<Record<string, unknown> & { disposition?: { attached_pic?: number } }>;
+    };
+    const streams = parsed.streams ?? [];
+    // Cover art is a video stream too; it is not the video.
+    const video = streams.find((s) => s['codec_type'] === 'video' && s.disposition?.attached_pic !== 1);
+    const audio = streams.find((s) => s['codec_type'] === 'audio');
+    const duration = Number(parsed.format?.duration ?? video?.['duration'] ?? 0);
+    return {
+      formatName: parsed.format?.format_name ?? '',
+      durationSeconds: Number.isFinite(duration) ? duration : 0,
+      video: video
+        ? {
+            codec: String(video['codec_name'] ?? ''),
+            width: Number(video['width'] ?? 0),
+            height: Number(video['height'] ?? 0),
+            fps: parseRate(String(video['avg_frame_rate'] ?? video['r_frame_rate'] ?? '0')) || parseRate(String(video['r_frame_rate'] ?? '0')),
+            pixelFormat: String(video['pix_fmt'] ?? ''),
+            frameCount: video['nb_read_packets'] !== undefined ? Number(video['nb_read_packets']) : video['nb_frames'] !== undefined ? Number(video['nb_frames']) : null,
+          }
+        : null,
+      audio: audio
+        ? {
+            codec: String(audio['codec_name'] ?? ''),
+            sampleRate: Number(audio['sample_rate'] ?? 0),
+            channels: Number(audio['channels'] ?? 0),
+          }
+        : null,
+    };
+  }
+
+  /** Whether both binaries exist and are executable (cheap enough for a readiness probe). */
+  usable(): boolean {
+    try {
+      fs.accessSync(this.ffmpegPath, fs.constants.X_OK);
+      fs.accessSync(this.ffprobePath, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import dns from 'node:dns';
+import net from 'node:net';
+import { MediaError } from '../domain/errors.js';
+
+/** Addresses Segue never connects to on a user's behalf unless private networks are allowed. */
+const blocked = new net.BlockList();
+for (const [prefix, bits] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
+  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
+  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) {
+  blocked.addSubnet(prefix, bits, 'ipv4');
+}
+for (const [prefix, bits] of [
+  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32],
+  ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+] as const) {
+  blocked.addSubnet(prefix, bits, 'ipv6');
+}
+
+/** Whether an IP address is on the public internet (not loopback, private, link-local, multicast, metadata…). */
+export function isPublicAddress(address: string): boolean {
+  const family = net.isIP(address);
+  if (family === 4) return !blocked.check(address, 'ipv4');
+  if (family === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    if (mapped?.[1]) return isPublicAddress(mapped[1]);
+    if (/^::ffff:/i.test(address)) return false;
+    return !blocked.check(address, 'ipv6');
+  }
+  return false;
+}
+
+/** Refused: the URL is not http(s), or its host is (or resolves to) a non-public address. */
+export class AddressRefusedError extends MediaError {}
+
+export interface AddressPolicy {
+  readonly allowPrivateNetworks: boolean;
+}
+
+/** Checks scheme and, for an IP-literal host, the address. Hostnames are checked at connect time. */
+export function checkUrlShape(raw: string, policy: AddressPolicy): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AddressRefusedError('is not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new AddressRefusedError('must be an http or https URL');
+  }
+  if (url.username || url.password) throw new AddressRefusedError('must not carry credentials');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (net.isIP(host) && !policy.allowPrivateNetworks && !isPublicAddress(host)) {
+    throw new AddressRefusedError('points to a private, loopback, link-local or metadata address');
+  }
+  return url;
+}
+
+/** Resolves a hostname and refuses it if any of its addresses is not public. Returns the address to use. */
+export async function resolveChecked(hostname: string, policy: AddressPolicy): Promise<{ address: string; family: number }> {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (net.isIP(host)) {
+    if (!policy.allowPrivateNetworks && !isPublicAddress(host)) {
+      throw new AddressRefusedError('points to a private, loopback, link-local or metadata address');
+    }
+    return { address: host, family: net.isIP(host) };
+  }
+  let answers: dns.LookupAddress[];
+  try {
+    answers = await dns.promises.lookup(host, { all: true, verbatim: true });
+  } catch {
+    throw new AddressRefusedError(`host ${host} could not be resolved`);
+  }
+  const first = answers[0];
+  if (!first) throw new AddressRefusedError(`host ${host} could not be resolved`);
+  if (!policy.allowPrivateNetworks && answers.some((answer) => !isPublicAddress(answer.address))) {
+    throw new AddressRefusedError('resolves to a private, loopback, link-local or metadata address');
+  }
+  return first;
+}
+
+/**
+ * A `lookup` for sockets: resolves, checks every answer, and hands the socket the checked address,
+ * so the connection is pinned to what was checked (no DNS-rebinding window).
+ */
+export function guardedLookup(policy: AddressPolicy): net.LookupFunction {
+  return (hostname, options, callback) => {
+    resolveChecked(hostname, policy).then(
+      ({ address, family }) => {
+        if ((options as dns.LookupAllOptions).all) {
+          (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, [{ address, family }]);
+        } else {
+          callback(null, address, family);
+        }
+      },
+      (error: Error) => callback(error as NodeJS.ErrnoException, '', 0),
+    );
+  };
+}

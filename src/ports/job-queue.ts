@@ -1,0 +1,46 @@
+/** A job as stored. `payload` is validated against its kind's schema before a handler sees it. */
+export interface JobRecord {
+  readonly id: string;
+  readonly kind: string;
+  readonly payload: unknown;
+  readonly idempotencyKey: string | null;
+  readonly state: JobState;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly runAt: number;
+  readonly leaseOwner: string | null;
+  readonly leaseExpiresAt: number | null;
+  readonly lastError: string | null;
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'dead';
+
+export interface EnqueueRequest {
+  readonly kind: string;
+  readonly payload: unknown;
+  /** At most one job exists per key; enqueuing a key that exists does nothing. */
+  readonly idempotencyKey?: string;
+  readonly runAt?: number;
+  readonly maxAttempts: number;
+}
+
+/**
+ * The durable queue. A claim takes a lease; a worker that stops heart-beating loses it and the
+ * job becomes claimable again. Every method that ends or moves a claimed job is guarded by the
+ * lease owner, so a worker that lost its lease cannot complete a job someone else now runs.
+ */
+export interface JobQueue {
+  enqueue(request: EnqueueRequest): Promise<void>;
+  claim(workerId: string, kinds: readonly string[], leaseMs: number): Promise<JobRecord | undefined>;
+  heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<boolean>;
+  complete(jobId: string, workerId: string): Promise<boolean>;
+  /** Puts the job back to run at `runAt`; `spendAttempt: false` gives the claim's attempt back. */
+  reschedule(jobId: string, workerId: string, runAt: number, options: { spendAttempt: boolean; error?: string }): Promise<boolean>;
+  /** Gives up on the job for good. */
+  bury(jobId: string, workerId: string, error: string): Promise<boolean>;
+  /** Makes a queued job with this key due now (e.g. a poll, when its render finished). */
+  wake(idempotencyKey: string): Promise<void>;
+  /** When the next queued job of these kinds is due, if any. */
+  nextRunAt(kinds: readonly string[]): Promise<number | undefined>;
+  findByKey(idempotencyKey: string): Promise<JobRecord | undefined>;
+}

@@ -1,0 +1,27 @@
+import type { Operation, Task, TaskFailure, TaskResult, TaskState } from '../domain/task.js';
+
+/** The change a state transition writes together with the new state. */
+export interface TaskTransition {
+  readonly to: TaskState;
+  readonly at: number;
+  readonly progress?: number;
+  readonly result?: TaskResult;
+  readonly failure?: TaskFailure;
+  readonly engineDetails?: Readonly<Record<string, unknown>>;
+}
+
+/** Persistence of tasks. Every state change is a compare-and-set on the previous state. */
+export interface TaskStore {
+  insert(task: Task): Promise<void>;
+  findById(id: string): Promise<Task | undefined>;
+  /** The task if it exists and belongs to this API key; a foreign task is not found. */
+  findOwned(id: string, apiKeyId: string): Promise<Task | undefined>;
+  /** Whether a task has a child made by this operation (e.g. a 1080p upgrade). */
+  hasChild(parentTaskId: string, operation: Operation): Promise<boolean>;
+  /** Moves the task from `from` to `transition.to`; false when it was no longer in `from`. */
+  transition(id: string, from: TaskState, transition: TaskTransition): Promise<boolean>;
+  /** Records the provider's opaque operation handle. */
+  saveProviderHandle(id: string, handle: unknown): Promise<void>;
+  /** Records progress (0–100) while running; progress never goes backwards. */
+  saveProgress(id: string, progress: number): Promise<void>;
+}

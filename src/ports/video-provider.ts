@@ -1,0 +1,43 @@
+import type { FailureReason, GenerationMode, Operation, Task, TaskResult } from '../domain/task.js';
+
+/** What a model can do on one provider. */
+export interface ModelCapabilities {
+  readonly operations: readonly Operation[];
+  readonly modes: readonly GenerationMode[];
+}
+
+/** The answer to `status(handle)`. */
+export type ProviderStatus =
+  | { readonly state: 'pending'; readonly progress?: number }
+  | { readonly state: 'completed'; readonly result: TaskResult; readonly details?: Readonly<Record<string, unknown>> }
+  | { readonly state: 'failed'; readonly reason: FailureReason; readonly message: string; readonly isRetryable: boolean };
+
+export interface ProviderContext {
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The contract every upstream and the local engine implement. `start` returns an opaque,
+ * JSON-serialisable handle that is stored on the task; `status` is called from scheduled poll
+ * jobs, so no worker waits while a provider works.
+ */
+export interface VideoProvider {
+  readonly name: string;
+  capabilities(model: string): ModelCapabilities | undefined;
+  start(task: Task, context: ProviderContext): Promise<unknown>;
+  status(handle: unknown, task: Task, context: ProviderContext): Promise<ProviderStatus>;
+  /** How long to wait before polling a task that was started `elapsedMs` ago (again). */
+  pollDelayMs(elapsedMs: number): number;
+}
+
+/** An error from a provider; workers decide on retries from `isRetryable`, never from the text. */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly isRetryable: boolean,
+    readonly reason: FailureReason = 'generation_failed',
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}

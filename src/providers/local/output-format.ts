@@ -1,0 +1,25 @@
+import type { AspectRatio } from '../../domain/task.js';
+
+/** The local engine's output, like Veo's: 24 fps, 720p, H.264 + AAC in MP4 with faststart. */
+export const OUTPUT_FPS = 24;
+export const AUDIO_SAMPLE_RATE = 48000;
+
+export function frameSize(aspectRatio: AspectRatio): { width: number; height: number } {
+  return aspectRatio === '9:16' ? { width: 720, height: 1280 } : { width: 1280, height: 720 };
+}
+
+/**
+ * Encoder arguments shared by every render. The thread count is fixed and bit-exact flags are
+ * set, so the same inputs and seed give byte-identical frames on any machine with this ffmpeg.
+ */
+export const videoEncoderArgs: readonly string[] = [
+  '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '19', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+  '-r', String(OUTPUT_FPS), '-g', String(OUTPUT_FPS * 2), '-keyint_min', String(OUTPUT_FPS * 2),
+  '-sc_threshold', '0', '-threads', '2', '-flags:v', '+bitexact',
+];
+
+export const audioEncoderArgs: readonly string[] = [
+  '-c:a', 'aac', '-b:a', '128k', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-flags:a', '+bitexact',
+];
+
+export const containerArgs: readonly string[] = ['-movflags', '+faststart', '-map_metadata', '-1', '-fflags', '+bitexact'];

@@ -1,0 +1,145 @@
+import { InvalidStateError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { newTaskId, randomSeed } from '../domain/ids.js';
+import {
+  EXTENSION_SECONDS,
+  MAX_SOURCE_SECONDS,
+  type Task,
+  type TaskParameters,
+} from '../domain/task.js';
+import { jobRequest } from '../jobs/job-kinds.js';
+import { type AddressPolicy, checkUrlShape, resolveChecked } from '../net/address-guard.js';
+import type { ProviderRegistry } from '../providers/provider-registry.js';
+import type { Storage } from '../storage/storage.js';
+
+export interface NewGeneration {
+  readonly apiKeyId: string;
+  readonly parameters: TaskParameters;
+  readonly seed: number | undefined;
+  readonly callbackUrl: string | null;
+  readonly requestEcho: Readonly<Record<string, unknown>>;
+}
+
+export interface NewExtension {
+  readonly apiKeyId: string;
+  readonly sourceTaskId: string;
+  readonly prompt: string;
+  readonly seed: number | undefined;
+  readonly watermark: string | null;
+  readonly callbackUrl: string | null;
+  readonly requestEcho: Readonly<Record<string, unknown>>;
+}
+
+export const UPGRADED_CANNOT_EXTEND = 'Videos generated after 1080P generation cannot be extended.';
+
+/** Use-cases on tasks shared by every dialect: create a generation, extend a task, read a task. */
+export class TaskService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly providers: ProviderRegistry,
+    private readonly addressPolicy: AddressPolicy,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async createGeneration(input: NewGeneration): Promise<Task> {
+    await this.checkCallbackUrl(input.callbackUrl);
+    const id = newTaskId();
+    return this.insertWithStart({
+      id,
+      apiKeyId: input.apiKeyId,
+      operation: 'generate',
+      parentTaskId: null,
+      rootTaskId: id,
+      parameters: input.parameters,
+      requestEcho: input.requestEcho,
+      seed: input.seed ?? randomSeed(),
+      callbackUrl: input.callbackUrl,
+      provider: this.providers.providerFor(input.parameters.model).name,
+    });
+  }
+
+  async createExtension(input: NewExtension): Promise<Task> {
+    const source = await this.storage.tasks.findOwned(input.sourceTaskId, input.apiKeyId);
+    if (!source) throw new NotFoundError('Original video or task does not exist');
+    await this.assertExtendable(source);
+    await this.checkCallbackUrl(input.callbackUrl);
+    const result = source.result!;
+    return this.insertWithStart({
+      id: newTaskId(),
+      apiKeyId: input.apiKeyId,
+      operation: 'extend',
+      parentTaskId: source.id,
+      rootTaskId: source.rootTaskId,
+      parameters: {
+        ...source.parameters,
+        prompt: input.prompt,
+        aspectRatio: result.width >= result.height ? '16:9' : '9:16',
+        mode: 'text',
+        imageUrls: [],
+        watermark: input.watermark,
+      },
+      requestEcho: input.requestEcho,
+      seed: input.seed ?? randomSeed(),
+      callbackUrl: input.callbackUrl,
+      provider: source.provider,
+    });
+  }
+
+  /** A task of this key, or NotFound (a foreign task is indistinguishable from an unknown one). */
+  async getOwned(taskId: string, apiKeyId: string): Promise<Task> {
+    const task = await this.storage.tasks.findOwned(taskId, apiKeyId);
+    if (!task) throw new NotFoundError('record is null');
+    return task;
+  }
+
+  private async assertExtendable(source: Task): Promise<void> {
+    if (source.operation === 'upgrade_1080p' || (await this.storage.tasks.hasChild(source.id, 'upgrade_1080p'))) {
+      throw new InvalidStateError(UPGRADED_CANNOT_EXTEND);
+    }
+    if (source.operation === 'upgrade_4k') {
+      throw new InvalidStateError('A 4K upgrade cannot be extended; extend the original task instead.');
+    }
+    if (source.state !== 'succeeded' || !source.result) {
+      throw new InvalidStateError(
+        source.state === 'failed'
+          ? 'The original task failed; only a successfully generated video can be extended.'
+          : 'The original task has not finished yet; only a successfully generated video can be extended.',
+      );
+    }
+    if (source.result.durationSeconds > MAX_SOURCE_SECONDS + 0.5) {
+      throw new InvalidStateError(
+        `The video is ${Math.round(source.result.durationSeconds)} s long; only videos up to ${MAX_SOURCE_SECONDS} s can be extended (the result would exceed ${MAX_SOURCE_SECONDS + EXTENSION_SECONDS} s).`,
+      );
+    }
+  }
+
+  private async checkCallbackUrl(callbackUrl: string | null): Promise<void> {
+    if (callbackUrl === null) return;
+    try {
+      const url = checkUrlShape(callbackUrl, this.addressPolicy);
+      await resolveChecked(url.hostname, this.addressPolicy);
+    } catch (error) {
+      throw new ValidationError(`callBackUrl ${(error as Error).message}`, 'callBackUrl');
+    }
+  }
+
+  /** The task and its first job commit together: nothing is accepted and then lost. */
+  private async insertWithStart(fields: Omit<Task, 'state' | 'progress' | 'failure' | 'result' | 'engineDetails' | 'createdAt' | 'startedAt' | 'finishedAt' | 'providerHandle'>): Promise<Task> {
+    const task: Task = {
+      ...fields,
+      providerHandle: null,
+      state: 'queued',
+      progress: 0,
+      failure: null,
+      result: null,
+      engineDetails: null,
+      createdAt: this.now(),
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.storage.transaction(async (stores) => {
+      await stores.tasks.insert(task);
+      await stores.jobs.enqueue(jobRequest('task.start', { taskId: task.id }));
+    });
+    return task;
+  }
+}

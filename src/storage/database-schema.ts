@@ -1,0 +1,77 @@
+import type { Generated } from 'kysely';
+
+/** Row types of every table. Times are epoch milliseconds; JSON columns are text. */
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  key_prefix: string;
+  webhook_secret: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface LedgerEntriesTable {
+  id: string;
+  api_key_id: string;
+  kind: string;
+  amount: number;
+  task_id: string | null;
+  note: string | null;
+  created_at: number;
+}
+
+export interface TasksTable {
+  id: string;
+  api_key_id: string;
+  operation: string;
+  parent_task_id: string | null;
+  root_task_id: string;
+  parameters: string;
+  request_echo: string;
+  seed: number;
+  callback_url: string | null;
+  provider: string;
+  provider_handle: string | null;
+  state: string;
+  progress: number;
+  failure_stage: string | null;
+  failure_reason: string | null;
+  error_message: string | null;
+  video_key: string | null;
+  segment_key: string | null;
+  poster_key: string | null;
+  duration_seconds: number | null;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  has_audio: number | null;
+  engine_details: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+export interface JobsTable {
+  id: string;
+  kind: string;
+  payload: string;
+  idempotency_key: string | null;
+  state: string;
+  attempts: Generated<number>;
+  max_attempts: number;
+  run_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Database {
+  api_keys: ApiKeysTable;
+  ledger_entries: LedgerEntriesTable;
+  tasks: TasksTable;
+  jobs: JobsTable;
+}

@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from './database-schema.js';
+import { migrateToLatest } from './migrations.js';
+
+export interface OpenDatabase {
+  readonly db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (and migrates) the embedded SQLite database in the data directory. WAL lets readers
+ * run beside the one writer; busy_timeout makes a second process (a separate worker) wait for
+ * the write lock instead of failing.
+ */
+export async function openSqliteDatabase(dataDir: string): Promise<OpenDatabase> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const connection = new SqliteDatabase(path.join(dataDir, 'segue.db'));
+  connection.pragma('journal_mode = WAL');
+  connection.pragma('synchronous = NORMAL');
+  connection.pragma('busy_timeout = 10000');
+  connection.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  await migrateToLatest(db);
+  return { db, close: () => db.destroy() };
+}

@@ -1,0 +1,170 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { newRowId } from '../domain/ids.js';
+import type { EnqueueRequest, JobQueue, JobRecord, JobState } from '../ports/job-queue.js';
+import type { Database, JobsTable } from './database-schema.js';
+
+function toJob(row: Selectable<JobsTable>): JobRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    payload: JSON.parse(row.payload),
+    idempotencyKey: row.idempotency_key,
+    state: row.state as JobState,
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.max_attempts),
+    runAt: Number(row.run_at),
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at === null ? null : Number(row.lease_expires_at),
+    lastError: row.last_error,
+  };
+}
+
+/**
+ * The jobs table as a queue. A claim is one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`,
+ * which SQLite runs under its single write lock, so two workers never claim the same job.
+ * `onEnqueued` lets an in-process worker wake at once instead of at its next poll.
+ */
+export class SqlJobQueue implements JobQueue {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly onEnqueued: () => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async enqueue(request: EnqueueRequest): Promise<void> {
+    const now = this.now();
+    await this.db
+      .insertInto('jobs')
+      .values({
+        id: newRowId(),
+        kind: request.kind,
+        payload: JSON.stringify(request.payload),
+        idempotency_key: request.idempotencyKey ?? null,
+        state: 'queued',
+        max_attempts: request.maxAttempts,
+        run_at: request.runAt ?? now,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
+      .execute();
+    this.onEnqueued();
+  }
+
+  async claim(workerId: string, kinds: readonly string[], leaseMs: number): Promise<JobRecord | undefined> {
+    if (kinds.length === 0) return undefined;
+    const now = this.now();
+    const row = await this.db
+      .updateTable('jobs')
+      .set({
+        state: 'running',
+        lease_owner: workerId,
+        lease_expires_at: now + leaseMs,
+        attempts: sql`attempts + 1`,
+        updated_at: now,
+      })
+      .where('id', '=', (eb) =>
+        eb
+          .selectFrom('jobs')
+          .select('id')
+          .where('kind', 'in', kinds)
+          .where((w) =>
+            w.or([
+              w.and([w('state', '=', 'queued'), w('run_at', '<=', now)]),
+              w.and([w('state', '=', 'running'), w('lease_expires_at', '<', now)]),
+            ]),
+          )
+          .orderBy('run_at')
+          .limit(1),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toJob(row) : undefined;
+  }
+
+  async heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<boolean> {
+    const now = this.now();
+    return this.updateOwned(jobId, workerId, { lease_expires_at: now + leaseMs, updated_at: now });
+  }
+
+  async complete(jobId: string, workerId: string): Promise<boolean> {
+    return this.updateOwned(jobId, workerId, {
+      state: 'succeeded',
+      lease_owner: null,
+      lease_expires_at: null,
+      updated_at: this.now(),
+    });
+  }
+
+  async reschedule(
+    jobId: string,
+    workerId: string,
+    runAt: number,
+    options: { spendAttempt: boolean; error?: string },
+  ): Promise<boolean> {
+    const moved = await this.updateOwned(jobId, workerId, {
+      state: 'queued',
+      run_at: runAt,
+      lease_owner: null,
+      lease_expires_at: null,
+      updated_at: this.now(),
+      ...(options.spendAttempt ? {} : { attempts: sql<number>`attempts - 1` }),
+      ...(options.error !== undefined ? { last_error: options.error } : {}),
+    });
+    if (moved) this.onEnqueued();
+    return moved;
+  }
+
+  async bury(jobId: string, workerId: string, error: string): Promise<boolean> {
+    return this.updateOwned(jobId, workerId, {
+      state: 'dead',
+      last_error: error,
+      lease_owner: null,
+      lease_expires_at: null,
+      updated_at: this.now(),
+    });
+  }
+
+  async wake(idempotencyKey: string): Promise<void> {
+    const now = this.now();
+    await this.db
+      .updateTable('jobs')
+      .set({ run_at: now, updated_at: now })
+      .where('idempotency_key', '=', idempotencyKey)
+      .where('state', '=', 'queued')
+      .where('run_at', '>', now)
+      .execute();
+    this.onEnqueued();
+  }
+
+  async nextRunAt(kinds: readonly string[]): Promise<number | undefined> {
+    if (kinds.length === 0) return undefined;
+    const row = await this.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.min('run_at').as('next'))
+      .where('state', '=', 'queued')
+      .where('kind', 'in', kinds)
+      .executeTakeFirst();
+    return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+  }
+
+  async findByKey(idempotencyKey: string): Promise<JobRecord | undefined> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('idempotency_key', '=', idempotencyKey)
+      .executeTakeFirst();
+    return row ? toJob(row) : undefined;
+  }
+
+  private async updateOwned(jobId: string, workerId: string, values: Record<string, unknown>): Promise<boolean> {
+    const result = await this.db
+      .updateTable('jobs')
+      .set(values)
+      .where('id', '=', jobId)
+      .where('lease_owner', '=', workerId)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+}

@@ -1,0 +1,97 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+
+/**
+ * Forward-only migrations, written with Kysely's schema builder so that the same steps run on
+ * SQLite and Postgres. Never edit a released step: add the next one.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('key_prefix', 'text', (c) => c.notNull())
+        .addColumn('webhook_secret', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+
+      await db.schema
+        .createTable('ledger_entries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('api_key_id', 'text', (c) => c.notNull().references('api_keys.id'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addColumn('task_id', 'text')
+        .addColumn('note', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ledger_entries_by_key').on('ledger_entries').columns(['api_key_id', 'created_at']).execute();
+
+      await db.schema
+        .createTable('tasks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('api_key_id', 'text', (c) => c.notNull().references('api_keys.id'))
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('parent_task_id', 'text', (c) => c.references('tasks.id'))
+        .addColumn('root_task_id', 'text', (c) => c.notNull())
+        .addColumn('parameters', 'text', (c) => c.notNull())
+        .addColumn('request_echo', 'text', (c) => c.notNull())
+        .addColumn('seed', 'integer', (c) => c.notNull())
+        .addColumn('callback_url', 'text')
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('provider_handle', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('failure_stage', 'text')
+        .addColumn('failure_reason', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('video_key', 'text')
+        .addColumn('segment_key', 'text')
+        .addColumn('poster_key', 'text')
+        .addColumn('duration_seconds', 'real')
+        .addColumn('width', 'integer')
+        .addColumn('height', 'integer')
+        .addColumn('fps', 'real')
+        .addColumn('has_audio', 'integer')
+        .addColumn('engine_details', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('started_at', 'bigint')
+        .addColumn('finished_at', 'bigint')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tasks_by_key').on('tasks').columns(['api_key_id', 'created_at']).execute();
+      await db.schema.createIndex('tasks_by_parent').on('tasks').columns(['parent_task_id', 'operation']).execute();
+
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('idempotency_key', 'text', (c) => c.unique())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('run_at', 'bigint', (c) => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'bigint')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('jobs_due').on('jobs').columns(['state', 'run_at']).execute();
+      await db.schema.createIndex('jobs_leased').on('jobs').columns(['state', 'lease_expires_at']).execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Brings the database schema up to date; throws if a step fails. */
+export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}

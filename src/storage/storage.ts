@@ -1,0 +1,53 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { JobQueue } from '../ports/job-queue.js';
+import type { KeyStore, Ledger } from '../ports/key-store.js';
+import type { TaskStore } from '../ports/task-store.js';
+import type { Database } from './database-schema.js';
+import { SqlJobQueue } from './job-queue-sql.js';
+import { SqlKeyStore, SqlLedger } from './key-store-sql.js';
+import { SqlTaskStore } from './task-store-sql.js';
+
+/** The stores, bound to one executor: the database itself or an open transaction. */
+export interface Stores {
+  readonly tasks: TaskStore;
+  readonly jobs: JobQueue;
+  readonly keys: KeyStore;
+  readonly ledger: Ledger;
+}
+
+/** All persistence, plus a unit of work: what `transaction` writes commits together or not at all. */
+export interface Storage extends Stores {
+  transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
+  /** Throws when the database cannot answer. */
+  ping(): Promise<void>;
+  /** Subscribes to "a job became due" signals of this process. */
+  onJobEnqueued(listener: () => void): void;
+}
+
+export function createSqlStorage(db: Kysely<Database>): Storage {
+  const listeners: Array<() => void> = [];
+  const signal = () => listeners.forEach((listener) => listener());
+  const storesFor = (executor: Kysely<Database>, onEnqueued: () => void): Stores => ({
+    tasks: new SqlTaskStore(executor),
+    jobs: new SqlJobQueue(executor, onEnqueued),
+    keys: new SqlKeyStore(executor),
+    ledger: new SqlLedger(executor),
+  });
+  return {
+    ...storesFor(db, signal),
+    async transaction(work) {
+      let enqueued = false;
+      const result = await db.transaction().execute((trx) => work(storesFor(trx, () => (enqueued = true))));
+      // Signal only after commit, so a woken worker finds the job.
+      if (enqueued) signal();
+      return result;
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    onJobEnqueued(listener) {
+      listeners.push(listener);
+    },
+  };
+}

@@ -1,0 +1,162 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { FailureReason, FailureStage, Operation, Task, TaskState } from '../domain/task.js';
+import type { TaskStore, TaskTransition } from '../ports/task-store.js';
+import type { Database, TasksTable } from './database-schema.js';
+
+type TaskRow = Selectable<TasksTable>;
+
+function parseJson(text: string | null): any {
+  return text === null ? null : JSON.parse(text);
+}
+
+function toTask(row: TaskRow): Task {
+  const result =
+    row.video_key && row.poster_key
+      ? {
+          videoKey: row.video_key,
+          segmentKey: row.segment_key,
+          posterKey: row.poster_key,
+          durationSeconds: Number(row.duration_seconds),
+          width: Number(row.width),
+          height: Number(row.height),
+          fps: Number(row.fps),
+          hasAudio: Boolean(row.has_audio),
+        }
+      : null;
+  const failure =
+    row.failure_stage && row.failure_reason
+      ? {
+          stage: row.failure_stage as FailureStage,
+          reason: row.failure_reason as FailureReason,
+          message: row.error_message ?? '',
+        }
+      : null;
+  return {
+    id: row.id,
+    apiKeyId: row.api_key_id,
+    operation: row.operation as Operation,
+    parentTaskId: row.parent_task_id,
+    rootTaskId: row.root_task_id,
+    parameters: parseJson(row.parameters),
+    requestEcho: parseJson(row.request_echo),
+    seed: Number(row.seed),
+    callbackUrl: row.callback_url,
+    provider: row.provider,
+    providerHandle: parseJson(row.provider_handle),
+    state: row.state as TaskState,
+    progress: Number(row.progress),
+    failure,
+    result,
+    engineDetails: parseJson(row.engine_details),
+    createdAt: Number(row.created_at),
+    startedAt: row.started_at === null ? null : Number(row.started_at),
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+  };
+}
+
+/** TaskStore over Kysely; works on any executor (the database or an open transaction). */
+export class SqlTaskStore implements TaskStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(task: Task): Promise<void> {
+    await this.db
+      .insertInto('tasks')
+      .values({
+        id: task.id,
+        api_key_id: task.apiKeyId,
+        operation: task.operation,
+        parent_task_id: task.parentTaskId,
+        root_task_id: task.rootTaskId,
+        parameters: JSON.stringify(task.parameters),
+        request_echo: JSON.stringify(task.requestEcho),
+        seed: task.seed,
+        callback_url: task.callbackUrl,
+        provider: task.provider,
+        provider_handle: task.providerHandle === null ? null : JSON.stringify(task.providerHandle),
+        state: task.state,
+        progress: task.progress,
+        created_at: task.createdAt,
+        updated_at: task.createdAt,
+      })
+      .execute();
+  }
+
+  async findById(id: string): Promise<Task | undefined> {
+    const row = await this.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toTask(row) : undefined;
+  }
+
+  async findOwned(id: string, apiKeyId: string): Promise<Task | undefined> {
+    const row = await this.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('id', '=', id)
+      .where('api_key_id', '=', apiKeyId)
+      .executeTakeFirst();
+    return row ? toTask(row) : undefined;
+  }
+
+  async hasChild(parentTaskId: string, operation: Operation): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('parent_task_id', '=', parentTaskId)
+      .where('operation', '=', operation)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async transition(id: string, from: TaskState, change: TaskTransition): Promise<boolean> {
+    const result = await this.db
+      .updateTable('tasks')
+      .set({
+        state: change.to,
+        updated_at: change.at,
+        ...(change.to === 'running' ? { started_at: change.at } : {}),
+        ...(change.to === 'succeeded' || change.to === 'failed' ? { finished_at: change.at } : {}),
+        ...(change.progress !== undefined ? { progress: change.progress } : {}),
+        ...(change.result
+          ? {
+              video_key: change.result.videoKey,
+              segment_key: change.result.segmentKey,
+              poster_key: change.result.posterKey,
+              duration_seconds: change.result.durationSeconds,
+              width: change.result.width,
+              height: change.result.height,
+              fps: change.result.fps,
+              has_audio: change.result.hasAudio ? 1 : 0,
+            }
+          : {}),
+        ...(change.failure
+          ? {
+              failure_stage: change.failure.stage,
+              failure_reason: change.failure.reason,
+              error_message: change.failure.message,
+            }
+          : {}),
+        ...(change.engineDetails ? { engine_details: JSON.stringify(change.engineDetails) } : {}),
+      })
+      .where('id', '=', id)
+      .where('state', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async saveProviderHandle(id: string, handle: unknown): Promise<void> {
+    await this.db
+      .updateTable('tasks')
+      .set({ provider_handle: JSON.stringify(handle), updated_at: Date.now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async saveProgress(id: string, progress: number): Promise<void> {
+    await this.db
+      .updateTable('tasks')
+      .set({ progress: Math.max(0, Math.min(99, Math.round(progress))), updated_at: Date.now() })
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .where('progress', '<', Math.round(progress))
+      .execute();
+  }
+}
