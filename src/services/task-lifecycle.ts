@@ -1,4 +1,4 @@
-import type { Task, TaskFailure, TaskResult } from '../domain/task.js';
+import { canTransition, type Task, type TaskFailure, type TaskResult } from '../domain/task.js';
 import { jobRequest } from '../jobs/job-kinds.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -37,7 +37,7 @@ export class TaskLifecycle {
   async fail(taskId: string, failure: TaskFailure): Promise<boolean> {
     return this.storage.transaction(async (stores) => {
       const task = await stores.tasks.findById(taskId);
-      if (!task || (task.state !== 'queued' && task.state !== 'running')) return false;
+      if (!task || !canTransition(task.state, 'failed')) return false;
       const stage = task.state === 'queued' ? 'submission' : failure.stage;
       const moved = await stores.tasks.transition(task.id, task.state, {
         to: 'failed',

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { FailureReason, FailureStage, Operation, Task, TaskState } from '../domain/task.js';
+import { canTransition, type FailureReason, type FailureStage, type Operation, type Task, type TaskState } from '../domain/task.js';
 import type { TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
 
@@ -107,6 +107,7 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async transition(id: string, from: TaskState, change: TaskTransition): Promise<boolean> {
+    if (!canTransition(from, change.to)) throw new Error(`illegal task transition ${from} → ${change.to}`);
     const result = await this.db
       .updateTable('tasks')
       .set({

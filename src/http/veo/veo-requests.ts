@@ -80,7 +80,8 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = issue.path.join('.');
-  const message = issue.code === 'invalid_type' && issue.input === undefined ? `${field} is required` : issue.message;
+  const given = issue.path.reduce<unknown>((value, part) => (value as Record<PropertyKey, unknown> | undefined)?.[part], body);
+  const message = issue.code === 'invalid_type' && given === undefined ? `${field} is required` : issue.message;
   throw new ValidationError(message, field);
 }
 

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config/config.js';
+
+test('defaults follow the design contract', () => {
+  const config = loadConfig({});
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.port, 8080);
+  assert.equal(config.dataDir, path.resolve('./data'));
+  assert.equal(config.publicUrl, 'http://127.0.0.1:8080');
+  assert.equal(config.bootstrapCredits, 10000);
+  assert.equal(config.allowPrivateNetworks, false);
+  assert.equal(config.ffmpegPath, undefined);
+  assert.ok(Object.isFrozen(config));
+});
+
+test('contract variables are read as named', () => {
+  const config = loadConfig({
+    HOST: '0.0.0.0',
+    PORT: '9000',
+    SEGUE_DATA_DIR: '/tmp/segue-x',
+    SEGUE_PUBLIC_URL: 'https://videos.example.com/',
+    SEGUE_BOOTSTRAP_KEY: 'sk-0123456789abcdef',
+    SEGUE_BOOTSTRAP_CREDITS: '5',
+    SEGUE_ALLOW_PRIVATE_NETWORKS: 'true',
+    SEGUE_FFMPEG: '/usr/bin/ffmpeg',
+    SEGUE_FFPROBE: '/usr/bin/ffprobe',
+  });
+  assert.equal(config.host, '0.0.0.0');
+  assert.equal(config.port, 9000);
+  assert.equal(config.dataDir, '/tmp/segue-x');
+  assert.equal(config.publicUrl, 'https://videos.example.com');
+  assert.equal(config.bootstrapKey, 'sk-0123456789abcdef');
+  assert.equal(config.bootstrapCredits, 5);
+  assert.equal(config.allowPrivateNetworks, true);
+  assert.equal(config.ffmpegPath, '/usr/bin/ffmpeg');
+  assert.equal(config.ffprobePath, '/usr/bin/ffprobe');
+});
+
+test('a public URL defaults to a reachable address when listening on all interfaces', () => {
+  assert.equal(loadConfig({ HOST: '0.0.0.0', PORT: '81' }).publicUrl, 'http://127.0.0.1:81');
+});
+
+test('a bad value stops start-up with a message naming the variable', () => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ SEGUE_ALLOW_PRIVATE_NETWORKS: 'maybe' }, 'SEGUE_ALLOW_PRIVATE_NETWORKS'],
+    [{ SEGUE_PUBLIC_URL: 'not a url' }, 'SEGUE_PUBLIC_URL'],
+    [{ SEGUE_BOOTSTRAP_CREDITS: '-1' }, 'SEGUE_BOOTSTRAP_CREDITS'],
+    [{ SEGUE_BOOTSTRAP_KEY: 'short' }, 'SEGUE_BOOTSTRAP_KEY'],
+    [{ SEGUE_TIME_FORMAT: 'unix' }, 'SEGUE_TIME_FORMAT'],
+  ];
+  for (const [environment, variable] of cases) {
+    assert.throws(
+      () => loadConfig(environment),
+      (error: unknown) => error instanceof ConfigError && error.message.includes(variable),
+      `expected ${variable} to be named`,
+    );
+  }
+});

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { createSegue, type Segue } from '../../src/app/segue.js';
+import { loadConfig } from '../../src/config/config.js';
+
+export const TEST_KEY = 'sk-test-0123456789abcdef';
+
+export function temporaryDirectory(prefix = 'segue-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestSegue {
+  readonly segue: Segue;
+  readonly dataDir: string;
+  readonly key: string;
+  /** Headers of an authenticated JSON request. */
+  readonly headers: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real Segue on a fresh data directory (real SQLite file, real ffmpeg), with a key ready.
+ * The worker runs unless `runWorker: false`; HTTP is used through inject unless `listen` is set.
+ */
+export async function startTestSegue(
+  options: { environment?: Record<string, string>; runWorker?: boolean; listen?: boolean } = {},
+): Promise<TestSegue> {
+  const dataDir = temporaryDirectory();
+  const config = loadConfig({
+    SEGUE_DATA_DIR: dataDir,
+    PORT: '0',
+    SEGUE_BOOTSTRAP_KEY: TEST_KEY,
+    SEGUE_LOG_LEVEL: 'silent',
+    SEGUE_WORKER_POLL_MS: '100',
+    ...options.environment,
+  });
+  const segue = await createSegue(config, pino({ level: process.env['SEGUE_TEST_LOG_LEVEL'] ?? 'silent' }));
+  await segue.keys.ensureBootstrap(config.bootstrapKey, config.bootstrapCredits);
+  if (options.runWorker !== false) segue.worker.start();
+  return {
+    segue,
+    dataDir,
+    key: TEST_KEY,
+    headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json' },
+    async close() {
+      await segue.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
