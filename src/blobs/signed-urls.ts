@@ -29,7 +29,17 @@ export class UrlSigner {
     return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
+  private readonly signatures = new Map<string, string>();
+
+  /** Signatures are memoised (bounded): polls of one task sign the same path and hour again and again. */
   private sign(path: string, expires: number): string {
-    return createHmac('sha256', this.secret).update(`${path}\n${expires}`).digest('base64url');
+    const message = `${path}\n${expires}`;
+    let signature = this.signatures.get(message);
+    if (signature === undefined) {
+      signature = createHmac('sha256', this.secret).update(message).digest('base64url');
+      if (this.signatures.size >= 10_000) this.signatures.delete(this.signatures.keys().next().value!);
+      this.signatures.set(message, signature);
+    }
+    return signature;
   }
 }

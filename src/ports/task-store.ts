@@ -16,6 +16,11 @@ export interface TaskStore {
   findById(id: string): Promise<Task | undefined>;
   /** The task if it exists and belongs to this API key; a foreign task is not found. */
   findOwned(id: string, apiKeyId: string): Promise<Task | undefined>;
+  /**
+   * The task if it belongs to the active key with this hash: authentication and lookup in one
+   * query, for the routes clients poll. Undefined tells neither which part failed.
+   */
+  findOwnedByKeyHash(id: string, keyHash: string): Promise<Task | undefined>;
   /** Whether a task has a child made by this operation (e.g. a 1080p upgrade). */
   hasChild(parentTaskId: string, operation: Operation): Promise<boolean>;
   /** Moves the task from `from` to `transition.to`; false when it was no longer in `from`. */

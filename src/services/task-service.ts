@@ -1,4 +1,4 @@
-import { InvalidStateError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { InvalidStateError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.js';
 import { newTaskId, randomSeed } from '../domain/ids.js';
 import {
   EXTENSION_SECONDS,
@@ -10,6 +10,7 @@ import { jobRequest } from '../jobs/job-kinds.js';
 import { type AddressPolicy, checkUrlShape, resolveChecked } from '../net/address-guard.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { Storage } from '../storage/storage.js';
+import { hashApiKey, type KeyService } from './key-service.js';
 
 export interface NewGeneration {
   readonly apiKeyId: string;
@@ -84,11 +85,15 @@ export class TaskService {
     });
   }
 
-  /** A task of this key, or NotFound (a foreign task is indistinguishable from an unknown one). */
-  async getOwned(taskId: string, apiKeyId: string): Promise<Task> {
-    const task = await this.storage.tasks.findOwned(taskId, apiKeyId);
-    if (!task) throw new NotFoundError('record is null');
-    return task;
+  /**
+   * The task if the presented API key is valid and owns it, in one query; otherwise tells
+   * an invalid key (UnauthorizedError) from an unknown or foreign task (NotFoundError).
+   */
+  async getForPresentedKey(taskId: string, presentedKey: string | undefined, keys: KeyService): Promise<Task> {
+    const task = presentedKey ? await this.storage.tasks.findOwnedByKeyHash(taskId, hashApiKey(presentedKey)) : undefined;
+    if (task) return task;
+    if (!presentedKey || !(await keys.authenticate(presentedKey))) throw new UnauthorizedError('missing or invalid API key');
+    throw new NotFoundError('record is null');
   }
 
   private async assertExtendable(source: Task): Promise<void> {

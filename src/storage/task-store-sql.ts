@@ -96,6 +96,18 @@ export class SqlTaskStore implements TaskStore {
     return row ? toTask(row) : undefined;
   }
 
+  async findOwnedByKeyHash(id: string, keyHash: string): Promise<Task | undefined> {
+    const row = await this.db
+      .selectFrom('tasks')
+      .innerJoin('api_keys', 'api_keys.id', 'tasks.api_key_id')
+      .selectAll('tasks')
+      .where('tasks.id', '=', id)
+      .where('api_keys.key_hash', '=', keyHash)
+      .where('api_keys.revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row ? toTask(row) : undefined;
+  }
+
   async hasChild(parentTaskId: string, operation: Operation): Promise<boolean> {
     const row = await this.db
       .selectFrom('tasks')

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { TaskService } from '../../services/task-service.js';
-import { requireApiKey } from '../auth.js';
+import { bearerToken, requireApiKey } from '../auth.js';
 import { veoErrorEnvelope } from './veo-errors.js';
 import type { VeoPresenter } from './veo-presenter.js';
 import { extendBodySchema, generateBodySchema, generateEcho, generationParameters, parseBody } from './veo-requests.js';
@@ -78,11 +78,14 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.get('/veo/record-info', async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
-    const key = await requireApiKey(deps.keys, request);
     const taskId = request.query.taskId?.trim();
-    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
+    if (!taskId) {
+      await requireApiKey(deps.keys, request);
+      throw new ValidationError('taskId is required', 'taskId');
+    }
     try {
-      const task = await deps.tasks.getOwned(taskId, key.id);
+      // Polled every few seconds by every client: key check and task lookup are one query.
+      const task = await deps.tasks.getForPresentedKey(taskId, bearerToken(request), deps.keys);
       return success(deps.presenter.recordInfo(task));
     } catch (error) {
       // The dialect answers an unknown record with 422 "record is null" on this route.

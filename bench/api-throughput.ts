@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, load, startProcess, stopProcess, waitUntilUp } from './bench-support.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const key = 'sk-bench-0123456789abcdef';
+
+/**
+ * API throughput: `GET record-info` and `POST extend` (accepted and queued; the engine is not
+ * waited for) against a bare Fastify hello-world, in one run, 50 connections each.
+ */
+export async function apiThroughputBenchmark(): Promise<Record<string, unknown>> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segue-bench-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const environment = {
+    PORT: String(port),
+    SEGUE_DATA_DIR: dataDir,
+    SEGUE_BOOTSTRAP_KEY: key,
+    SEGUE_LOG_LEVEL: 'warn',
+    SEGUE_WORKER_POLL_MS: '100',
+  };
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  try {
+    // One real, finished task to read and extend.
+    let segue = startProcess(path.join(here, '..', 'src', 'main.js'), environment);
+    await waitUntilUp(`${base}/healthz`);
+    const created: any = await (
+      await fetch(`${base}/api/v1/veo/generate`, { method: 'POST', headers, body: JSON.stringify({ prompt: 'bench', seeds: 10001 }) })
+    ).json();
+    const taskId = created.data.taskId as string;
+    for (;;) {
+      const info: any = await (await fetch(`${base}/api/v1/veo/record-info?taskId=${taskId}`, { headers })).json();
+      if (info.data.successFlag === 1) break;
+      if (info.data.successFlag !== 0) throw new Error(`bench task failed: ${info.data.errorMessage}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await stopProcess(segue);
+
+    // The API alone: extensions are accepted and queued, nothing renders them.
+    segue = startProcess(path.join(here, '..', 'src', 'main.js'), { ...environment, SEGUE_RUN_WORKER: 'false' });
+    await waitUntilUp(`${base}/healthz`);
+    const recordInfo = await load({ url: `${base}/api/v1/veo/record-info?taskId=${taskId}`, headers });
+    const extend = await load({
+      url: `${base}/api/v1/veo/extend`,
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ taskId, prompt: 'and then it goes on' }),
+    });
+    await stopProcess(segue);
+
+    const barePort = await freePort();
+    const bare = startProcess(path.join(here, 'bare-server.js'), { PORT: String(barePort) });
+    await waitUntilUp(`http://127.0.0.1:${barePort}/`);
+    const baseline = await load({ url: `http://127.0.0.1:${barePort}/` });
+    await stopProcess(bare);
+
+    const ratio = (figures: { requestsPerSecond: number }) =>
+      Math.round((figures.requestsPerSecond / baseline.requestsPerSecond) * 1000) / 1000;
+    return {
+      benchmark: 'api-throughput',
+      connections: 50,
+      bareFastify: baseline,
+      recordInfo: { ...recordInfo, ratioToBare: ratio(recordInfo) },
+      extend: { ...extend, ratioToBare: ratio(extend) },
+      targets: { recordInfoRatioAtLeast: 0.5, recordInfoP99MsUnder: 20 },
+      met: ratio(recordInfo) >= 0.5 && recordInfo.p99Ms < 20,
+    };
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
