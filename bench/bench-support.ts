@@ -46,12 +46,25 @@ export interface LoadFigures {
 
 /** Runs autocannon against one URL and keeps the figures that matter. */
 export async function load(options: autocannon.Options): Promise<LoadFigures> {
-  const result = await autocannon({ connections: 50, duration: 8, ...options });
+  const result = await autocannon({ connections: 50, duration: 6, ...options });
   return {
     requestsPerSecond: Math.round(result.requests.average),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+  };
+}
+
+/** The average of several runs' figures (latencies averaged too: each run is long enough to be stable). */
+export function mean(runs: readonly LoadFigures[]): LoadFigures {
+  const average = (pick: (figures: LoadFigures) => number) =>
+    Math.round((runs.reduce((sum, figures) => sum + pick(figures), 0) / runs.length) * 10) / 10;
+  return {
+    requestsPerSecond: Math.round(average((figures) => figures.requestsPerSecond)),
+    p50Ms: average((figures) => figures.p50Ms),
+    p99Ms: average((figures) => figures.p99Ms),
+    non2xx: runs.reduce((sum, figures) => sum + figures.non2xx, 0),
+    errors: runs.reduce((sum, figures) => sum + figures.errors, 0),
   };
 }

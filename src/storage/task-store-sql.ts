@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { canTransition, type FailureReason, type FailureStage, type Operation, type Task, type TaskState } from '../domain/task.js';
 import type { TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
+import { ReusableQuery } from './reusable-query.js';
 
 type TaskRow = Selectable<TasksTable>;
 
@@ -54,9 +55,32 @@ function toTask(row: TaskRow): Task {
   };
 }
 
+/** Lookups on the polling path, compiled once per process. */
+function lookups(db: Kysely<Database>) {
+  return {
+    byId: new ReusableQuery((id: string) => db.selectFrom('tasks').selectAll().where('id', '=', id)),
+    owned: new ReusableQuery((id: string, apiKeyId: string) =>
+      db.selectFrom('tasks').selectAll().where('id', '=', id).where('api_key_id', '=', apiKeyId),
+    ),
+    ownedByKeyHash: new ReusableQuery((id: string, keyHash: string) =>
+      db
+        .selectFrom('tasks')
+        .innerJoin('api_keys', 'api_keys.id', 'tasks.api_key_id')
+        .selectAll('tasks')
+        .where('tasks.id', '=', id)
+        .where('api_keys.key_hash', '=', keyHash)
+        .where('api_keys.revoked_at', 'is', null),
+    ),
+  };
+}
+
 /** TaskStore over Kysely; works on any executor (the database or an open transaction). */
 export class SqlTaskStore implements TaskStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly lookups: ReturnType<typeof lookups>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.lookups = lookups(db);
+  }
 
   async insert(task: Task): Promise<void> {
     await this.db
@@ -82,29 +106,17 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async findById(id: string): Promise<Task | undefined> {
-    const row = await this.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = await this.lookups.byId.rows(this.db, id);
     return row ? toTask(row) : undefined;
   }
 
   async findOwned(id: string, apiKeyId: string): Promise<Task | undefined> {
-    const row = await this.db
-      .selectFrom('tasks')
-      .selectAll()
-      .where('id', '=', id)
-      .where('api_key_id', '=', apiKeyId)
-      .executeTakeFirst();
+    const [row] = await this.lookups.owned.rows(this.db, id, apiKeyId);
     return row ? toTask(row) : undefined;
   }
 
   async findOwnedByKeyHash(id: string, keyHash: string): Promise<Task | undefined> {
-    const row = await this.db
-      .selectFrom('tasks')
-      .innerJoin('api_keys', 'api_keys.id', 'tasks.api_key_id')
-      .selectAll('tasks')
-      .where('tasks.id', '=', id)
-      .where('api_keys.key_hash', '=', keyHash)
-      .where('api_keys.revoked_at', 'is', null)
-      .executeTakeFirst();
+    const [row] = await this.lookups.ownedByKeyHash.rows(this.db, id, keyHash);
     return row ? toTask(row) : undefined;
   }
 
