@@ -60,3 +60,12 @@ test('a bad value stops start-up with a message naming the variable', () => {
     );
   }
 });
+
+test('.env.example lists every variable Segue reads', async () => {
+  const { configVariableNames } = await import('../src/config/config.js');
+  const { readFileSync } = await import('node:fs');
+  const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+  for (const name of configVariableNames) {
+    assert.match(example, new RegExp(`^#? ?${name}=`, 'm'), `${name} is missing from .env.example`);
+  }
+});

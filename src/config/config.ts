@@ -38,6 +38,9 @@ const environmentSchema = z.object({
   SEGUE_FFMPEG_TIMEOUT_SECONDS: positiveInt.default(600),
 });
 
+/** The names of every variable Segue reads. */
+export const configVariableNames: readonly string[] = Object.keys(environmentSchema.shape);
+
 /** The frozen, typed configuration every part of Segue receives. */
 export interface Config {
   readonly host: string;
