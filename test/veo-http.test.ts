@@ -157,6 +157,8 @@ test('extend of a succeeded task is accepted with lineage; after a 1080p upgrade
   assert.equal(extension.parentTaskId, source.id);
   assert.equal(extension.rootTaskId, source.id);
   assert.equal(extension.seed, 55555);
+  assert.equal(extension.parameters.model, 'veo3', 'model "quality" is Veo 3.1');
+  assert.equal(extension.parameters.prompt, 'go on');
 
   await harness.segue.storage.tasks.insert({
     ...source,
@@ -168,6 +170,19 @@ test('extend of a succeeded task is accepted with lineage; after a 1080p upgrade
   });
   const refused = await call('POST', '/api/v1/veo/extend', { taskId: source.id, prompt: 'go on' });
   assert.deepEqual(refused, { code: 422, msg: 'Videos generated after 1080P generation cannot be extended.', data: null });
+});
+
+test('a Veo 3.1 Lite video cannot be extended, as on the Gemini API', async () => {
+  const lite = await markSucceeded(await generate({ prompt: 'lite', model: 'veo3_lite' }));
+  const reply = await call('POST', '/api/v1/veo/extend', { taskId: lite.id, prompt: 'go on' });
+  assert.deepEqual(reply, { code: 422, msg: 'Videos made with model veo3_lite cannot be extended.', data: null });
+});
+
+test('health and readiness answer', async () => {
+  assert.deepEqual((await harness.segue.http.inject({ url: '/healthz' })).json(), { status: 'ok' });
+  const ready = await harness.segue.http.inject({ url: '/readyz' });
+  assert.equal(ready.statusCode, 200);
+  assert.deepEqual(ready.json(), { status: 'ready', checks: { database: 'ok', ffmpeg: 'ok' } });
 });
 
 test('record-info: missing taskId is 422; unknown and foreign ids are "record is null"', async () => {

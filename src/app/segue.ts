@@ -7,7 +7,7 @@ import type { Config } from '../config/config.js';
 import { buildHttpApp } from '../http/app.js';
 import { VeoPresenter } from '../http/veo/veo-presenter.js';
 import { deliverCallback } from '../jobs/handlers/deliver-callback.js';
-import { renderLocal } from '../jobs/handlers/render-local.js';
+import { renderLocal, sweepStaleWorkDirectories } from '../jobs/handlers/render-local.js';
 import { failTaskAfterExhaustion, pollTask, startTask } from '../jobs/handlers/task-jobs.js';
 import { Worker } from '../jobs/worker.js';
 import { MediaTools } from '../media/media-tools.js';
@@ -60,6 +60,10 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const tasks = new TaskService(storage, providers, addressPolicy);
   const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
 
+  const workDirectory = path.join(config.dataDir, 'work');
+  const swept = await sweepStaleWorkDirectories(workDirectory, 2 * config.ffmpegTimeoutMs);
+  if (swept > 0) logger.info({ swept }, 'removed work directories of dead renders');
+
   const taskDeps = { storage, providers, lifecycle };
   const worker = new Worker({
     queue: storage.jobs,
@@ -67,7 +71,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       'task.start': (payload, context) => startTask(taskDeps, payload, context),
       'task.poll': (payload, context) => pollTask(taskDeps, payload, context),
       'local.render': (payload, context) =>
-        renderLocal({ storage, blobs, renderer, workDirectory: path.join(config.dataDir, 'work') }, payload, context),
+        renderLocal({ storage, blobs, renderer, workDirectory }, payload, context),
       'callback.deliver': (payload, context) =>
         deliverCallback({ storage, http: outbound, presenter, timeoutMs: config.callbackTimeoutMs }, payload, context),
     },

@@ -27,6 +27,8 @@ export interface NewExtension {
   readonly seed: number | undefined;
   readonly watermark: string | null;
   readonly callbackUrl: string | null;
+  /** The public model to extend with; the source's model when not given. */
+  readonly model: string | undefined;
   readonly requestEcho: Readonly<Record<string, unknown>>;
 }
 
@@ -42,6 +44,11 @@ export class TaskService {
   ) {}
 
   async createGeneration(input: NewGeneration): Promise<Task> {
+    const provider = this.providers.providerFor(input.parameters.model);
+    const capabilities = provider.capabilities(input.parameters.model);
+    if (!capabilities?.operations.includes('generate') || !capabilities.modes.includes(input.parameters.mode)) {
+      throw new ValidationError(`model ${input.parameters.model} cannot make this kind of video here`, 'model');
+    }
     await this.checkCallbackUrl(input.callbackUrl);
     const id = newTaskId();
     return this.insertWithStart({
@@ -54,7 +61,7 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
-      provider: this.providers.providerFor(input.parameters.model).name,
+      provider: provider.name,
     });
   }
 
@@ -62,6 +69,11 @@ export class TaskService {
     const source = await this.storage.tasks.findOwned(input.sourceTaskId, input.apiKeyId);
     if (!source) throw new NotFoundError('Original video or task does not exist');
     await this.assertExtendable(source);
+    const model = input.model ?? source.parameters.model;
+    // An extension runs where its source was made: that provider holds what it continues.
+    if (!this.providers.get(source.provider).capabilities(model)?.operations.includes('extend')) {
+      throw new InvalidStateError(`Videos made with model ${model} cannot be extended.`);
+    }
     await this.checkCallbackUrl(input.callbackUrl);
     const result = source.result!;
     return this.insertWithStart({
@@ -72,6 +84,7 @@ export class TaskService {
       rootTaskId: source.rootTaskId,
       parameters: {
         ...source.parameters,
+        model,
         prompt: input.prompt,
         aspectRatio: result.width >= result.height ? '16:9' : '9:16',
         mode: 'text',

@@ -17,17 +17,17 @@ export interface TestSegue {
   readonly key: string;
   /** Headers of an authenticated JSON request. */
   readonly headers: Record<string, string>;
-  close(): Promise<void>;
+  close(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /**
  * A real Segue on a fresh data directory (real SQLite file, real ffmpeg), with a key ready.
- * The worker runs unless `runWorker: false`; HTTP is used through inject unless `listen` is set.
+ * The worker runs unless `runWorker: false`; tests call HTTP through inject or listen themselves.
  */
 export async function startTestSegue(
-  options: { environment?: Record<string, string>; runWorker?: boolean; listen?: boolean } = {},
+  options: { environment?: Record<string, string>; runWorker?: boolean; dataDir?: string } = {},
 ): Promise<TestSegue> {
-  const dataDir = temporaryDirectory();
+  const dataDir = options.dataDir ?? temporaryDirectory();
   const config = loadConfig({
     SEGUE_DATA_DIR: dataDir,
     PORT: '0',
@@ -44,9 +44,9 @@ export async function startTestSegue(
     dataDir,
     key: TEST_KEY,
     headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json' },
-    async close() {
+    async close(options: { keepData?: boolean } = {}) {
       await segue.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!options.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -15,6 +15,9 @@ export interface VeoRouteDependencies {
 
 const success = (data: unknown) => ({ code: 200, msg: 'success', data });
 
+/** The extend route's `model` names the tier; tasks record the public model id. */
+const extendModels = { fast: 'veo3_fast', quality: 'veo3' } as const;
+
 /**
  * The Veo dialect, registered under `/api/v1` (`/veo/*`, `/chat/credit`): every answer is HTTP 200 with the
  * `{code, msg, data}` envelope, the real status in `code`, as the dialect's clients expect.
@@ -64,6 +67,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
       seed,
       watermark: body.watermark,
       callbackUrl: body.callBackUrl,
+      model: body.model ? extendModels[body.model] : undefined,
       requestEcho: {
         taskId: body.taskId,
         prompt: body.prompt,

@@ -80,3 +80,21 @@ async function render(deps: RenderDependencies, taskId: string, workDir: string,
     details: { ...output.details, renderSeconds: Math.round((Date.now() - started) / 100) / 10 },
   };
 }
+
+/**
+ * Removes work directories left by renders whose process died (SIGKILL, power loss). Only old
+ * ones: a directory younger than `olderThanMs` may belong to a render still running elsewhere.
+ */
+export async function sweepStaleWorkDirectories(workDirectory: string, olderThanMs: number): Promise<number> {
+  let removed = 0;
+  const entries = await fs.readdir(workDirectory, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const entryPath = path.join(workDirectory, entry.name);
+    const stats = await fs.stat(entryPath).catch(() => undefined);
+    if (stats && Date.now() - stats.mtimeMs > olderThanMs) {
+      await fs.rm(entryPath, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -25,8 +25,9 @@ export class LocalProvider implements VideoProvider {
     private readonly blobs: BlobStore,
   ) {}
 
-  capabilities(): ModelCapabilities {
-    return capabilities;
+  /** Every public model runs here; Veo 3.1 Lite has no extension, as on the Gemini API. */
+  capabilities(model: string): ModelCapabilities {
+    return model === 'veo3_lite' ? { ...capabilities, operations: ['generate'] } : capabilities;
   }
 
   async start(task: Task): Promise<unknown> {
