@@ -58,10 +58,6 @@ export class FsBlobStore implements BlobStore {
     return this.pathOf(key);
   }
 
-  async size(key: string): Promise<number> {
-    return (await fs.stat(this.pathOf(key))).size;
-  }
-
   private pathOf(key: string): string {
     if (!isSafeBlobKey(key)) throw new Error(`unsafe blob key: ${key}`);
     return path.join(this.directory, key);

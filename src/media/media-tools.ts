@@ -14,7 +14,6 @@ export interface MediaInfo {
     readonly height: number;
     readonly fps: number;
     readonly pixelFormat: string;
-    readonly frameCount: number | null;
   } | null;
   readonly audio: {
     readonly codec: string;
@@ -53,13 +52,11 @@ export class MediaTools {
   }
 
   /** Reads a file's container and first video and audio streams. Throws MediaProcessError if unreadable. */
-  async probe(filePath: string, options: { signal?: AbortSignal; countFrames?: boolean } = {}): Promise<MediaInfo> {
+  async probe(filePath: string, options: { signal?: AbortSignal } = {}): Promise<MediaInfo> {
     const output = await runProcess(
       this.ffprobePath,
       [
-        '-v', 'error',
-        ...(options.countFrames ? ['-count_packets'] : []),
-        '-print_format', 'json', '-show_format', '-show_streams', filePath,
+        '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', filePath,
       ],
       { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) },
     );
@@ -82,7 +79,6 @@ export class MediaTools {
             height: Number(video['height'] ?? 0),
             fps: parseRate(String(video['avg_frame_rate'] ?? video['r_frame_rate'] ?? '0')) || parseRate(String(video['r_frame_rate'] ?? '0')),
             pixelFormat: String(video['pix_fmt'] ?? ''),
-            frameCount: video['nb_read_packets'] !== undefined ? Number(video['nb_read_packets']) : video['nb_frames'] !== undefined ? Number(video['nb_frames']) : null,
           }
         : null,
       audio: audio

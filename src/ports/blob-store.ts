@@ -7,5 +7,4 @@ export interface BlobStore {
   exists(key: string): Promise<boolean>;
   /** A local path from which ffmpeg can read the blob. */
   localPath(key: string): Promise<string>;
-  size(key: string): Promise<number>;
 }

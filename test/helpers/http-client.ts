@@ -1,15 +1,7 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import { waitFor } from './wait-for.js';
 
-/** A port that was free a moment ago (for processes that must know their public URL up front). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../bench/bench-support.js';
 
 /** A Veo-dialect client over real HTTP, as a user's code would call Segue. */
 export class VeoClient {

@@ -33,8 +33,3 @@ export async function frameHashes(videoPath: string): Promise<string[]> {
     .filter((line) => line && !line.startsWith('#'))
     .map((line) => line.split(',').pop()!.trim());
 }
-
-/** The number of decoded video frames. */
-export async function frameCount(videoPath: string): Promise<number> {
-  return (await frameHashes(videoPath)).length;
-}
