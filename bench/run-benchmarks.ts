@@ -1,7 +1,8 @@
 import { apiThroughputBenchmark } from './api-throughput.js';
+import { callbackLatencyBenchmark } from './callback-latency.js';
 
 /** `npm run bench`: each benchmark prints one JSON line of figures. */
-const benchmarks: Array<() => Promise<Record<string, unknown>>> = [apiThroughputBenchmark];
+const benchmarks: Array<() => Promise<Record<string, unknown>>> = [apiThroughputBenchmark, callbackLatencyBenchmark];
 
 for (const benchmark of benchmarks) {
   try {

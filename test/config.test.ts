@@ -38,6 +38,11 @@ test('contract variables are read as named', () => {
   assert.equal(config.ffprobePath, '/usr/bin/ffprobe');
 });
 
+test('the callback retry schedule reads durations with units', () => {
+  assert.deepEqual(loadConfig({}).callbackRetryScheduleMs, [0, 5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000]);
+  assert.deepEqual(loadConfig({ SEGUE_CALLBACK_RETRY_SCHEDULE: '0, 1s,250ms,2m,1.5h,3' }).callbackRetryScheduleMs, [0, 1000, 250, 120000, 5400000, 3000]);
+});
+
 test('a public URL defaults to a reachable address when listening on all interfaces', () => {
   assert.equal(loadConfig({ HOST: '0.0.0.0', PORT: '81' }).publicUrl, 'http://127.0.0.1:81');
 });
@@ -51,6 +56,7 @@ test('a bad value stops start-up with a message naming the variable', () => {
     [{ SEGUE_BOOTSTRAP_CREDITS: '-1' }, 'SEGUE_BOOTSTRAP_CREDITS'],
     [{ SEGUE_BOOTSTRAP_KEY: 'short' }, 'SEGUE_BOOTSTRAP_KEY'],
     [{ SEGUE_TIME_FORMAT: 'unix' }, 'SEGUE_TIME_FORMAT'],
+    [{ SEGUE_CALLBACK_RETRY_SCHEDULE: '0,5x' }, 'SEGUE_CALLBACK_RETRY_SCHEDULE'],
   ];
   for (const [environment, variable] of cases) {
     assert.throws(

@@ -15,6 +15,7 @@ import { SafeHttpClient } from '../net/safe-http.js';
 import { LocalProvider } from '../providers/local/local-provider.js';
 import { LocalRenderer } from '../providers/local/local-renderer.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
+import { CallbackService } from '../services/callback-service.js';
 import { KeyService } from '../services/key-service.js';
 import { TaskLifecycle } from '../services/task-lifecycle.js';
 import { TaskService } from '../services/task-service.js';
@@ -29,6 +30,7 @@ export interface Segue {
   readonly storage: Storage;
   readonly keys: KeyService;
   readonly tasks: TaskService;
+  readonly callbacks: CallbackService;
   readonly media: MediaTools;
   readonly http: FastifyInstance;
   readonly worker: Worker;
@@ -58,6 +60,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const lifecycle = new TaskLifecycle(storage);
   const keys = new KeyService(storage);
   const tasks = new TaskService(storage, providers, addressPolicy);
+  const callbacks = new CallbackService(storage);
   const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
 
   const workDirectory = path.join(config.dataDir, 'work');
@@ -65,6 +68,13 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   if (swept > 0) logger.info({ swept }, 'removed work directories of dead renders');
 
   const taskDeps = { storage, providers, lifecycle };
+  const callbackDeps = {
+    storage,
+    http: outbound,
+    presenter,
+    timeoutMs: config.callbackTimeoutMs,
+    scheduleMs: config.callbackRetryScheduleMs,
+  };
   const worker = new Worker({
     queue: storage.jobs,
     handlers: {
@@ -73,7 +83,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       'local.render': (payload, context) =>
         renderLocal({ storage, blobs, renderer, workDirectory }, payload, context),
       'callback.deliver': (payload, context) =>
-        deliverCallback({ storage, http: outbound, presenter, timeoutMs: config.callbackTimeoutMs }, payload, context),
+        deliverCallback(callbackDeps, payload, context),
     },
     onExhausted: {
       'task.start': (payload) => failTaskAfterExhaustion(taskDeps, payload),
@@ -90,7 +100,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
 
   const http = await buildHttpApp({
     logger,
-    veo: { keys, tasks, presenter },
+    veo: { keys, tasks, presenter, callbacks },
     files: { signer, blobDirectory: blobs.directory },
     readiness: [
       { name: 'database', check: () => storage.ping() },
@@ -105,7 +115,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
 
   let closed = false;
   return {
-    config, logger, storage, keys, tasks, media, http, worker,
+    config, logger, storage, keys, tasks, callbacks, media, http, worker,
     async close() {
       if (closed) return;
       closed = true;

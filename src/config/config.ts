@@ -5,6 +5,21 @@ const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A comma-separated list of durations such as `0,5s,5m,2h` (a bare number is seconds). */
+const durationList = z.string().transform((value, context) => {
+  const delays = value.split(',').map((part) => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(part);
+    return match ? Math.round(Number(match[1]) * durationUnits[match[2] ?? 's']!) : NaN;
+  });
+  if (delays.length === 0 || delays.some((delay) => !Number.isFinite(delay))) {
+    context.addIssue({ code: 'custom', message: 'must be a comma-separated list of durations such as 0,5s,5m,2h' });
+    return z.NEVER;
+  }
+  return delays;
+});
+
 const port = z.coerce.number({ message: 'must be a number' }).int().min(0).max(65535);
 const positiveInt = z.coerce.number({ message: 'must be a number' }).int().positive();
 const nonNegativeInt = z.coerce.number({ message: 'must be a number' }).int().min(0);
@@ -22,7 +37,7 @@ const environmentSchema = z.object({
   SEGUE_FFPROBE: z.string().min(1).optional(),
   SEGUE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEGUE_RUN_WORKER: booleanFlag.default(true),
-  SEGUE_WORKER_CONCURRENCY: positiveInt.default(4),
+  SEGUE_WORKER_CONCURRENCY: positiveInt.default(16),
   SEGUE_LOCAL_RENDER_CONCURRENCY: positiveInt.default(1),
   SEGUE_WORKER_POLL_MS: positiveInt.default(500),
   SEGUE_JOB_LEASE_SECONDS: positiveInt.default(30),
@@ -33,6 +48,7 @@ const environmentSchema = z.object({
   SEGUE_EXTEND_RESULT_URLS: z.enum(['segment', 'full']).default('segment'),
   SEGUE_CALLBACK_URLS_AS_STRING: booleanFlag.default(false),
   SEGUE_CALLBACK_TIMEOUT_SECONDS: positiveInt.default(15),
+  SEGUE_CALLBACK_RETRY_SCHEDULE: durationList.default([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
   SEGUE_MEDIA_MAX_BYTES: positiveInt.default(200 * 1024 * 1024),
   SEGUE_MEDIA_TIMEOUT_SECONDS: positiveInt.default(60),
   SEGUE_FFMPEG_TIMEOUT_SECONDS: positiveInt.default(600),
@@ -65,6 +81,8 @@ export interface Config {
   readonly extendResultUrls: 'segment' | 'full';
   readonly callbackUrlsAsString: boolean;
   readonly callbackTimeoutMs: number;
+  /** Delay before each callback attempt, the first one included (Svix's schedule by default). */
+  readonly callbackRetryScheduleMs: readonly number[];
   readonly mediaMaxBytes: number;
   readonly mediaTimeoutMs: number;
   readonly ffmpegTimeoutMs: number;
@@ -110,6 +128,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     extendResultUrls: env.SEGUE_EXTEND_RESULT_URLS,
     callbackUrlsAsString: env.SEGUE_CALLBACK_URLS_AS_STRING,
     callbackTimeoutMs: env.SEGUE_CALLBACK_TIMEOUT_SECONDS * 1000,
+    callbackRetryScheduleMs: Object.freeze([...env.SEGUE_CALLBACK_RETRY_SCHEDULE]),
     mediaMaxBytes: env.SEGUE_MEDIA_MAX_BYTES,
     mediaTimeoutMs: env.SEGUE_MEDIA_TIMEOUT_SECONDS * 1000,
     ffmpegTimeoutMs: env.SEGUE_FFMPEG_TIMEOUT_SECONDS * 1000,

@@ -14,3 +14,8 @@ export function newRowId(): string {
 export function randomSeed(): number {
   return 10000 + (randomBytes(4).readUInt32BE(0) % 90000);
 }
+
+/** A callback delivery id, sent as `webhook-id` on every attempt (Standard Webhooks style). */
+export function newDeliveryId(): string {
+  return `msg_${randomBytes(16).toString('base64url')}`;
+}

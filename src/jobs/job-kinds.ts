@@ -14,11 +14,14 @@ export const jobKinds = {
   'task.poll': { payload: taskPayload, maxAttempts: 8, backoffMs: [2_000, 120_000] },
   /** The local engine's own work: renders a task's video with ffmpeg. */
   'local.render': { payload: taskPayload, maxAttempts: 3, backoffMs: [2_000, 30_000] },
-  /** Sends a task's terminal callback to its callBackUrl. */
+  /**
+   * Makes the attempts of one round of a callback delivery. The retry schedule lives in the
+   * delivery (each attempt answers "retry after"); job attempts only count crashes and errors.
+   */
   'callback.deliver': {
-    payload: z.object({ taskId: z.string().min(1), event: z.literal('terminal') }),
-    maxAttempts: 4,
-    backoffMs: [5_000, 300_000],
+    payload: z.object({ deliveryId: z.string().min(1), round: z.number().int().positive() }),
+    maxAttempts: 10,
+    backoffMs: [1_000, 60_000],
   },
 } as const;
 

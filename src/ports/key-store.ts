@@ -5,6 +5,11 @@ export interface ApiKeyRecord {
   /** The first characters of the key, to tell keys apart in listings. */
   readonly prefix: string;
   readonly webhookSecret: string;
+  /** After a rotation, the old secret keeps signing (beside the new one) until it expires. */
+  readonly previousWebhookSecret: string | null;
+  readonly previousWebhookSecretExpiresAt: number | null;
+  /** When set, callbacks also carry the Veo dialect's X-Webhook-Timestamp / X-Webhook-Signature. */
+  readonly veoHmacKey: string | null;
   readonly createdAt: number;
   readonly revokedAt: number | null;
 }
@@ -23,6 +28,9 @@ export interface KeyStore {
   findActiveByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
   findById(id: string): Promise<ApiKeyRecord | undefined>;
   count(): Promise<number>;
+  /** Makes `secret` the signing secret; the current one stays valid until `previousValidUntil`. */
+  rotateWebhookSecret(id: string, secret: string, previousValidUntil: number): Promise<void>;
+  setVeoHmacKey(id: string, hmacKey: string | null): Promise<void>;
 }
 
 export type LedgerEntryKind = 'grant' | 'hold' | 'capture' | 'release' | 'adjustment';

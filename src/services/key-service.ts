@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { NotFoundError } from '../domain/errors.js';
 import { newRowId } from '../domain/ids.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../storage/storage.js';
@@ -60,6 +61,27 @@ export class KeyService {
   async authenticate(presented: string): Promise<ApiKeyRecord | undefined> {
     if (presented.length < 16 || presented.length > 256) return undefined;
     return this.storage.keys.findActiveByHash(hashApiKey(presented));
+  }
+
+  /** The active key record for a presented key, or NotFound (for operator commands). */
+  async require(presented: string): Promise<ApiKeyRecord> {
+    const key = await this.authenticate(presented);
+    if (!key) throw new NotFoundError('no active API key matches');
+    return key;
+  }
+
+  /** A new webhook signing secret; the old one keeps signing beside it for `overlapMs`. */
+  async rotateWebhookSecret(apiKeyId: string, overlapMs: number): Promise<string> {
+    const secret = newWebhookSecret();
+    await this.storage.keys.rotateWebhookSecret(apiKeyId, secret, Date.now() + overlapMs);
+    return secret;
+  }
+
+  /** Turns on the Veo dialect's callback signature with a new HMAC key (or off with `enabled: false`). */
+  async setVeoHmacKey(apiKeyId: string, enabled: boolean): Promise<string | null> {
+    const hmacKey = enabled ? randomBytes(32).toString('base64url') : null;
+    await this.storage.keys.setVeoHmacKey(apiKeyId, hmacKey);
+    return hmacKey;
   }
 
   async balance(apiKeyId: string): Promise<number> {

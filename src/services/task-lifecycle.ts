@@ -1,11 +1,12 @@
 import { canTransition, type Task, type TaskFailure, type TaskResult } from '../domain/task.js';
 import { jobRequest } from '../jobs/job-kinds.js';
-import type { Storage } from '../storage/storage.js';
+import { newDeliveryId } from '../domain/ids.js';
+import type { Storage, Stores } from '../storage/storage.js';
 
 /**
  * The one place where tasks reach a terminal state. Each change is a compare-and-set on the
- * previous state and commits together with the follow-up jobs (the callback), so a terminal
- * state is reached once and its callback is never lost, whatever retries or crashes happen.
+ * previous state and commits together with its callback delivery (the outbox) and the job that
+ * sends it, so a terminal state is reached once and its callback is never lost.
  */
 export class TaskLifecycle {
   constructor(
@@ -26,9 +27,7 @@ export class TaskLifecycle {
         result,
         ...(engineDetails ? { engineDetails } : {}),
       });
-      if (moved && task.callbackUrl) {
-        await stores.jobs.enqueue(jobRequest('callback.deliver', { taskId: task.id, event: 'terminal' }));
-      }
+      if (moved) await this.oweCallback(stores, task, 'task.succeeded');
       return moved;
     });
   }
@@ -44,10 +43,16 @@ export class TaskLifecycle {
         at: this.now(),
         failure: { ...failure, stage },
       });
-      if (moved && task.callbackUrl) {
-        await stores.jobs.enqueue(jobRequest('callback.deliver', { taskId: task.id, event: 'terminal' }));
-      }
+      if (moved) await this.oweCallback(stores, task, 'task.failed');
       return moved;
     });
+  }
+
+  /** The outbox entry and its first send, in the transaction of the state change. */
+  private async oweCallback(stores: Stores, task: Task, event: 'task.succeeded' | 'task.failed'): Promise<void> {
+    if (!task.callbackUrl) return;
+    const deliveryId = newDeliveryId();
+    await stores.callbacks.add({ id: deliveryId, taskId: task.id, apiKeyId: task.apiKeyId, url: task.callbackUrl, event }, this.now());
+    await stores.jobs.enqueue(jobRequest('callback.deliver', { deliveryId, round: 1 }));
   }
 }

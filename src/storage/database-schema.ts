@@ -9,6 +9,9 @@ export interface ApiKeysTable {
   webhook_secret: string;
   created_at: number;
   revoked_at: number | null;
+  previous_webhook_secret: string | null;
+  previous_webhook_secret_expires_at: number | null;
+  veo_hmac_key: string | null;
 }
 
 export interface LedgerEntriesTable {
@@ -69,9 +72,40 @@ export interface JobsTable {
   updated_at: number;
 }
 
+export interface CallbackDeliveriesTable {
+  id: string;
+  task_id: string;
+  api_key_id: string;
+  url: string;
+  event: string;
+  state: string;
+  round: Generated<number>;
+  attempts_in_round: Generated<number>;
+  next_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+export interface CallbackAttemptsTable {
+  id: string;
+  delivery_id: string;
+  round: number;
+  number: number;
+  attempted_at: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_preview: string | null;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   ledger_entries: LedgerEntriesTable;
   tasks: TasksTable;
   jobs: JobsTable;
+  callback_deliveries: CallbackDeliveriesTable;
+  callback_attempts: CallbackAttemptsTable;
 }

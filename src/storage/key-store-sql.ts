@@ -9,6 +9,9 @@ function toKey(row: Selectable<ApiKeysTable>): ApiKeyRecord {
     name: row.name,
     prefix: row.key_prefix,
     webhookSecret: row.webhook_secret,
+    previousWebhookSecret: row.previous_webhook_secret,
+    previousWebhookSecretExpiresAt: row.previous_webhook_secret_expires_at === null ? null : Number(row.previous_webhook_secret_expires_at),
+    veoHmacKey: row.veo_hmac_key,
     createdAt: Number(row.created_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
   };
@@ -44,6 +47,22 @@ export class SqlKeyStore implements KeyStore {
   async findById(id: string): Promise<ApiKeyRecord | undefined> {
     const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toKey(row) : undefined;
+  }
+
+  async rotateWebhookSecret(id: string, secret: string, previousValidUntil: number): Promise<void> {
+    await this.db
+      .updateTable('api_keys')
+      .set((eb) => ({
+        previous_webhook_secret: eb.ref('webhook_secret'),
+        previous_webhook_secret_expires_at: previousValidUntil,
+        webhook_secret: secret,
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setVeoHmacKey(id: string, hmacKey: string | null): Promise<void> {
+    await this.db.updateTable('api_keys').set({ veo_hmac_key: hmacKey }).where('id', '=', id).execute();
   }
 
   async count(): Promise<number> {

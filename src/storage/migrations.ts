@@ -85,6 +85,47 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('jobs_leased').on('jobs').columns(['state', 'lease_expires_at']).execute();
     },
   },
+  '0002_callback_outbox': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('api_keys').addColumn('previous_webhook_secret', 'text').execute();
+      await db.schema.alterTable('api_keys').addColumn('previous_webhook_secret_expires_at', 'bigint').execute();
+      await db.schema.alterTable('api_keys').addColumn('veo_hmac_key', 'text').execute();
+
+      await db.schema
+        .createTable('callback_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id'))
+        .addColumn('api_key_id', 'text', (c) => c.notNull().references('api_keys.id'))
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('round', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('attempts_in_round', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint')
+        .addColumn('last_status_code', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('delivered_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('callback_deliveries_by_task').on('callback_deliveries').column('task_id').execute();
+      await db.schema.createIndex('callback_deliveries_by_key').on('callback_deliveries').columns(['api_key_id', 'state']).execute();
+
+      await db.schema
+        .createTable('callback_attempts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('delivery_id', 'text', (c) => c.notNull().references('callback_deliveries.id'))
+        .addColumn('round', 'integer', (c) => c.notNull())
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('attempted_at', 'bigint', (c) => c.notNull())
+        .addColumn('status_code', 'integer')
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('response_preview', 'text')
+        .execute();
+      await db.schema.createIndex('callback_attempts_by_delivery').on('callback_attempts').columns(['delivery_id', 'attempted_at']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { CallbackOutbox } from '../ports/callback-outbox.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { KeyStore, Ledger } from '../ports/key-store.js';
 import type { TaskStore } from '../ports/task-store.js';
 import type { Database } from './database-schema.js';
+import { SqlCallbackOutbox } from './callback-outbox-sql.js';
 import { SqlJobQueue } from './job-queue-sql.js';
 import { SqlKeyStore, SqlLedger } from './key-store-sql.js';
 import { SqlTaskStore } from './task-store-sql.js';
@@ -14,6 +16,7 @@ export interface Stores {
   readonly jobs: JobQueue;
   readonly keys: KeyStore;
   readonly ledger: Ledger;
+  readonly callbacks: CallbackOutbox;
 }
 
 /** All persistence, plus a unit of work: what `transaction` writes commits together or not at all. */
@@ -33,6 +36,7 @@ export function createSqlStorage(db: Kysely<Database>): Storage {
     jobs: new SqlJobQueue(executor, onEnqueued),
     keys: new SqlKeyStore(executor),
     ledger: new SqlLedger(executor),
+    callbacks: new SqlCallbackOutbox(executor),
   });
   return {
     ...storesFor(db, signal),

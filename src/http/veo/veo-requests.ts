@@ -71,6 +71,12 @@ export const extendBodySchema = z.object({
   model: z.enum(['fast', 'quality'], { error: 'model must be fast or quality' }).nullish(),
 });
 
+/** `POST /api/v1/callbacks/redeliver`: one delivery, or every exhausted one of the key. */
+export const redeliverBodySchema = z.object({
+  deliveryId: z.string({ error: 'deliveryId must be text' }).trim().min(1).max(128).nullish(),
+  exhausted: z.boolean({ error: 'exhausted must be true or false' }).nullish(),
+});
+
 /** Turns the first zod issue into the dialect's one-line message. */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {

@@ -1,15 +1,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../../domain/errors.js';
+import type { CallbackService } from '../../services/callback-service.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { TaskService } from '../../services/task-service.js';
 import { bearerToken, requireApiKey } from '../auth.js';
 import { veoErrorEnvelope } from './veo-errors.js';
 import type { VeoPresenter } from './veo-presenter.js';
-import { extendBodySchema, generateBodySchema, generateEcho, generationParameters, parseBody } from './veo-requests.js';
+import {
+  extendBodySchema,
+  generateBodySchema,
+  generateEcho,
+  generationParameters,
+  parseBody,
+  redeliverBodySchema,
+} from './veo-requests.js';
 
 export interface VeoRouteDependencies {
   readonly keys: KeyService;
   readonly tasks: TaskService;
+  readonly callbacks: CallbackService;
   readonly presenter: VeoPresenter;
 }
 
@@ -96,6 +105,27 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
       if (error instanceof NotFoundError) return { code: 422, msg: 'record is null', data: null };
       throw error;
     }
+  });
+
+  // Segue's own: what happened to a task's callbacks, and sending them again.
+  app.get('/callbacks', async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
+    const key = await requireApiKey(deps.keys, request);
+    const taskId = request.query.taskId?.trim();
+    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
+    try {
+      return success({ deliveries: await deps.callbacks.listForTask(taskId, key.id) });
+    } catch (error) {
+      if (error instanceof NotFoundError) return { code: 422, msg: 'record is null', data: null };
+      throw error;
+    }
+  });
+
+  app.post('/callbacks/redeliver', async (request) => {
+    const key = await requireApiKey(deps.keys, request);
+    const body = parseBody(redeliverBodySchema, request.body ?? {});
+    if (body.deliveryId) return success({ delivery: await deps.callbacks.redeliver(body.deliveryId, key.id) });
+    if (body.exhausted) return success({ redelivered: await deps.callbacks.redeliverExhausted(key.id) });
+    throw new ValidationError('give deliveryId, or exhausted: true', 'deliveryId');
   });
 
   app.get('/chat/credit', async (request) => {

@@ -1,37 +1,91 @@
+import { decideAfterAttempt, parseRetryAfter, type SendResult } from '../../callbacks/delivery-policy.js';
+import { standardWebhookSignature, veoWebhookSignature } from '../../callbacks/webhook-signatures.js';
+import type { VeoPresenter } from '../../http/veo/veo-presenter.js';
 import { AddressRefusedError } from '../../net/address-guard.js';
 import type { SafeHttpClient } from '../../net/safe-http.js';
-import type { VeoPresenter } from '../../http/veo/veo-presenter.js';
+import type { CallbackDelivery } from '../../ports/callback-outbox.js';
+import type { ApiKeyRecord } from '../../ports/key-store.js';
 import type { Storage } from '../../storage/storage.js';
-import type { JobContext } from '../worker.js';
+import type { JobContext, RetryAfter } from '../worker.js';
 
 export interface CallbackDependencies {
   readonly storage: Storage;
   readonly http: SafeHttpClient;
   readonly presenter: VeoPresenter;
   readonly timeoutMs: number;
+  readonly scheduleMs: readonly number[];
 }
 
-/** A refusal that retrying cannot fix (the address is not allowed). */
-class PermanentCallbackError extends Error {
-  readonly isRetryable = false;
+const previewLimit = 512;
+
+/** Headers of one attempt: Standard Webhooks always, the Veo dialect's pair when the key has an HMAC key. */
+export function signedHeaders(delivery: CallbackDelivery, taskId: string, key: ApiKeyRecord, body: string, now: number): Record<string, string> {
+  const timestamp = Math.floor(now / 1000);
+  const secrets = [key.webhookSecret];
+  if (key.previousWebhookSecret && (key.previousWebhookSecretExpiresAt ?? 0) > now) secrets.push(key.previousWebhookSecret);
+  return {
+    'webhook-id': delivery.id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': secrets.map((secret) => standardWebhookSignature(secret, delivery.id, timestamp, body)).join(' '),
+    ...(key.veoHmacKey
+      ? { 'x-webhook-timestamp': String(timestamp), 'x-webhook-signature': veoWebhookSignature(key.veoHmacKey, taskId, timestamp) }
+      : {}),
+  };
 }
 
 /**
- * `callback.deliver`: POSTs the task's terminal body to its callBackUrl. Any 2xx within the
- * timeout is success; anything else is retried by the queue with backoff. The body is built
- * from the stored task at send time, so a redelivery carries the same content.
+ * `callback.deliver`: one attempt of a delivery round, logged with its outcome in one write.
+ * While the delivery stays pending the job answers "retry after" the scheduled delay, so the
+ * whole schedule runs on one job without spending its crash-retry budget.
  */
-export async function deliverCallback(deps: CallbackDependencies, { taskId }: { taskId: string }, context: JobContext): Promise<void> {
-  const task = await deps.storage.tasks.findById(taskId);
-  if (!task?.callbackUrl) return;
-  const body = JSON.stringify(deps.presenter.callbackBody(task));
-  let statusCode: number;
-  try {
-    ({ statusCode } = await deps.http.postJson(task.callbackUrl, body, {}, { timeoutMs: deps.timeoutMs }));
-  } catch (error) {
-    if (error instanceof AddressRefusedError) throw new PermanentCallbackError(`callback refused: ${error.message}`);
-    throw error;
+export async function deliverCallback(
+  deps: CallbackDependencies,
+  { deliveryId, round }: { deliveryId: string; round: number },
+  context: JobContext,
+): Promise<RetryAfter | void> {
+  const { callbacks, tasks, keys } = deps.storage;
+  const delivery = await callbacks.find(deliveryId);
+  if (!delivery || delivery.state !== 'pending' || delivery.round !== round) return;
+  const firstDelay = deps.scheduleMs[0] ?? 0;
+  if (delivery.attemptsInRound === 0 && delivery.nextAttemptAt !== null && Date.now() < delivery.nextAttemptAt + firstDelay) {
+    return { retryAfterMs: delivery.nextAttemptAt + firstDelay - Date.now() };
   }
-  if (statusCode < 200 || statusCode >= 300) throw new Error(`callback answered HTTP ${statusCode}`);
-  context.logger.info({ taskId, statusCode }, 'callback delivered');
+  const [task, key] = await Promise.all([tasks.findById(delivery.taskId), keys.findById(delivery.apiKeyId)]);
+  if (!task || !key) throw new Error(`delivery ${deliveryId} lost its task or key`);
+
+  const body = JSON.stringify(deps.presenter.callbackBody(task));
+  const started = Date.now();
+  let result: SendResult = { statusCode: null, refused: false, retryAfterMs: null };
+  let error: string | null = null;
+  let preview: string | null = null;
+  try {
+    const response = await deps.http.postJson(delivery.url, body, signedHeaders(delivery, task.id, key, body, started), {
+      timeoutMs: deps.timeoutMs,
+      maxBodyBytes: previewLimit,
+    });
+    result = { statusCode: response.statusCode, refused: false, retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()) };
+    preview = response.bodyPreview;
+  } catch (failure) {
+    error = failure instanceof Error ? failure.message : String(failure);
+    result = { ...result, refused: failure instanceof AddressRefusedError };
+  }
+  const attempt = {
+    round,
+    number: delivery.attemptsInRound + 1,
+    attemptedAt: started,
+    statusCode: result.statusCode,
+    latencyMs: Date.now() - started,
+    error,
+    responsePreview: preview,
+  };
+  const outcome = decideAfterAttempt(attempt, result, deps.scheduleMs);
+  // The log entry and the delivery's move commit together.
+  if (!(await deps.storage.transaction((stores) => stores.callbacks.recordAttempt(deliveryId, outcome)))) return;
+  context.logger.info(
+    { taskId: task.id, deliveryId, attempt: attempt.number, statusCode: result.statusCode, state: outcome.state, error },
+    'callback attempt',
+  );
+  if (outcome.state === 'pending' && outcome.nextAttemptAt !== null) {
+    return { retryAfterMs: Math.max(0, outcome.nextAttemptAt - Date.now()) };
+  }
 }

@@ -1,0 +1,55 @@
+import { newTaskId } from '../../src/domain/ids.js';
+import type { Task } from '../../src/domain/task.js';
+import { TaskLifecycle } from '../../src/services/task-lifecycle.js';
+import type { Storage } from '../../src/storage/storage.js';
+
+/**
+ * Stores a running task owned by `apiKeyId` and ends it through the real lifecycle (the same
+ * transaction that writes the callback outbox), without rendering anything.
+ */
+export async function endTask(
+  storage: Storage,
+  apiKeyId: string,
+  callbackUrl: string,
+  outcome: 'succeed' | 'fail' = 'succeed',
+): Promise<Task> {
+  const id = newTaskId();
+  const task: Task = {
+    id,
+    apiKeyId,
+    operation: 'generate',
+    parentTaskId: null,
+    rootTaskId: id,
+    parameters: { prompt: 'callback test', model: 'veo3_fast', aspectRatio: '16:9', mode: 'text', imageUrls: [], watermark: null, negativePrompt: null },
+    requestEcho: { prompt: 'callback test', callBackUrl: callbackUrl },
+    seed: 12345,
+    callbackUrl,
+    provider: 'local',
+    providerHandle: null,
+    state: 'running',
+    progress: 50,
+    failure: null,
+    result: null,
+    engineDetails: null,
+    createdAt: Date.now(),
+    startedAt: Date.now(),
+    finishedAt: null,
+  };
+  await storage.tasks.insert(task);
+  const lifecycle = new TaskLifecycle(storage);
+  if (outcome === 'succeed') {
+    await lifecycle.succeed(task, {
+      videoKey: `tasks/${id}/video.mp4`,
+      segmentKey: null,
+      posterKey: `tasks/${id}/poster.jpg`,
+      durationSeconds: 8,
+      width: 1280,
+      height: 720,
+      fps: 24,
+      hasAudio: true,
+    });
+  } else {
+    await lifecycle.fail(id, { stage: 'generation', reason: 'generation_failed', message: 'the model gave up' });
+  }
+  return (await storage.tasks.findById(id))!;
+}
