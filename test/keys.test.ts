@@ -68,3 +68,38 @@ test('the first start creates one key when none is configured; later starts do n
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('`segue callbacks list` shows the attempt log and `redeliver` reopens an exhausted delivery', async () => {
+  const { startTestSegue } = await import('./helpers/test-segue.js');
+  const { endTask } = await import('./helpers/terminal-tasks.js');
+  const { waitFor } = await import('./helpers/wait-for.js');
+  const harness = await startTestSegue({
+    environment: { SEGUE_ALLOW_PRIVATE_NETWORKS: 'true', SEGUE_CALLBACK_RETRY_SCHEDULE: '0' },
+  });
+  try {
+    const key = (await harness.segue.keys.authenticate(harness.key))!;
+    // Port 9 (discard) on loopback: nothing listens, every attempt fails.
+    const task = await endTask(harness.segue.storage, key.id, 'http://127.0.0.1:9/callback');
+    await waitFor('the delivery to be exhausted', async () => (await harness.segue.storage.callbacks.listForTask(task.id))[0]?.state === 'exhausted');
+    await harness.segue.worker.stop(0);
+
+    const environment = { ...process.env, SEGUE_DATA_DIR: harness.dataDir };
+    const listed = JSON.parse((await run(process.execPath, [cli, 'callbacks', 'list', '--task', task.id, '--json'], { env: environment })).stdout);
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].state, 'exhausted');
+    assert.equal(listed[0].attempts.length, 1);
+    assert.match(listed[0].attempts[0].error, /ECONNREFUSED|failed/);
+
+    const reopened = JSON.parse(
+      (await run(process.execPath, [cli, 'callbacks', 'redeliver', '--delivery', listed[0].id, '--json'], { env: environment })).stdout,
+    );
+    assert.equal(reopened.state, 'pending');
+    assert.equal(reopened.round, 2);
+    const again = JSON.parse(
+      (await run(process.execPath, [cli, 'callbacks', 'redeliver', '--key', harness.key, '--exhausted', '--json'], { env: environment })).stdout,
+    );
+    assert.deepEqual(again, { redelivered: 0 }, 'nothing else is exhausted');
+  } finally {
+    await harness.close();
+  }
+});
