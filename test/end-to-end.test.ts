@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startCallbackReceiver } from './helpers/callback-receiver.js';
 import { download, freePort, VeoClient } from './helpers/http-client.js';
-import { framePsnr, media } from './helpers/media-checks.js';
+import { frameHashes, framePsnr, media } from './helpers/media-checks.js';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -67,6 +67,18 @@ test('generate → extend → extend over real HTTP gives one seamless 22 s vide
   assert.equal(info.video?.fps, 24);
   assert.equal(info.video?.codec, 'h264');
   assert.equal(info.audio?.codec, 'aac');
+
+  // Stream copy: every earlier frame is bit-identical to the video it extended.
+  const original = path.join(downloads, 'original.mp4');
+  await download(generated.response.resultUrls[0], original);
+  const originalFrames = await frameHashes(original);
+  const wholeFrames = await frameHashes(whole);
+  assert.equal(originalFrames.length, 192);
+  assert.equal(wholeFrames.length, 22 * 24);
+  assert.deepEqual(wholeFrames.slice(0, 192), originalFrames);
+  await media.ffmpeg(['-xerror', '-i', whole, '-f', 'null', '-']); // decodes end to end without an error
+  const stored = await harness.segue.storage.tasks.findById(secondExtension.data.taskId);
+  assert.equal(stored?.engineDetails?.['stitch'], 'stream_copy');
 
   // The first frame after each seam continues the frame before it.
   for (const seamFrame of [8 * 24, 15 * 24]) {

@@ -28,6 +28,11 @@ test('a bare prompt is a 16:9 text-to-video on veo3_fast', () => {
     imageUrls: [],
     watermark: null,
     negativePrompt: null,
+    durationSeconds: 8,
+    resolution: '720p',
+    generateAudio: true,
+    sourceVideoUrl: null,
+    sourceVideoKey: null,
   });
 });
 

@@ -20,6 +20,8 @@ export type FailureReason =
 
 export type AspectRatio = '16:9' | '9:16';
 
+export type Resolution = '720p' | '1080p';
+
 /** How the pictures of a generation are given. */
 export type GenerationMode = 'text' | 'first_and_last_frames' | 'reference_images';
 
@@ -34,6 +36,33 @@ export interface TaskParameters {
   readonly imageUrls: readonly string[];
   readonly watermark: string | null;
   readonly negativePrompt: string | null;
+  /** Length of a generation: 4, 6 or 8 s (an extension always adds 7 s). */
+  readonly durationSeconds: number;
+  readonly resolution: Resolution;
+  readonly generateAudio: boolean;
+  /**
+   * An extension of a video Segue did not make: where it comes from. A URL is fetched when
+   * the task runs; a data: URI was stored at submit under `sourceKey`.
+   */
+  readonly sourceVideoUrl: string | null;
+  readonly sourceVideoKey: string | null;
+}
+
+/** Fills parameters stored before a field existed with that field's default. */
+export function withParameterDefaults(stored: Partial<TaskParameters> & Pick<TaskParameters, 'prompt' | 'model'>): TaskParameters {
+  return {
+    aspectRatio: '16:9',
+    mode: 'text',
+    imageUrls: [],
+    watermark: null,
+    negativePrompt: null,
+    durationSeconds: GENERATION_SECONDS,
+    resolution: '720p',
+    generateAudio: true,
+    sourceVideoUrl: null,
+    sourceVideoKey: null,
+    ...stored,
+  };
 }
 
 /** The stored result of a successful task. Keys point into the blob store. */

@@ -9,11 +9,17 @@ export interface MediaInfo {
   readonly formatName: string;
   readonly durationSeconds: number;
   readonly video: {
+    /** The video stream's own duration (the container's may be longer, e.g. audio running on). */
+    readonly durationSeconds: number;
     readonly codec: string;
     readonly width: number;
     readonly height: number;
     readonly fps: number;
+    /** The declared frame rate; differs from `fps` (the average) for variable-frame-rate video. */
+    readonly declaredFps: number;
     readonly pixelFormat: string;
+    readonly sampleAspectRatio: string;
+    readonly timeBase: string;
   } | null;
   readonly audio: {
     readonly codec: string;
@@ -74,11 +80,15 @@ export class MediaTools {
       durationSeconds: Number.isFinite(duration) ? duration : 0,
       video: video
         ? {
+            durationSeconds: Number(video['duration'] ?? duration) || duration,
             codec: String(video['codec_name'] ?? ''),
             width: Number(video['width'] ?? 0),
             height: Number(video['height'] ?? 0),
             fps: parseRate(String(video['avg_frame_rate'] ?? video['r_frame_rate'] ?? '0')) || parseRate(String(video['r_frame_rate'] ?? '0')),
+            declaredFps: parseRate(String(video['r_frame_rate'] ?? '0')),
             pixelFormat: String(video['pix_fmt'] ?? ''),
+            sampleAspectRatio: String(video['sample_aspect_ratio'] ?? '1:1'),
+            timeBase: String(video['time_base'] ?? ''),
           }
         : null,
       audio: audio
@@ -89,6 +99,17 @@ export class MediaTools {
           }
         : null,
     };
+  }
+
+  /** The first video stream's codec extradata (for H.264 in MP4: the SPS/PPS), as ffprobe prints it. */
+  async videoExtradata(filePath: string, signal?: AbortSignal): Promise<string> {
+    const output = await runProcess(
+      this.ffprobePath,
+      ['-v', 'error', '-show_data', '-select_streams', 'v:0', '-show_entries', 'stream=extradata', '-of', 'json', filePath],
+      { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
+    );
+    const parsed = JSON.parse(output.toString('utf8')) as { streams?: Array<{ extradata?: string }> };
+    return parsed.streams?.[0]?.extradata ?? '';
   }
 
   /** Whether both binaries exist and are executable (cheap enough for a readiness probe). */

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { canTransition, type FailureReason, type FailureStage, type Operation, type Task, type TaskState } from '../domain/task.js';
+import { canTransition, withParameterDefaults, type FailureReason, type FailureStage, type Operation, type Task, type TaskState } from '../domain/task.js';
 import type { TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
 import { ReusableQuery } from './reusable-query.js';
@@ -38,7 +38,7 @@ function toTask(row: TaskRow): Task {
     operation: row.operation as Operation,
     parentTaskId: row.parent_task_id,
     rootTaskId: row.root_task_id,
-    parameters: parseJson(row.parameters),
+    parameters: withParameterDefaults(parseJson(row.parameters)),
     requestEcho: parseJson(row.request_echo),
     seed: Number(row.seed),
     callbackUrl: row.callback_url,

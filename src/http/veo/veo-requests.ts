@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
-import type { GenerationMode, TaskParameters } from '../../domain/task.js';
+import { GENERATION_SECONDS, type GenerationMode, type TaskParameters } from '../../domain/task.js';
 
 const seedMessage = 'seeds must be an integer between 10000 and 99999';
 const seedField = z
@@ -128,6 +128,11 @@ export function generationParameters(body: GenerateBody): TaskParameters {
     imageUrls,
     watermark: body.watermark,
     negativePrompt: null,
+    durationSeconds: GENERATION_SECONDS,
+    resolution: '720p',
+    generateAudio: true,
+    sourceVideoUrl: null,
+    sourceVideoKey: null,
   };
 }
 

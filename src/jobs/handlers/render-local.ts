@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { MediaError } from '../../domain/errors.js';
-import { isTerminal } from '../../domain/task.js';
+import { checkExtendableSource } from '../../domain/source-video-rules.js';
+import { isTerminal, type Task } from '../../domain/task.js';
+import type { MediaInfo } from '../../media/media-tools.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { LocalRenderer, RenderOutput } from '../../providers/local/local-renderer.js';
 import { type RenderManifest, renderManifestKey, taskBlobKey } from '../../providers/local/render-manifest.js';
@@ -39,6 +41,29 @@ export async function renderLocal(deps: RenderDependencies, { taskId }: { taskId
   await deps.storage.jobs.wake(taskJobKey('task.poll', taskId));
 }
 
+/** The video an extension continues: its parent's result, or a video imported for it. */
+async function extensionSource(deps: RenderDependencies, task: Task, workDir: string, signal: AbortSignal): Promise<string> {
+  if (task.parentTaskId) {
+    const parent = await deps.storage.tasks.findById(task.parentTaskId);
+    if (!parent?.result) throw new MediaError('the source video is no longer available');
+    return deps.blobs.localPath(parent.result.videoKey);
+  }
+  const { sourceVideoKey, sourceVideoUrl } = task.parameters;
+  let sourcePath: string;
+  let info: MediaInfo;
+  if (sourceVideoKey) {
+    sourcePath = await deps.blobs.localPath(sourceVideoKey);
+    info = await deps.renderer.inspect(sourcePath, signal);
+  } else if (sourceVideoUrl) {
+    sourcePath = path.join(workDir, 'source');
+    info = await deps.renderer.importVideo(sourceVideoUrl, sourcePath, signal);
+  } else {
+    throw new MediaError('the extension has no source video');
+  }
+  checkExtendableSource(info.video && { durationSeconds: info.video.durationSeconds, width: info.video.width, height: info.video.height });
+  return sourcePath;
+}
+
 async function render(deps: RenderDependencies, taskId: string, workDir: string, signal: AbortSignal): Promise<RenderManifest> {
   const task = (await deps.storage.tasks.findById(taskId))!;
   const started = Date.now();
@@ -47,10 +72,9 @@ async function render(deps: RenderDependencies, taskId: string, workDir: string,
     if (task.operation === 'generate') {
       output = await deps.renderer.generate({ ...task.parameters, seed: task.seed }, workDir, signal);
     } else if (task.operation === 'extend') {
-      const source = task.parentTaskId ? await deps.storage.tasks.findById(task.parentTaskId) : undefined;
-      if (!source?.result) throw new MediaError('the source video is no longer available');
-      const sourcePath = await deps.blobs.localPath(source.result.videoKey);
-      output = await deps.renderer.extend({ seed: task.seed, sourcePath }, workDir, signal);
+      const sourcePath = await extensionSource(deps, task, workDir, signal);
+      const { aspectRatio, generateAudio } = task.parameters;
+      output = await deps.renderer.extend({ seed: task.seed, sourcePath, aspectRatio, generateAudio }, workDir, signal);
     } else {
       return { status: 'failed', reason: 'internal', message: `the local engine cannot run ${task.operation} yet` };
     }

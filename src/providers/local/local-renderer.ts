@@ -1,14 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { MediaError } from '../../domain/errors.js';
-import type { AspectRatio, GenerationMode } from '../../domain/task.js';
-import { EXTENSION_SECONDS, GENERATION_SECONDS } from '../../domain/task.js';
+import type { AspectRatio, GenerationMode, Resolution } from '../../domain/task.js';
+import { EXTENSION_SECONDS } from '../../domain/task.js';
 import type { MediaInfo, MediaTools } from '../../media/media-tools.js';
 import { MediaProcessError } from '../../media/process-runner.js';
 import type { SafeHttpClient } from '../../net/safe-http.js';
-import { audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from './output-format.js';
+import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from './output-format.js';
 import { ambientAudioSource, proceduralSceneSource } from './scene-graphs.js';
 import { between, seededRandom } from './seeded-random.js';
+import { assemble, planJoin, targetAspectRatio } from './stitcher.js';
 
 /** Files a render leaves in its work directory, ready to be moved into the blob store. */
 export interface RenderOutput {
@@ -24,11 +25,16 @@ export interface GenerateRequest {
   readonly aspectRatio: AspectRatio | 'auto';
   readonly mode: GenerationMode;
   readonly imageUrls: readonly string[];
+  readonly durationSeconds: number;
+  readonly resolution: Resolution;
+  readonly generateAudio: boolean;
 }
 
 export interface ExtendRequest {
   readonly seed: number;
   readonly sourcePath: string;
+  readonly aspectRatio: AspectRatio | 'auto';
+  readonly generateAudio: boolean;
 }
 
 interface RenderLimits {
@@ -48,15 +54,18 @@ export class LocalRenderer {
 
   async generate(request: GenerateRequest, workDir: string, signal: AbortSignal): Promise<RenderOutput> {
     const videoPath = path.join(workDir, 'video.mp4');
+    const seconds = request.durationSeconds;
+    const audio = request.generateAudio
+      ? { input: ['-f', 'lavfi', '-i', ambientAudioSource(request.seed, seconds)], args: audioEncoderArgs }
+      : { input: [], args: [] };
     if (request.mode === 'text') {
       const aspectRatio = request.aspectRatio === 'auto' ? '16:9' : request.aspectRatio;
-      const { width, height } = frameSize(aspectRatio);
+      const { width, height } = frameSize(aspectRatio, request.resolution);
       await this.media.ffmpeg(
         [
-          '-f', 'lavfi', '-i', proceduralSceneSource(request.seed, width, height, GENERATION_SECONDS),
-          '-f', 'lavfi', '-i', ambientAudioSource(request.seed, GENERATION_SECONDS),
-          '-map', '0:v', '-map', '1:a', ...videoEncoderArgs, ...audioEncoderArgs, ...containerArgs,
-          '-t', String(GENERATION_SECONDS), videoPath,
+          '-f', 'lavfi', '-i', proceduralSceneSource(request.seed, width, height, seconds), ...audio.input,
+          '-map', '0:v', ...(request.generateAudio ? ['-map', '1:a'] : []),
+          ...videoEncoderArgs, ...audio.args, ...containerArgs, '-t', String(seconds), videoPath,
         ],
         { signal },
       );
@@ -66,7 +75,18 @@ export class LocalRenderer {
     const first = images[0]!;
     const aspectRatio =
       request.aspectRatio === 'auto' ? (first.width >= first.height ? '16:9' : '9:16') : request.aspectRatio;
-    await this.animateImages(images.map((image) => image.path), aspectRatio, request.seed, videoPath, signal);
+    const { width, height } = frameSize(aspectRatio, request.resolution);
+    const imagePaths = images.map((image) => image.path);
+    await this.media.ffmpeg(
+      [
+        ...imagePaths.flatMap((imagePath) => ['-loop', '1', '-framerate', String(OUTPUT_FPS), '-t', String(seconds), '-i', imagePath]),
+        ...audio.input,
+        '-filter_complex', imageAnimationGraph(imagePaths.length, width, height, seconds, request.seed),
+        '-map', '[v]', ...(request.generateAudio ? ['-map', `${imagePaths.length}:a`] : []),
+        ...videoEncoderArgs, ...audio.args, ...containerArgs, '-t', String(seconds), videoPath,
+      ],
+      { signal },
+    );
     return this.finish(videoPath, null, workDir, signal, {
       method: images.length === 1 ? 'image_animation' : 'image_sequence_animation',
       images: images.length,
@@ -75,105 +95,86 @@ export class LocalRenderer {
 
   /**
    * v1 extension: continue the source's last frame with a slow seeded camera move (a push-in
-   * towards a drifting focal point), so the first new frame is the last source frame.
+   * towards a drifting focal point), so the first new frame is the last source frame; then
+   * join it to the source, by stream copy where the source allows it.
    */
   async extend(request: ExtendRequest, workDir: string, signal: AbortSignal): Promise<RenderOutput> {
-    const source = await this.readable(request.sourcePath, signal);
+    const source = await this.inspect(request.sourcePath, signal);
     if (!source.video) throw new MediaError('the source has no video stream');
-    const width = source.video.width - (source.video.width % 2);
-    const height = source.video.height - (source.video.height % 2);
+    const plan = await planJoin(this.media, request.sourcePath, source, targetAspectRatio(source, request.aspectRatio), workDir, signal);
+    const { width, height, fps } = plan;
+
     const lastFrame = path.join(workDir, 'last-frame.png');
     await this.media.ffmpeg(
-      ['-sseof', '-1', '-i', request.sourcePath, '-an', '-vf', `scale=${width}:${height}`, '-update', '1', lastFrame],
+      ['-sseof', '-1', '-i', request.sourcePath, '-an', ...(plan.sourceFilter ? ['-vf', plan.sourceFilter] : []), '-update', '1', lastFrame],
       { signal },
     );
     const random = seededRandom(request.seed);
     const zoomPerSecond = between(random, 0.008, 0.016);
     const focusX = between(random, 0.3, 0.7);
     const focusY = between(random, 0.35, 0.65);
-    const segmentPath = path.join(workDir, 'segment.mp4');
+    const frames = Math.round(EXTENSION_SECONDS * fps);
+    const segmentVideoPath = path.join(workDir, 'segment-video.mp4');
     // zoompan works on whole pixels; zooming a 2× upscale halves the visible stepping.
-    const frames = EXTENSION_SECONDS * OUTPUT_FPS;
-    const move =
-      `scale=${width * 2}:${height * 2}:flags=lanczos,` +
-      `zoompan=z='1+${zoomPerSecond}*on/${OUTPUT_FPS}':x='(iw-iw/zoom)*${focusX}':y='(ih-ih/zoom)*${focusY}':` +
-      `d=${frames}:s=${width}x${height}:fps=${OUTPUT_FPS},setsar=1,format=yuv420p`;
-    const audioInput = source.audio
-      ? ['-sseof', `-${EXTENSION_SECONDS}`, '-i', request.sourcePath]
-      : ['-f', 'lavfi', '-i', ambientAudioSource(request.seed, EXTENSION_SECONDS)];
     await this.media.ffmpeg(
       [
         '-i', lastFrame,
-        ...audioInput,
-        '-filter_complex', `[0:v]${move}[v];[1:a]aformat=sample_rates=48000:channel_layouts=stereo,afade=t=in:d=0.04,apad[a]`,
-        '-map', '[v]', '-map', '[a]', ...videoEncoderArgs, ...audioEncoderArgs, ...containerArgs,
-        '-t', String(EXTENSION_SECONDS), segmentPath,
+        '-vf',
+        `scale=${width * 2}:${height * 2}:flags=lanczos,` +
+          `zoompan=z='1+${zoomPerSecond}*on/${fps}':x='(iw-iw/zoom)*${focusX}':y='(ih-ih/zoom)*${focusY}':` +
+          `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,format=yuv420p`,
+        ...videoEncoderArgs, '-r', String(fps), '-frames:v', String(frames),
+        ...(plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : []),
+        ...containerArgs, segmentVideoPath,
       ],
       { signal },
     );
+
+    const segmentAudioPath = source.audio || request.generateAudio ? path.join(workDir, 'segment-audio.wav') : null;
+    if (segmentAudioPath) {
+      // v1 sound: the source's last seconds once more (or a seeded pad if it had none), faded in.
+      const sound = source.audio
+        ? ['-sseof', `-${EXTENSION_SECONDS}`, '-i', request.sourcePath, '-map', '0:a:0']
+        : ['-f', 'lavfi', '-i', ambientAudioSource(request.seed, EXTENSION_SECONDS)];
+      await this.media.ffmpeg(
+        [
+          ...sound,
+          '-af', `aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo,afade=t=in:d=0.04,apad,atrim=0:${EXTENSION_SECONDS}`,
+          '-c:a', 'pcm_s16le', segmentAudioPath,
+        ],
+        { signal },
+      );
+    }
+
     const videoPath = path.join(workDir, 'video.mp4');
-    const sourceAudio = source.audio
-      ? '[0:a]aformat=sample_rates=48000:channel_layouts=stereo[sa]'
-      : `anullsrc=r=48000:cl=stereo,atrim=duration=${source.durationSeconds}[sa]`;
-    await this.media.ffmpeg(
-      [
-        '-i', request.sourcePath, '-i', segmentPath,
-        '-filter_complex',
-        `[0:v]scale=${width}:${height},fps=${OUTPUT_FPS},setsar=1,format=yuv420p[sv];${sourceAudio};` +
-          `[1:v]setsar=1[nv];[1:a]anull[na];[sv][sa][nv][na]concat=n=2:v=1:a=1[v][a]`,
-        '-map', '[v]', '-map', '[a]', ...videoEncoderArgs, ...audioEncoderArgs, ...containerArgs, videoPath,
-      ],
-      { signal },
-    );
+    const segmentPath = path.join(workDir, 'segment.mp4');
+    await assemble(this.media, {
+      sourcePath: request.sourcePath,
+      source,
+      plan,
+      segmentVideoPath,
+      segmentAudioPath,
+      outputPath: videoPath,
+      segmentOutputPath: segmentPath,
+      workDir,
+      signal,
+    });
     return this.finish(videoPath, segmentPath, workDir, signal, {
       method: 'camera_motion_continuation',
-      sourceSeconds: source.durationSeconds,
-      stitch: 're-encoded',
+      sourceSeconds: source.video.durationSeconds,
+      stitch: plan.mode,
+      stitchReason: plan.reason,
     });
   }
 
-  private async animateImages(
-    imagePaths: readonly string[],
-    aspectRatio: AspectRatio,
-    seed: number,
-    outputPath: string,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const { width, height } = frameSize(aspectRatio);
-    const random = seededRandom(seed);
-    const seconds = GENERATION_SECONDS;
-    const coverWidth = Math.round(width * 1.12 / 2) * 2;
-    const coverHeight = Math.round(height * 1.12 / 2) * 2;
-    const inputs = imagePaths.flatMap((imagePath) => ['-loop', '1', '-framerate', String(OUTPUT_FPS), '-t', String(seconds), '-i', imagePath]);
-    const chains = imagePaths.map((_, index) => {
-      const fromX = between(random, 0, 1);
-      const fromY = between(random, 0, 1);
-      const toX = between(random, 0, 1);
-      const toY = between(random, 0, 1);
-      const fadeIn = index === 0 ? '' : `,format=yuva420p,fade=t=in:st=${((index * seconds) / imagePaths.length - 1).toFixed(3)}:d=2:alpha=1`;
-      return (
-        `[${index}:v]scale=${coverWidth}:${coverHeight}:force_original_aspect_ratio=increase:flags=lanczos,` +
-        `crop=${coverWidth}:${coverHeight},setsar=1,` +
-        `crop=${width}:${height}:x='(iw-ow)*(${fromX}+(${toX}-${fromX})*t/${seconds})':y='(ih-oh)*(${fromY}+(${toY}-${fromY})*t/${seconds})'` +
-        `${fadeIn}[i${index}]`
-      );
+  /** Downloads a video to extend (http(s) or data:), refusing what is not a readable video. */
+  async importVideo(url: string, destination: string, signal: AbortSignal): Promise<MediaInfo> {
+    await this.http.download(url, destination, {
+      maxBytes: this.limits.mediaMaxBytes,
+      timeoutMs: this.limits.mediaTimeoutMs,
+      signal,
     });
-    let last = 'i0';
-    for (let index = 1; index < imagePaths.length; index++) {
-      chains.push(`[${last}][i${index}]overlay=format=auto[o${index}]`);
-      last = `o${index}`;
-    }
-    chains.push(`[${last}]format=yuv420p[v]`);
-    await this.media.ffmpeg(
-      [
-        ...inputs,
-        '-f', 'lavfi', '-i', ambientAudioSource(seed, seconds),
-        '-filter_complex', chains.join(';'),
-        '-map', '[v]', '-map', `${imagePaths.length}:a`,
-        ...videoEncoderArgs, ...audioEncoderArgs, ...containerArgs, '-t', String(seconds), outputPath,
-      ],
-      { signal },
-    );
+    return this.inspect(destination, signal);
   }
 
   private async fetchImages(urls: readonly string[], workDir: string, signal: AbortSignal) {
@@ -185,7 +186,7 @@ export class LocalRenderer {
         timeoutMs: this.limits.mediaTimeoutMs,
         signal,
       });
-      const info = await this.readable(imagePath, signal);
+      const info = await this.inspect(imagePath, signal);
       if (!info.video || !imageFormats.test(info.formatName) || info.video.width < 16 || info.video.height < 16) {
         throw new MediaError(`image ${index + 1} is not a readable picture`);
       }
@@ -195,7 +196,7 @@ export class LocalRenderer {
   }
 
   /** Probes a file; an unreadable one is the user's input problem, not a crash. */
-  private async readable(filePath: string, signal: AbortSignal): Promise<MediaInfo> {
+  async inspect(filePath: string, signal: AbortSignal): Promise<MediaInfo> {
     try {
       return await this.media.probe(filePath, { signal });
     } catch (error) {
@@ -220,4 +221,31 @@ export class LocalRenderer {
     await fs.access(posterPath);
     return { videoPath, segmentPath, posterPath, info, details: { engine: 'local', ...details } };
   }
+}
+
+/**
+ * Images as video: each covers the frame (cropped, never distorted) and drifts on a seeded
+ * path; with several, each fades in over the one before (two images: first and last frame).
+ */
+function imageAnimationGraph(count: number, width: number, height: number, seconds: number, seed: number): string {
+  const random = seededRandom(seed);
+  const coverWidth = Math.round((width * 1.12) / 2) * 2;
+  const coverHeight = Math.round((height * 1.12) / 2) * 2;
+  const chains = Array.from({ length: count }, (_, index) => {
+    const [fromX, fromY, toX, toY] = [random(), random(), random(), random()].map((value) => Math.round(value * 1000) / 1000);
+    const fadeIn = index === 0 ? '' : `,format=yuva420p,fade=t=in:st=${((index * seconds) / count - 1).toFixed(3)}:d=2:alpha=1`;
+    return (
+      `[${index}:v]scale=${coverWidth}:${coverHeight}:force_original_aspect_ratio=increase:flags=lanczos,` +
+      `crop=${coverWidth}:${coverHeight},setsar=1,` +
+      `crop=${width}:${height}:x='(iw-ow)*(${fromX}+(${toX}-${fromX})*t/${seconds})':y='(ih-oh)*(${fromY}+(${toY}-${fromY})*t/${seconds})'` +
+      `${fadeIn}[i${index}]`
+    );
+  });
+  let last = 'i0';
+  for (let index = 1; index < count; index++) {
+    chains.push(`[${last}][i${index}]overlay=format=auto[o${index}]`);
+    last = `o${index}`;
+  }
+  chains.push(`[${last}]format=yuv420p[v]`);
+  return chains.join(';');
 }

@@ -1,11 +1,12 @@
-import type { AspectRatio } from '../../domain/task.js';
+import type { AspectRatio, Resolution } from '../../domain/task.js';
 
 /** The local engine's output, like Veo's: 24 fps, 720p, H.264 + AAC in MP4 with faststart. */
 export const OUTPUT_FPS = 24;
 export const AUDIO_SAMPLE_RATE = 48000;
 
-export function frameSize(aspectRatio: AspectRatio): { width: number; height: number } {
-  return aspectRatio === '9:16' ? { width: 720, height: 1280 } : { width: 1280, height: 720 };
+export function frameSize(aspectRatio: AspectRatio, resolution: Resolution): { width: number; height: number } {
+  const [long, short] = resolution === '1080p' ? [1920, 1080] : [1280, 720];
+  return aspectRatio === '9:16' ? { width: short, height: long } : { width: long, height: short };
 }
 
 /**
