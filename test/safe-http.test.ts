@@ -106,3 +106,29 @@ test('data: URIs are decoded with the same size cap', async () => {
     await client.close();
   }
 });
+
+test('every redirect hop is checked again: a redirect into a non-public address is refused', async () => {
+  // 127.0.0.1 plays a public host here; 127.0.0.2 (the same loopback interface) a private one.
+  const redirector = http.createServer((request, response) => {
+    if (request.url === '/to-private') {
+      return void response.writeHead(302, { location: `http://127.0.0.2:${(redirector.address() as AddressInfo).port}/secret` }).end();
+    }
+    response.end(request.url === '/secret' ? 'internal data' : 'public data');
+  });
+  await new Promise<void>((resolve) => redirector.listen(0, '0.0.0.0', resolve));
+  const port = (redirector.address() as AddressInfo).port;
+  const client = new SafeHttpClient({ allowPrivateNetworks: false, isPublic: (address) => address === '127.0.0.1' });
+  const target = path.join(directory, 'hop');
+  try {
+    assert.equal((await client.download(`http://127.0.0.1:${port}/fine`, target, { maxBytes: 100, timeoutMs: 2000 })).bytes, 11);
+    await assert.rejects(
+      client.download(`http://127.0.0.1:${port}/to-private`, target, { maxBytes: 100, timeoutMs: 2000 }),
+      AddressRefusedError,
+    );
+    await assert.rejects(client.download(`http://127.0.0.2:${port}/secret`, target, { maxBytes: 100, timeoutMs: 2000 }), AddressRefusedError);
+  } finally {
+    await client.close();
+    redirector.closeAllConnections();
+    await new Promise((resolve) => redirector.close(resolve));
+  }
+});

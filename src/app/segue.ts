@@ -5,6 +5,7 @@ import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { UrlSigner } from '../blobs/signed-urls.js';
 import type { Config } from '../config/config.js';
 import { buildHttpApp } from '../http/app.js';
+import { UniversalPresenter } from '../http/universal/universal-presenter.js';
 import { VeoPresenter } from '../http/veo/veo-presenter.js';
 import { deliverCallback } from '../jobs/handlers/deliver-callback.js';
 import { renderLocal, sweepStaleWorkDirectories } from '../jobs/handlers/render-local.js';
@@ -17,6 +18,7 @@ import { LocalRenderer } from '../providers/local/local-renderer.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
 import { CallbackService } from '../services/callback-service.js';
 import { KeyService } from '../services/key-service.js';
+import { MediaImportService } from '../services/media-import-service.js';
 import { TaskLifecycle } from '../services/task-lifecycle.js';
 import { TaskService } from '../services/task-service.js';
 import { openSqliteDatabase } from '../storage/database.js';
@@ -101,6 +103,13 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const http = await buildHttpApp({
     logger,
     veo: { keys, tasks, presenter, callbacks },
+    universal: {
+      keys,
+      tasks,
+      imports: new MediaImportService(outbound, media, blobs, addressPolicy, { maxBytes: config.mediaMaxBytes, workDirectory }),
+      presenter: new UniversalPresenter(signer),
+      bodyLimitBytes: Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024,
+    },
     files: { signer, blobDirectory: blobs.directory },
     readiness: [
       { name: 'database', check: () => storage.ping() },

@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
 import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
+import { type UniversalRouteDependencies, universalRoutes } from './universal/universal-routes.js';
 import { type VeoRouteDependencies, veoRoutes } from './veo/veo-routes.js';
 
 export interface HttpDependencies {
   readonly logger: Logger;
   readonly veo: VeoRouteDependencies;
+  readonly universal: UniversalRouteDependencies;
   readonly files: FileRouteDependencies;
   readonly readiness: readonly ReadinessCheck[];
 }
@@ -20,8 +23,10 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     trustProxy: false,
+    genReqId: () => randomUUID(),
   });
   await app.register(async (scope) => veoRoutes(scope, deps.veo), { prefix: '/api/v1' });
+  await app.register(async (scope) => universalRoutes(scope, deps.universal), { prefix: '/v2' });
   await app.register(async (scope) => fileRoutes(scope, deps.files));
   await app.register(async (scope) => opsRoutes(scope, deps.readiness));
   return app;

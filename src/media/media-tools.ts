@@ -20,6 +20,8 @@ export interface MediaInfo {
     readonly pixelFormat: string;
     readonly sampleAspectRatio: string;
     readonly timeBase: string;
+    /** Stored turned by 90°: `width` and `height` are already as displayed. */
+    readonly rotated: boolean;
   } | null;
   readonly audio: {
     readonly codec: string;
@@ -68,12 +70,21 @@ export class MediaTools {
     );
     const parsed = JSON.parse(output.toString('utf8')) as {
       format?: { format_name?: string; duration?: string };
-      streams?: Array<Record<string, unknown> & { disposition?: { attached_pic?: number } }>;
+      streams?: Array<
+        Record<string, unknown> & {
+          disposition?: { attached_pic?: number };
+          tags?: { rotate?: string };
+          side_data_list?: Array<{ rotation?: number }>;
+        }
+      >;
     };
     const streams = parsed.streams ?? [];
     // Cover art is a video stream too; it is not the video.
     const video = streams.find((s) => s['codec_type'] === 'video' && s.disposition?.attached_pic !== 1);
     const audio = streams.find((s) => s['codec_type'] === 'audio');
+    // Phone videos store portrait frames as landscape plus a rotation; ffmpeg turns them on decode.
+    const rotation = Math.abs(Number(video?.side_data_list?.find((data) => data.rotation !== undefined)?.rotation ?? video?.tags?.rotate ?? 0)) % 180;
+    const [width, height] = [Number(video?.['width'] ?? 0), Number(video?.['height'] ?? 0)];
     const duration = Number(parsed.format?.duration ?? video?.['duration'] ?? 0);
     return {
       formatName: parsed.format?.format_name ?? '',
@@ -82,8 +93,9 @@ export class MediaTools {
         ? {
             durationSeconds: Number(video['duration'] ?? duration) || duration,
             codec: String(video['codec_name'] ?? ''),
-            width: Number(video['width'] ?? 0),
-            height: Number(video['height'] ?? 0),
+            width: rotation === 90 ? height : width,
+            height: rotation === 90 ? width : height,
+            rotated: rotation === 90,
             fps: parseRate(String(video['avg_frame_rate'] ?? video['r_frame_rate'] ?? '0')) || parseRate(String(video['r_frame_rate'] ?? '0')),
             declaredFps: parseRate(String(video['r_frame_rate'] ?? '0')),
             pixelFormat: String(video['pix_fmt'] ?? ''),

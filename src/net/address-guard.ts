@@ -34,8 +34,17 @@ export function isPublicAddress(address: string): boolean {
 /** Refused: the URL is not http(s), or its host is (or resolves to) a non-public address. */
 export class AddressRefusedError extends MediaError {}
 
+/** The host name did not resolve (now): nothing can be fetched from it, but nothing is proven wrong either. */
+export class HostUnresolvedError extends AddressRefusedError {}
+
 export interface AddressPolicy {
   readonly allowPrivateNetworks: boolean;
+  /** Which addresses count as public; `isPublicAddress` unless a test narrows it. */
+  readonly isPublic?: (address: string) => boolean;
+}
+
+function refusedAddress(address: string, policy: AddressPolicy): boolean {
+  return !policy.allowPrivateNetworks && !(policy.isPublic ?? isPublicAddress)(address);
 }
 
 /** Checks scheme and, for an IP-literal host, the address. Hostnames are checked at connect time. */
@@ -51,17 +60,31 @@ export function checkUrlShape(raw: string, policy: AddressPolicy): URL {
   }
   if (url.username || url.password) throw new AddressRefusedError('must not carry credentials');
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (net.isIP(host) && !policy.allowPrivateNetworks && !isPublicAddress(host)) {
+  if (net.isIP(host) && refusedAddress(host, policy)) {
     throw new AddressRefusedError('points to a private, loopback, link-local or metadata address');
   }
   return url;
+}
+
+/**
+ * Checks a URL as far as can be known before fetching it: scheme, credentials, and the host's
+ * addresses. A host that does not resolve now is let through: the fetch itself will fail
+ * cleanly later, while a transient DNS failure must not reject a valid request.
+ */
+export async function checkUrlBeforeUse(raw: string, policy: AddressPolicy): Promise<void> {
+  const url = checkUrlShape(raw, policy);
+  try {
+    await resolveChecked(url.hostname, policy);
+  } catch (error) {
+    if (!(error instanceof HostUnresolvedError)) throw error;
+  }
 }
 
 /** Resolves a hostname and refuses it if any of its addresses is not public. Returns the address to use. */
 export async function resolveChecked(hostname: string, policy: AddressPolicy): Promise<{ address: string; family: number }> {
   const host = hostname.replace(/^\[|\]$/g, '');
   if (net.isIP(host)) {
-    if (!policy.allowPrivateNetworks && !isPublicAddress(host)) {
+    if (refusedAddress(host, policy)) {
       throw new AddressRefusedError('points to a private, loopback, link-local or metadata address');
     }
     return { address: host, family: net.isIP(host) };
@@ -70,11 +93,11 @@ export async function resolveChecked(hostname: string, policy: AddressPolicy): P
   try {
     answers = await dns.promises.lookup(host, { all: true, verbatim: true });
   } catch {
-    throw new AddressRefusedError(`host ${host} could not be resolved`);
+    throw new HostUnresolvedError(`host ${host} could not be resolved`);
   }
   const first = answers[0];
-  if (!first) throw new AddressRefusedError(`host ${host} could not be resolved`);
-  if (!policy.allowPrivateNetworks && answers.some((answer) => !isPublicAddress(answer.address))) {
+  if (!first) throw new HostUnresolvedError(`host ${host} could not be resolved`);
+  if (answers.some((answer) => refusedAddress(answer.address, policy))) {
     throw new AddressRefusedError('resolves to a private, loopback, link-local or metadata address');
   }
   return first;

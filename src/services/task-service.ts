@@ -7,7 +7,7 @@ import {
   type TaskParameters,
 } from '../domain/task.js';
 import { jobRequest } from '../jobs/job-kinds.js';
-import { type AddressPolicy, checkUrlShape, resolveChecked } from '../net/address-guard.js';
+import { type AddressPolicy, checkUrlBeforeUse } from '../net/address-guard.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { Storage } from '../storage/storage.js';
 import { hashApiKey, type KeyService } from './key-service.js';
@@ -29,6 +29,14 @@ export interface NewExtension {
   readonly callbackUrl: string | null;
   /** The public model to extend with; the source's model when not given. */
   readonly model: string | undefined;
+  readonly requestEcho: Readonly<Record<string, unknown>>;
+}
+
+/** An extension of a video Segue did not make (the universal dialect's `video_url`). */
+export interface NewImportedExtension {
+  readonly apiKeyId: string;
+  readonly parameters: TaskParameters;
+  readonly seed: number | undefined;
   readonly requestEcho: Readonly<Record<string, unknown>>;
 }
 
@@ -98,6 +106,26 @@ export class TaskService {
     });
   }
 
+  async createImportedExtension(input: NewImportedExtension): Promise<Task> {
+    const provider = this.providers.providerFor(input.parameters.model);
+    if (!provider.capabilities(input.parameters.model)?.operations.includes('extend')) {
+      throw new ValidationError(`model ${input.parameters.model} cannot extend videos`, 'model');
+    }
+    const id = newTaskId();
+    return this.insertWithStart({
+      id,
+      apiKeyId: input.apiKeyId,
+      operation: 'extend',
+      parentTaskId: null,
+      rootTaskId: id,
+      parameters: input.parameters,
+      requestEcho: input.requestEcho,
+      seed: input.seed ?? randomSeed(),
+      callbackUrl: null,
+      provider: provider.name,
+    });
+  }
+
   /**
    * The task if the presented API key is valid and owns it, in one query; otherwise tells
    * an invalid key (UnauthorizedError) from an unknown or foreign task (NotFoundError).
@@ -133,8 +161,7 @@ export class TaskService {
   private async checkCallbackUrl(callbackUrl: string | null): Promise<void> {
     if (callbackUrl === null) return;
     try {
-      const url = checkUrlShape(callbackUrl, this.addressPolicy);
-      await resolveChecked(url.hostname, this.addressPolicy);
+      await checkUrlBeforeUse(callbackUrl, this.addressPolicy);
     } catch (error) {
       throw new ValidationError(`callBackUrl ${(error as Error).message}`, 'callBackUrl');
     }

@@ -73,6 +73,7 @@ export async function planJoin(
   if (!['1:1', '0:1', 'N/A'].includes(video.sampleAspectRatio)) return reEncode(`non-square pixels (${video.sampleAspectRatio})`);
   if (Math.abs(video.fps - video.declaredFps) > 0.01 || video.fps < 10 || video.fps > 60) return reEncode('variable or unusual frame rate');
   if (video.width % 2 || video.height % 2) return reEncode('odd frame size');
+  if (video.rotated) return reEncode('stored rotated');
   if (source.audio && source.audio.codec !== 'aac') return reEncode(`audio is ${source.audio.codec}`);
   const fps = Math.round(video.fps * 1000) / 1000;
   const [sourceExtradata, ourExtradata] = await Promise.all([

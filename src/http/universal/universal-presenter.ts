@@ -1,0 +1,50 @@
+import type { UrlSigner } from '../../blobs/signed-urls.js';
+import type { FailureReason, Task } from '../../domain/task.js';
+
+/** The universal dialect's statuses: clients poll while queued or generating, and stop on anything else. */
+export type UniversalStatus = 'queued' | 'generating' | 'completed' | 'error';
+
+const errorNames: Record<FailureReason, string> = {
+  content_policy: 'ContentPolicyViolation',
+  input_unusable: 'InvalidInput',
+  generation_failed: 'GenerationFailed',
+  timeout: 'GenerationTimeout',
+  internal: 'InternalError',
+};
+
+/** Shapes tasks as `POST/GET /v2/video/generations` answer them. */
+export class UniversalPresenter {
+  constructor(private readonly signer: UrlSigner) {}
+
+  status(task: Task): UniversalStatus {
+    switch (task.state) {
+      case 'queued':
+        return 'queued';
+      case 'running':
+        return 'generating';
+      case 'succeeded':
+        return 'completed';
+      case 'failed':
+        return 'error';
+    }
+  }
+
+  created(task: Task, creditsUsed: number) {
+    return { id: task.id, status: 'queued' as const, meta: { usage: { credits_used: creditsUsed } } };
+  }
+
+  /** `video.url` is the only `url` key: the official SDK takes the first one it finds. */
+  fetched(task: Task, creditsUsed: number) {
+    const status = this.status(task);
+    return {
+      id: task.id,
+      status,
+      video: status === 'completed' && task.result ? { url: this.signer.urlFor(task.result.videoKey) } : null,
+      error:
+        status === 'error' && task.failure
+          ? { name: errorNames[task.failure.reason], message: task.failure.message }
+          : null,
+      meta: { usage: { credits_used: creditsUsed } },
+    };
+  }
+}

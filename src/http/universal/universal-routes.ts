@@ -1,0 +1,76 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ValidationError } from '../../domain/errors.js';
+import type { KeyService } from '../../services/key-service.js';
+import type { MediaImportService } from '../../services/media-import-service.js';
+import type { TaskService } from '../../services/task-service.js';
+import { bearerToken, requireApiKey } from '../auth.js';
+import { universalError } from './universal-errors.js';
+import type { UniversalPresenter } from './universal-presenter.js';
+import { parseUniversalCreate } from './universal-requests.js';
+
+export interface UniversalRouteDependencies {
+  readonly keys: KeyService;
+  readonly tasks: TaskService;
+  readonly imports: MediaImportService;
+  readonly presenter: UniversalPresenter;
+  /** Large enough for a data: URI of the biggest accepted video. */
+  readonly bodyLimitBytes: number;
+}
+
+/**
+ * The universal video dialect (`/v2/video/generations`): real HTTP statuses and the NestJS-style
+ * error body `{message, path, requestId, statusCode, timestamp}`.
+ */
+export async function universalRoutes(app: FastifyInstance, deps: UniversalRouteDependencies): Promise<void> {
+  app.setErrorHandler((error, request, reply: FastifyReply) => {
+    const { statusCode, message, unexpected } = universalError(error);
+    if (unexpected) request.log.error({ err: error }, 'unexpected error');
+    return reply.code(statusCode).send({
+      message,
+      path: request.url.split('?')[0],
+      requestId: request.id,
+      statusCode,
+      timestamp: new Date().toISOString(),
+    });
+  });
+
+  app.post('/video/generations', { bodyLimit: deps.bodyLimitBytes }, async (request) => {
+    const key = await requireApiKey(deps.keys, request);
+    const create = parseUniversalCreate(request.body);
+    for (const [index, url] of create.parameters.imageUrls.entries()) {
+      if (!url.startsWith('data:')) await deps.imports.checkUrl(url, create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url');
+    }
+    let task;
+    if (create.videoUrl) {
+      const source = create.videoUrl.startsWith('data:')
+        ? { sourceVideoKey: await deps.imports.storeDataUriVideo(create.videoUrl, 'video_url'), sourceVideoUrl: null }
+        : (await deps.imports.checkUrl(create.videoUrl, 'video_url'), { sourceVideoUrl: create.videoUrl, sourceVideoKey: null });
+      task = await deps.tasks.createImportedExtension({
+        apiKeyId: key.id,
+        parameters: { ...create.parameters, ...source },
+        seed: create.seed,
+        requestEcho: create.requestEcho,
+      });
+    } else {
+      task = await deps.tasks.createGeneration({
+        apiKeyId: key.id,
+        parameters: create.parameters,
+        seed: create.seed,
+        callbackUrl: null,
+        requestEcho: create.requestEcho,
+      });
+    }
+    request.log.info({ taskId: task.id, model: create.requestEcho['model'] }, 'generation accepted');
+    return deps.presenter.created(task, 0);
+  });
+
+  app.get('/video/generations', async (request: FastifyRequest<{ Querystring: { generation_id?: string } }>) => {
+    const generationId = request.query.generation_id?.trim();
+    if (!generationId) {
+      await requireApiKey(deps.keys, request);
+      throw new ValidationError('Query validation error! Expected "generation_id" to be present', 'generation_id');
+    }
+    const task = await deps.tasks.getForPresentedKey(generationId, bearerToken(request), deps.keys);
+    return deps.presenter.fetched(task, 0);
+  });
+}
