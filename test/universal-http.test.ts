@@ -63,7 +63,9 @@ test('every model id is accepted; create and fetch replies match the published s
     assert.equal(reply.status, 200, `${model}: ${JSON.stringify(reply.body)}`);
     assertMatches(createReplySchemas[model]!, reply.body, `create reply of ${model}`);
     assert.equal(reply.body.status, 'queued');
-    assert.deepEqual(reply.body.meta, { usage: { credits_used: 0 } });
+    const stored = (await harness.segue.storage.tasks.findById(reply.body.id))!;
+    assert.ok(stored.price > 0);
+    assert.deepEqual(reply.body.meta, { usage: { credits_used: stored.price } });
     const fetched = await fetchGeneration(reply.body.id);
     assert.equal(fetched.status, 200);
     assertMatches(fetchReplySchema, fetched.body, `fetch reply of ${model}`);

@@ -9,7 +9,7 @@ let otherKey: string;
 
 before(async () => {
   harness = await startTestSegue({ runWorker: false });
-  otherKey = (await harness.segue.keys.create('other tenant', 100)).key;
+  otherKey = (await harness.segue.keys.create('other tenant', 1000)).key;
 });
 after(() => harness.close());
 
@@ -220,9 +220,11 @@ test('record-info of a succeeded task lists signed result URLs; failures carry f
   assert.equal(brokenInfo.data.errorMessage, 'the model gave up');
 });
 
-test('credit returns the balance as a bare number', async () => {
-  assert.deepEqual(await call('GET', '/api/v1/chat/credit'), { code: 200, msg: 'success', data: 10000 });
-  assert.equal((await call('GET', '/api/v1/chat/credit', undefined, otherKey)).data, 100);
+test('credit returns the balance (grants less holds) as a bare number', async () => {
+  const fresh = await harness.segue.keys.create('fresh', 500);
+  assert.deepEqual(await call('GET', '/api/v1/chat/credit', undefined, fresh.key), { code: 200, msg: 'success', data: 500 });
+  await generate({ prompt: 'costs 64' }, fresh.key);
+  assert.equal((await call('GET', '/api/v1/chat/credit', undefined, fresh.key)).data, 500 - 64);
 });
 
 test('unknown routes under /api/v1 answer with the envelope', async () => {

@@ -17,12 +17,16 @@ import { LocalProvider } from '../providers/local/local-provider.js';
 import { LocalRenderer } from '../providers/local/local-renderer.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
 import { CallbackService } from '../services/callback-service.js';
+import { Admission } from '../services/admission.js';
 import { KeyService } from '../services/key-service.js';
+import { BlocklistPolicy } from '../services/prompt-policy.js';
+import { RateLimiter, ReadLimit } from '../services/rate-limiter.js';
 import { MediaImportService } from '../services/media-import-service.js';
 import { TaskLifecycle } from '../services/task-lifecycle.js';
 import { TaskService } from '../services/task-service.js';
 import { openSqliteDatabase } from '../storage/database.js';
 import { createSqlStorage, type Storage } from '../storage/storage.js';
+import { loadPriceTable } from './price-table-file.js';
 import { urlSigningSecret } from './url-signing-secret.js';
 
 /** A running Segue: its parts, for the entry points and the tests. */
@@ -33,6 +37,8 @@ export interface Segue {
   readonly keys: KeyService;
   readonly tasks: TaskService;
   readonly callbacks: CallbackService;
+  readonly admission: Admission;
+  readonly lifecycle: TaskLifecycle;
   readonly media: MediaTools;
   readonly http: FastifyInstance;
   readonly worker: Worker;
@@ -61,7 +67,16 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const providers = new ProviderRegistry([new LocalProvider(storage.jobs, blobs)], 'local');
   const lifecycle = new TaskLifecycle(storage);
   const keys = new KeyService(storage);
-  const tasks = new TaskService(storage, providers, addressPolicy);
+  const limiter = new RateLimiter();
+  const admission = new Admission(
+    storage,
+    loadPriceTable(config.pricesFile),
+    BlocklistPolicy.fromFile(config.promptBlocklistFile, config.englishOnly),
+    limiter,
+    config,
+  );
+  const reads = new ReadLimit(limiter, config.readRateLimit);
+  const tasks = new TaskService(storage, providers, addressPolicy, admission);
   const callbacks = new CallbackService(storage);
   const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
 
@@ -69,7 +84,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const swept = await sweepStaleWorkDirectories(workDirectory, 2 * config.ffmpegTimeoutMs);
   if (swept > 0) logger.info({ swept }, 'removed work directories of dead renders');
 
-  const taskDeps = { storage, providers, lifecycle };
+  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs };
   const callbackDeps = {
     storage,
     http: outbound,
@@ -102,15 +117,17 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
 
   const http = await buildHttpApp({
     logger,
-    veo: { keys, tasks, presenter, callbacks },
+    veo: { keys, tasks, presenter, callbacks, reads },
     universal: {
       keys,
       tasks,
       imports: new MediaImportService(outbound, media, blobs, addressPolicy, { maxBytes: config.mediaMaxBytes, workDirectory }),
       presenter: new UniversalPresenter(signer),
+      reads,
       bodyLimitBytes: Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024,
     },
     files: { signer, blobDirectory: blobs.directory },
+    admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, lifecycle, storage } : undefined,
     readiness: [
       { name: 'database', check: () => storage.ping() },
       {
@@ -124,7 +141,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
 
   let closed = false;
   return {
-    config, logger, storage, keys, tasks, callbacks, media, http, worker,
+    config, logger, storage, keys, tasks, callbacks, admission, lifecycle, media, http, worker,
     async close() {
       if (closed) return;
       closed = true;

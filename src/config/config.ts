@@ -20,6 +20,41 @@ const durationList = z.string().transform((value, context) => {
   return delays;
 });
 
+/** A rate such as `20/10s`, or `off`. */
+export interface RateLimit {
+  readonly count: number;
+  readonly windowMs: number;
+}
+
+/** Reads `N/duration` (e.g. `20/10s`, `600/1m`) or `off`; undefined when the text is not a rate. */
+export function parseRateLimit(text: string): RateLimit | 'off' | undefined {
+  if (text.trim() === 'off') return 'off';
+  const match = /^\s*(\d+)\s*\/\s*(\d+(?:\.\d+)?)?\s*(ms|s|m|h|d)\s*$/.exec(text);
+  if (!match || Number(match[1]) < 1) return undefined;
+  const windowMs = Math.round(Number(match[2] ?? 1) * durationUnits[match[3]!]!);
+  return windowMs > 0 ? { count: Number(match[1]), windowMs } : undefined;
+}
+
+const rateLimit = z.string().transform((value, context) => {
+  const parsed = parseRateLimit(value);
+  if (parsed === undefined) {
+    context.addIssue({ code: 'custom', message: 'must be a rate such as 20/10s, or off' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const operationList = z.string().transform((value, context) => {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const known = ['generate', 'extend', 'upgrade_1080p', 'upgrade_4k'];
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    context.addIssue({ code: 'custom', message: `unknown operation(s) ${unknown.join(', ')}; known: ${known.join(', ')}` });
+    return z.NEVER;
+  }
+  return names;
+});
+
 const port = z.coerce.number({ message: 'must be a number' }).int().min(0).max(65535);
 const positiveInt = z.coerce.number({ message: 'must be a number' }).int().positive();
 const nonNegativeInt = z.coerce.number({ message: 'must be a number' }).int().min(0);
@@ -52,6 +87,16 @@ const environmentSchema = z.object({
   SEGUE_MEDIA_MAX_BYTES: positiveInt.default(200 * 1024 * 1024),
   SEGUE_MEDIA_TIMEOUT_SECONDS: positiveInt.default(60),
   SEGUE_FFMPEG_TIMEOUT_SECONDS: positiveInt.default(600),
+  SEGUE_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  SEGUE_PRICES: z.string().min(1).optional(),
+  SEGUE_RATE_LIMIT: rateLimit.default({ count: 20, windowMs: 10_000 }),
+  SEGUE_READ_RATE_LIMIT: rateLimit.default({ count: 600, windowMs: 10_000 }),
+  SEGUE_MAX_UNFINISHED_TASKS: positiveInt.default(100),
+  SEGUE_MAINTENANCE: booleanFlag.default(false),
+  SEGUE_DISABLED_FEATURES: operationList.default([]),
+  SEGUE_PROMPT_BLOCKLIST: z.string().min(1).optional(),
+  SEGUE_ENGLISH_ONLY: booleanFlag.default(false),
+  SEGUE_TASK_TIMEOUT_SECONDS: positiveInt.default(30 * 60),
 });
 
 /** The names of every variable Segue reads. */
@@ -86,6 +131,20 @@ export interface Config {
   readonly mediaMaxBytes: number;
   readonly mediaTimeoutMs: number;
   readonly ffmpegTimeoutMs: number;
+  /** Bearer key of the admin API; the admin API is off without it. */
+  readonly adminKey: string | undefined;
+  /** Path of a JSON price table; the shipped defaults without it. */
+  readonly pricesFile: string | undefined;
+  readonly rateLimit: RateLimit | 'off';
+  readonly readRateLimit: RateLimit | 'off';
+  readonly maxUnfinishedTasks: number;
+  readonly maintenance: boolean;
+  readonly disabledFeatures: readonly string[];
+  /** Path of a text file of refused words or phrases, one per line. */
+  readonly promptBlocklistFile: string | undefined;
+  readonly englishOnly: boolean;
+  /** After this long without a final answer, a task goes to reconciliation. */
+  readonly taskTimeoutMs: number;
 }
 
 /** Thrown when the environment holds a bad value; the message names every offending variable. */
@@ -132,5 +191,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     mediaMaxBytes: env.SEGUE_MEDIA_MAX_BYTES,
     mediaTimeoutMs: env.SEGUE_MEDIA_TIMEOUT_SECONDS * 1000,
     ffmpegTimeoutMs: env.SEGUE_FFMPEG_TIMEOUT_SECONDS * 1000,
+    adminKey: env.SEGUE_ADMIN_KEY,
+    pricesFile: env.SEGUE_PRICES,
+    rateLimit: env.SEGUE_RATE_LIMIT,
+    readRateLimit: env.SEGUE_READ_RATE_LIMIT,
+    maxUnfinishedTasks: env.SEGUE_MAX_UNFINISHED_TASKS,
+    maintenance: env.SEGUE_MAINTENANCE,
+    disabledFeatures: Object.freeze([...env.SEGUE_DISABLED_FEATURES]),
+    promptBlocklistFile: env.SEGUE_PROMPT_BLOCKLIST,
+    englishOnly: env.SEGUE_ENGLISH_ONLY,
+    taskTimeoutMs: env.SEGUE_TASK_TIMEOUT_SECONDS * 1000,
   });
 }

@@ -30,3 +30,19 @@ export class InsufficientCreditsError extends DomainError {}
 
 /** A media file could not be fetched or read (bad URL, refused address, too large, not a video…). */
 export class MediaError extends DomainError {}
+
+/** The prompt was refused by the content policy; `message` is the dialect's documented text. */
+export class ContentPolicyError extends DomainError {}
+
+/** Too many requests; try again after `retryAfterSeconds`. */
+export class RateLimitedError extends DomainError {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}
+
+/** The service is in maintenance: creation is closed, reads keep working. */
+export class MaintenanceError extends DomainError {}
+
+/** An operation (e.g. extension, 4K) is switched off by the operator. */
+export class FeatureDisabledError extends DomainError {}

@@ -1,8 +1,12 @@
 /** What a task does. */
 export type Operation = 'generate' | 'extend' | 'upgrade_1080p' | 'upgrade_4k';
 
-/** Where a task is in its life. Terminal states are `succeeded` and `failed`. */
-export type TaskState = 'queued' | 'running' | 'succeeded' | 'failed';
+/**
+ * Where a task is in its life. Terminal states are `succeeded` and `failed`. `reconciling`: the
+ * provider did not answer in time; its credits stay held until its final answer is known (or
+ * an operator settles it), because a provider that timed out may still be rendering and billing.
+ */
+export type TaskState = 'queued' | 'running' | 'reconciling' | 'succeeded' | 'failed';
 
 /**
  * When a task failed: before a provider accepted it (`submission`) or while it was being made
@@ -95,6 +99,8 @@ export interface Task {
   /** The client's request as received (minus secrets), echoed back as `paramJson`. */
   readonly requestEcho: Readonly<Record<string, unknown>>;
   readonly seed: number;
+  /** Credits held for this task at submit (the billing input is fixed then). */
+  readonly price: number;
   readonly callbackUrl: string | null;
   readonly provider: string;
   readonly providerHandle: unknown;
@@ -117,7 +123,8 @@ export const MAX_TOTAL_SECONDS = 148;
 
 const allowedTransitions: Readonly<Record<TaskState, readonly TaskState[]>> = {
   queued: ['running', 'failed'],
-  running: ['succeeded', 'failed'],
+  running: ['reconciling', 'succeeded', 'failed'],
+  reconciling: ['succeeded', 'failed'],
   succeeded: [],
   failed: [],
 };

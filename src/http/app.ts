@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { type AdminRouteDependencies, adminRoutes } from './admin/admin-routes.js';
 import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
 import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
 import { type UniversalRouteDependencies, universalRoutes } from './universal/universal-routes.js';
@@ -10,6 +11,8 @@ export interface HttpDependencies {
   readonly logger: Logger;
   readonly veo: VeoRouteDependencies;
   readonly universal: UniversalRouteDependencies;
+  /** Absent without SEGUE_ADMIN_KEY: then there is no admin API. */
+  readonly admin: AdminRouteDependencies | undefined;
   readonly files: FileRouteDependencies;
   readonly readiness: readonly ReadinessCheck[];
 }
@@ -27,6 +30,10 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
   });
   await app.register(async (scope) => veoRoutes(scope, deps.veo), { prefix: '/api/v1' });
   await app.register(async (scope) => universalRoutes(scope, deps.universal), { prefix: '/v2' });
+  if (deps.admin) {
+    const admin = deps.admin;
+    await app.register(async (scope) => adminRoutes(scope, admin), { prefix: '/admin' });
+  }
   await app.register(async (scope) => fileRoutes(scope, deps.files));
   await app.register(async (scope) => opsRoutes(scope, deps.readiness));
   return app;

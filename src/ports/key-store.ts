@@ -10,6 +10,10 @@ export interface ApiKeyRecord {
   readonly previousWebhookSecretExpiresAt: number | null;
   /** When set, callbacks also carry the Veo dialect's X-Webhook-Timestamp / X-Webhook-Signature. */
   readonly veoHmacKey: string | null;
+  /** Overrides SEGUE_RATE_LIMIT for this key (e.g. `50/10s`). */
+  readonly rateLimit: string | null;
+  /** Overrides SEGUE_MAX_UNFINISHED_TASKS for this key. */
+  readonly maxUnfinishedTasks: number | null;
   readonly createdAt: number;
   readonly revokedAt: number | null;
 }
@@ -31,12 +35,36 @@ export interface KeyStore {
   /** Makes `secret` the signing secret; the current one stays valid until `previousValidUntil`. */
   rotateWebhookSecret(id: string, secret: string, previousValidUntil: number): Promise<void>;
   setVeoHmacKey(id: string, hmacKey: string | null): Promise<void>;
+  list(): Promise<ApiKeyRecord[]>;
+  revoke(id: string, at: number): Promise<boolean>;
+  /** Gives the key a new secret value (same account, balance and history); the old value stops working. */
+  replaceSecret(id: string, keyHash: string, prefix: string): Promise<boolean>;
+  setLimits(id: string, limits: { rateLimit: string | null; maxUnfinishedTasks: number | null }): Promise<void>;
+}
+
+/** An operator's switches, stored so that every process sees them. */
+export interface SettingsStore {
+  get(name: string): Promise<string | undefined>;
+  set(name: string, value: string, at: number): Promise<void>;
 }
 
 export type LedgerEntryKind = 'grant' | 'hold' | 'capture' | 'release' | 'adjustment';
 
-/** The append-only credit ledger of a key; the balance is derived from it. */
+export interface LedgerEntry {
+  readonly kind: LedgerEntryKind;
+  readonly amount: number;
+  readonly taskId: string | null;
+  readonly note: string | null;
+  readonly createdAt: number;
+}
+
+/**
+ * The append-only credit ledger of a key; the balance is the sum of its amounts. A hold is the
+ * price taken when a task is accepted (negative); a release gives it back (positive); a capture
+ * (zero) marks it spent. A task has at most one entry of each kind: the store refuses a second.
+ */
 export interface Ledger {
   append(entry: { apiKeyId: string; kind: LedgerEntryKind; amount: number; taskId?: string; note?: string }): Promise<void>;
   balance(apiKeyId: string): Promise<number>;
+  history(apiKeyId: string, limit: number): Promise<LedgerEntry[]>;
 }

@@ -21,6 +21,10 @@ export interface TaskStore {
    * query, for the routes clients poll. Undefined tells neither which part failed.
    */
   findOwnedByKeyHash(id: string, keyHash: string): Promise<Task | undefined>;
+  /** How many tasks of a key are not finished (queued, running or reconciling). */
+  countUnfinished(apiKeyId: string): Promise<number>;
+  /** Tasks in a state, oldest first (operators' views, sweeps). */
+  listByState(state: TaskState, limit: number): Promise<Task[]>;
   /** Whether a task has a child made by this operation (e.g. a 1080p upgrade). */
   hasChild(parentTaskId: string, operation: Operation): Promise<boolean>;
   /** Moves the task from `from` to `transition.to`; false when it was no longer in `from`. */

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { NotFoundError } from '../domain/errors.js';
+import { parseRateLimit } from '../config/config.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { newRowId } from '../domain/ids.js';
-import type { ApiKeyRecord } from '../ports/key-store.js';
+import type { ApiKeyRecord, LedgerEntry } from '../ports/key-store.js';
 import type { Storage } from '../storage/storage.js';
 
 /** A key as handed to its owner, once. Only its hash is stored. */
@@ -15,6 +16,10 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+function newKeyValue(): string {
+  return `sk-segue-${randomBytes(24).toString('base64url')}`;
+}
+
 function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
@@ -25,7 +30,7 @@ export class KeyService {
 
   /** Creates a key with an opening credit grant, in one transaction. */
   async create(name: string, credits: number, presetKey?: string): Promise<IssuedKey> {
-    const key = presetKey ?? `sk-segue-${randomBytes(24).toString('base64url')}`;
+    const key = presetKey ?? newKeyValue();
     const issued = { id: newRowId(), key, webhookSecret: newWebhookSecret() };
     await this.storage.transaction(async (stores) => {
       await stores.keys.insert({
@@ -68,6 +73,63 @@ export class KeyService {
     const key = await this.authenticate(presented);
     if (!key) throw new NotFoundError('no active API key matches');
     return key;
+  }
+
+  /** A key by its id or by its secret value (operators may know either). */
+  async find(idOrKey: string): Promise<ApiKeyRecord> {
+    const key = (await this.storage.keys.findById(idOrKey)) ?? (await this.authenticate(idOrKey));
+    if (!key) throw new NotFoundError('no such API key');
+    return key;
+  }
+
+  async list(): Promise<Array<ApiKeyRecord & { balance: number }>> {
+    const keys = await this.storage.keys.list();
+    return Promise.all(keys.map(async (key) => ({ ...key, balance: await this.balance(key.id) })));
+  }
+
+  /** Revoked keys answer 401 from the next request on (keys are looked up on every request, never cached). */
+  async revoke(apiKeyId: string): Promise<void> {
+    if (!(await this.storage.keys.revoke(apiKeyId, Date.now()))) throw new NotFoundError('no such active API key');
+  }
+
+  /** A new secret value for the same account (balance, history, webhook secret); the old value stops at once. */
+  async rotate(apiKeyId: string): Promise<string> {
+    const key = newKeyValue();
+    if (!(await this.storage.keys.replaceSecret(apiKeyId, hashApiKey(key), key.slice(0, 12)))) {
+      throw new NotFoundError('no such active API key');
+    }
+    return key;
+  }
+
+  async setLimits(apiKeyId: string, limits: { rateLimit: string | null; maxUnfinishedTasks: number | null }): Promise<void> {
+    if (limits.rateLimit !== null && (limits.rateLimit === 'off' || !parseRateLimit(limits.rateLimit))) {
+      throw new ValidationError('rateLimit must be a rate such as 20/10s', 'rateLimit');
+    }
+    if (limits.maxUnfinishedTasks !== null && (!Number.isSafeInteger(limits.maxUnfinishedTasks) || limits.maxUnfinishedTasks < 1)) {
+      throw new ValidationError('maxUnfinishedTasks must be a whole number ≥ 1', 'maxUnfinishedTasks');
+    }
+    await this.find(apiKeyId);
+    await this.storage.keys.setLimits(apiKeyId, limits);
+  }
+
+  /**
+   * Adds credits (a grant) or takes them away (an adjustment); an adjustment never takes the
+   * balance below zero. Returns the new balance.
+   */
+  async grant(apiKeyId: string, amount: number, note?: string): Promise<number> {
+    if (!Number.isSafeInteger(amount) || amount === 0) throw new ValidationError('amount must be a whole number other than 0', 'amount');
+    await this.find(apiKeyId);
+    return this.storage.transaction(async (stores) => {
+      const balance = await stores.ledger.balance(apiKeyId);
+      if (balance + amount < 0) throw new ValidationError(`the balance is ${balance}; it cannot go below zero`, 'amount');
+      await stores.ledger.append({ apiKeyId, kind: amount > 0 ? 'grant' : 'adjustment', amount, ...(note ? { note } : {}) });
+      return balance + amount;
+    });
+  }
+
+  async history(apiKeyId: string, limit = 100): Promise<LedgerEntry[]> {
+    await this.find(apiKeyId);
+    return this.storage.ledger.history(apiKeyId, limit);
   }
 
   /** A new webhook signing secret; the old one keeps signing beside it for `overlapMs`. */

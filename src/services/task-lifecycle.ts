@@ -1,12 +1,14 @@
 import { canTransition, type Task, type TaskFailure, type TaskResult } from '../domain/task.js';
 import { jobRequest } from '../jobs/job-kinds.js';
+import { InvalidStateError, NotFoundError } from '../domain/errors.js';
 import { newDeliveryId } from '../domain/ids.js';
 import type { Storage, Stores } from '../storage/storage.js';
 
 /**
  * The one place where tasks reach a terminal state. Each change is a compare-and-set on the
- * previous state and commits together with its callback delivery (the outbox) and the job that
- * sends it, so a terminal state is reached once and its callback is never lost.
+ * previous state and commits together with the settlement of its credits (capture or release)
+ * and its callback delivery (the outbox), so money moves exactly once and no callback is lost,
+ * whatever retries, crashes or concurrent workers do.
  */
 export class TaskLifecycle {
   constructor(
@@ -18,22 +20,36 @@ export class TaskLifecycle {
     return this.storage.tasks.transition(taskId, 'queued', { to: 'running', at: this.now() });
   }
 
+  /** Running too long without a final answer: keep the hold, keep polling, let clients see it generating. */
+  async reconcile(taskId: string): Promise<boolean> {
+    return this.storage.tasks.transition(taskId, 'running', { to: 'reconciling', at: this.now() });
+  }
+
+  /** Succeeds a running (or reconciling) task and captures its hold. */
   async succeed(task: Task, result: TaskResult, engineDetails?: Readonly<Record<string, unknown>>): Promise<boolean> {
     return this.storage.transaction(async (stores) => {
-      const moved = await stores.tasks.transition(task.id, 'running', {
+      const current = await stores.tasks.findById(task.id);
+      if (!current || !canTransition(current.state, 'succeeded')) return false;
+      const moved = await stores.tasks.transition(task.id, current.state, {
         to: 'succeeded',
         at: this.now(),
         progress: 100,
         result,
         ...(engineDetails ? { engineDetails } : {}),
       });
-      if (moved) await this.oweCallback(stores, task, 'task.succeeded');
+      if (moved) {
+        await this.settle(stores, current, 'capture');
+        await this.oweCallback(stores, task, 'task.succeeded');
+      }
       return moved;
     });
   }
 
-  /** Fails a queued or running task; false if it had already ended. */
-  async fail(taskId: string, failure: TaskFailure): Promise<boolean> {
+  /**
+   * Fails an unfinished task; false if it had already ended. Its hold is released, unless an
+   * operator settles a reconciling task as charged (the provider billed it).
+   */
+  async fail(taskId: string, failure: TaskFailure, settlement: 'release' | 'capture' = 'release'): Promise<boolean> {
     return this.storage.transaction(async (stores) => {
       const task = await stores.tasks.findById(taskId);
       if (!task || !canTransition(task.state, 'failed')) return false;
@@ -43,9 +59,33 @@ export class TaskLifecycle {
         at: this.now(),
         failure: { ...failure, stage },
       });
-      if (moved) await this.oweCallback(stores, task, 'task.failed');
+      if (moved) {
+        await this.settle(stores, task, settlement);
+        await this.oweCallback(stores, task, 'task.failed');
+      }
       return moved;
     });
+  }
+
+  /**
+   * An operator's settlement of a task stuck in reconciliation: `refund` releases its credits,
+   * `charge` keeps them (the provider billed it). Either way the task ends failed.
+   */
+  async settleReconciling(taskId: string, how: 'refund' | 'charge'): Promise<boolean> {
+    const task = await this.storage.tasks.findById(taskId);
+    if (!task) throw new NotFoundError('no such task');
+    if (task.state !== 'reconciling') throw new InvalidStateError(`the task is ${task.state}, not reconciling`);
+    return this.fail(
+      taskId,
+      { stage: 'generation', reason: 'timeout', message: 'Internal Error - Timeout' },
+      how === 'refund' ? 'release' : 'capture',
+    );
+  }
+
+  /** A capture marks the hold spent; a release gives it back. Each is unique per task in the ledger. */
+  private async settle(stores: Stores, task: Task, how: 'capture' | 'release'): Promise<void> {
+    if (task.price === 0) return;
+    await stores.ledger.append({ apiKeyId: task.apiKeyId, kind: how, amount: how === 'release' ? task.price : 0, taskId: task.id });
   }
 
   /** The outbox entry and its first send, in the transaction of the state change. */

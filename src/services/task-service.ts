@@ -9,11 +9,15 @@ import {
 import { jobRequest } from '../jobs/job-kinds.js';
 import { type AddressPolicy, checkUrlBeforeUse } from '../net/address-guard.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
+import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../storage/storage.js';
+import type { Admission } from './admission.js';
 import { hashApiKey, type KeyService } from './key-service.js';
 
 export interface NewGeneration {
-  readonly apiKeyId: string;
+  readonly key: ApiKeyRecord;
+  /** The Veo dialect's `enableTranslation` (there is no translator: the English-only rule decides). */
+  readonly translationRequested?: boolean;
   readonly parameters: TaskParameters;
   readonly seed: number | undefined;
   readonly callbackUrl: string | null;
@@ -21,7 +25,7 @@ export interface NewGeneration {
 }
 
 export interface NewExtension {
-  readonly apiKeyId: string;
+  readonly key: ApiKeyRecord;
   readonly sourceTaskId: string;
   readonly prompt: string;
   readonly seed: number | undefined;
@@ -34,7 +38,7 @@ export interface NewExtension {
 
 /** An extension of a video Segue did not make (the universal dialect's `video_url`). */
 export interface NewImportedExtension {
-  readonly apiKeyId: string;
+  readonly key: ApiKeyRecord;
   readonly parameters: TaskParameters;
   readonly seed: number | undefined;
   readonly requestEcho: Readonly<Record<string, unknown>>;
@@ -48,6 +52,7 @@ export class TaskService {
     private readonly storage: Storage,
     private readonly providers: ProviderRegistry,
     private readonly addressPolicy: AddressPolicy,
+    private readonly admission: Admission,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -59,9 +64,9 @@ export class TaskService {
     }
     await this.checkCallbackUrl(input.callbackUrl);
     const id = newTaskId();
-    return this.insertWithStart({
+    return this.insertWithStart(input.key, {
       id,
-      apiKeyId: input.apiKeyId,
+      apiKeyId: input.key.id,
       operation: 'generate',
       parentTaskId: null,
       rootTaskId: id,
@@ -70,11 +75,11 @@ export class TaskService {
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
       provider: provider.name,
-    });
+    }, input.translationRequested);
   }
 
   async createExtension(input: NewExtension): Promise<Task> {
-    const source = await this.storage.tasks.findOwned(input.sourceTaskId, input.apiKeyId);
+    const source = await this.storage.tasks.findOwned(input.sourceTaskId, input.key.id);
     if (!source) throw new NotFoundError('Original video or task does not exist');
     await this.assertExtendable(source);
     const model = input.model ?? source.parameters.model;
@@ -84,9 +89,9 @@ export class TaskService {
     }
     await this.checkCallbackUrl(input.callbackUrl);
     const result = source.result!;
-    return this.insertWithStart({
+    return this.insertWithStart(input.key, {
       id: newTaskId(),
-      apiKeyId: input.apiKeyId,
+      apiKeyId: input.key.id,
       operation: 'extend',
       parentTaskId: source.id,
       rootTaskId: source.rootTaskId,
@@ -112,9 +117,9 @@ export class TaskService {
       throw new ValidationError(`model ${input.parameters.model} cannot extend videos`, 'model');
     }
     const id = newTaskId();
-    return this.insertWithStart({
+    return this.insertWithStart(input.key, {
       id,
-      apiKeyId: input.apiKeyId,
+      apiKeyId: input.key.id,
       operation: 'extend',
       parentTaskId: null,
       rootTaskId: id,
@@ -167,10 +172,24 @@ export class TaskService {
     }
   }
 
-  /** The task and its first job commit together: nothing is accepted and then lost. */
-  private async insertWithStart(fields: Omit<Task, 'state' | 'progress' | 'failure' | 'result' | 'engineDetails' | 'createdAt' | 'startedAt' | 'finishedAt' | 'providerHandle'>): Promise<Task> {
+  /**
+   * Admission, then the task, its credit hold and its first job in one transaction: nothing is
+   * accepted and then lost, and nothing is held for a task that was not created.
+   */
+  private async insertWithStart(
+    key: ApiKeyRecord,
+    fields: Omit<Task, 'state' | 'progress' | 'failure' | 'result' | 'engineDetails' | 'createdAt' | 'startedAt' | 'finishedAt' | 'providerHandle' | 'price'>,
+    translationRequested = false,
+  ): Promise<Task> {
+    const { parameters } = fields;
+    const { price, slot } = await this.admission.begin(
+      key,
+      { operation: fields.operation, model: parameters.model, prompt: parameters.prompt, durationSeconds: parameters.durationSeconds, resolution: parameters.resolution },
+      { translationRequested },
+    );
     const task: Task = {
       ...fields,
+      price,
       providerHandle: null,
       state: 'queued',
       progress: 0,
@@ -181,10 +200,16 @@ export class TaskService {
       startedAt: null,
       finishedAt: null,
     };
-    await this.storage.transaction(async (stores) => {
-      await stores.tasks.insert(task);
-      await stores.jobs.enqueue(jobRequest('task.start', { taskId: task.id }));
-    });
+    try {
+      await this.storage.transaction(async (stores) => {
+        await stores.tasks.insert(task);
+        await this.admission.hold(stores, key, task.id, price);
+        await stores.jobs.enqueue(jobRequest('task.start', { taskId: task.id }));
+      });
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
     return task;
   }
 }

@@ -12,6 +12,8 @@ export interface ApiKeysTable {
   previous_webhook_secret: string | null;
   previous_webhook_secret_expires_at: number | null;
   veo_hmac_key: string | null;
+  rate_limit: string | null;
+  max_unfinished_tasks: number | null;
 }
 
 export interface LedgerEntriesTable {
@@ -33,6 +35,7 @@ export interface TasksTable {
   parameters: string;
   request_echo: string;
   seed: number;
+  price: Generated<number>;
   callback_url: string | null;
   provider: string;
   provider_handle: string | null;
@@ -101,6 +104,12 @@ export interface CallbackAttemptsTable {
   response_preview: string | null;
 }
 
+export interface ServiceSettingsTable {
+  name: string;
+  value: string;
+  updated_at: number;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   ledger_entries: LedgerEntriesTable;
@@ -108,4 +117,5 @@ export interface Database {
   jobs: JobsTable;
   callback_deliveries: CallbackDeliveriesTable;
   callback_attempts: CallbackAttemptsTable;
+  service_settings: ServiceSettingsTable;
 }

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { newRowId } from '../domain/ids.js';
-import type { ApiKeyRecord, KeyStore, Ledger, LedgerEntryKind, NewApiKey } from '../ports/key-store.js';
+import type { ApiKeyRecord, KeyStore, Ledger, LedgerEntry, LedgerEntryKind, NewApiKey, SettingsStore } from '../ports/key-store.js';
 import type { ApiKeysTable, Database } from './database-schema.js';
 
 function toKey(row: Selectable<ApiKeysTable>): ApiKeyRecord {
@@ -12,6 +12,8 @@ function toKey(row: Selectable<ApiKeysTable>): ApiKeyRecord {
     previousWebhookSecret: row.previous_webhook_secret,
     previousWebhookSecretExpiresAt: row.previous_webhook_secret_expires_at === null ? null : Number(row.previous_webhook_secret_expires_at),
     veoHmacKey: row.veo_hmac_key,
+    rateLimit: row.rate_limit,
+    maxUnfinishedTasks: row.max_unfinished_tasks,
     createdAt: Number(row.created_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
   };
@@ -65,6 +67,33 @@ export class SqlKeyStore implements KeyStore {
     await this.db.updateTable('api_keys').set({ veo_hmac_key: hmacKey }).where('id', '=', id).execute();
   }
 
+  async list(): Promise<ApiKeyRecord[]> {
+    return (await this.db.selectFrom('api_keys').selectAll().orderBy('created_at').execute()).map(toKey);
+  }
+
+  async revoke(id: string, at: number): Promise<boolean> {
+    const result = await this.db.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async replaceSecret(id: string, keyHash: string, prefix: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_keys')
+      .set({ key_hash: keyHash, key_prefix: prefix })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async setLimits(id: string, limits: { rateLimit: string | null; maxUnfinishedTasks: number | null }): Promise<void> {
+    await this.db
+      .updateTable('api_keys')
+      .set({ rate_limit: limits.rateLimit, max_unfinished_tasks: limits.maxUnfinishedTasks })
+      .where('id', '=', id)
+      .execute();
+  }
+
   async count(): Promise<number> {
     const row = await this.db
       .selectFrom('api_keys')
@@ -92,6 +121,23 @@ export class SqlLedger implements Ledger {
       .execute();
   }
 
+  async history(apiKeyId: string, limit: number): Promise<LedgerEntry[]> {
+    const rows = await this.db
+      .selectFrom('ledger_entries')
+      .selectAll()
+      .where('api_key_id', '=', apiKeyId)
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      kind: row.kind as LedgerEntryKind,
+      amount: Number(row.amount),
+      taskId: row.task_id,
+      note: row.note,
+      createdAt: Number(row.created_at),
+    }));
+  }
+
   async balance(apiKeyId: string): Promise<number> {
     const row = await this.db
       .selectFrom('ledger_entries')
@@ -99,5 +145,22 @@ export class SqlLedger implements Ledger {
       .where('api_key_id', '=', apiKeyId)
       .executeTakeFirst();
     return Number(row?.balance ?? 0);
+  }
+}
+
+export class SqlSettingsStore implements SettingsStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(name: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('service_settings').select('value').where('name', '=', name).executeTakeFirst();
+    return row?.value;
+  }
+
+  async set(name: string, value: string, at: number): Promise<void> {
+    await this.db
+      .insertInto('service_settings')
+      .values({ name, value, updated_at: at })
+      .onConflict((conflict) => conflict.column('name').doUpdateSet({ value, updated_at: at }))
+      .execute();
   }
 }

@@ -126,6 +126,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('callback_attempts_by_delivery').on('callback_attempts').columns(['delivery_id', 'attempted_at']).execute();
     },
   },
+  '0003_accounts_and_money': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('api_keys').addColumn('rate_limit', 'text').execute();
+      await db.schema.alterTable('api_keys').addColumn('max_unfinished_tasks', 'integer').execute();
+      await db.schema.alterTable('tasks').addColumn('price', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.createIndex('tasks_unfinished_by_key').on('tasks').columns(['api_key_id', 'state']).execute();
+      // A task holds, captures and releases at most once: the database refuses a second row.
+      await db.schema.createIndex('ledger_entries_once_per_task').on('ledger_entries').columns(['task_id', 'kind']).unique().execute();
+      await db.schema
+        .createTable('service_settings')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -2,12 +2,12 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { CallbackOutbox } from '../ports/callback-outbox.js';
 import type { JobQueue } from '../ports/job-queue.js';
-import type { KeyStore, Ledger } from '../ports/key-store.js';
+import type { KeyStore, Ledger, SettingsStore } from '../ports/key-store.js';
 import type { TaskStore } from '../ports/task-store.js';
 import type { Database } from './database-schema.js';
 import { SqlCallbackOutbox } from './callback-outbox-sql.js';
 import { SqlJobQueue } from './job-queue-sql.js';
-import { SqlKeyStore, SqlLedger } from './key-store-sql.js';
+import { SqlKeyStore, SqlLedger, SqlSettingsStore } from './key-store-sql.js';
 import { SqlTaskStore } from './task-store-sql.js';
 
 /** The stores, bound to one executor: the database itself or an open transaction. */
@@ -17,6 +17,7 @@ export interface Stores {
   readonly keys: KeyStore;
   readonly ledger: Ledger;
   readonly callbacks: CallbackOutbox;
+  readonly settings: SettingsStore;
 }
 
 /** All persistence, plus a unit of work: what `transaction` writes commits together or not at all. */
@@ -37,12 +38,25 @@ export function createSqlStorage(db: Kysely<Database>): Storage {
     keys: new SqlKeyStore(executor),
     ledger: new SqlLedger(executor),
     callbacks: new SqlCallbackOutbox(executor),
+    settings: new SqlSettingsStore(executor),
   });
   return {
     ...storesFor(db, signal),
     async transaction(work) {
       let enqueued = false;
-      const result = await db.transaction().execute((trx) => work(storesFor(trx, () => (enqueued = true))));
+      // BEGIN IMMEDIATE takes SQLite's write lock up front: a transaction that reads (a balance,
+      // a count) and then writes can neither deadlock nor act on a read another process changed.
+      const result = await db.connection().execute(async (connection) => {
+        await sql`begin immediate`.execute(connection);
+        try {
+          const value = await work(storesFor(connection, () => (enqueued = true)));
+          await sql`commit`.execute(connection);
+          return value;
+        } catch (error) {
+          await sql`rollback`.execute(connection);
+          throw error;
+        }
+      });
       // Signal only after commit, so a woken worker finds the job.
       if (enqueued) signal();
       return result;

@@ -41,6 +41,7 @@ function toTask(row: TaskRow): Task {
     parameters: withParameterDefaults(parseJson(row.parameters)),
     requestEcho: parseJson(row.request_echo),
     seed: Number(row.seed),
+    price: Number(row.price),
     callbackUrl: row.callback_url,
     provider: row.provider,
     providerHandle: parseJson(row.provider_handle),
@@ -94,6 +95,7 @@ export class SqlTaskStore implements TaskStore {
         parameters: JSON.stringify(task.parameters),
         request_echo: JSON.stringify(task.requestEcho),
         seed: task.seed,
+        price: task.price,
         callback_url: task.callbackUrl,
         provider: task.provider,
         provider_handle: task.providerHandle === null ? null : JSON.stringify(task.providerHandle),
@@ -118,6 +120,21 @@ export class SqlTaskStore implements TaskStore {
   async findOwnedByKeyHash(id: string, keyHash: string): Promise<Task | undefined> {
     const [row] = await this.lookups.ownedByKeyHash.rows(this.db, id, keyHash);
     return row ? toTask(row) : undefined;
+  }
+
+  async countUnfinished(apiKeyId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('tasks')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .where('api_key_id', '=', apiKeyId)
+      .where('state', 'in', ['queued', 'running', 'reconciling'])
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  async listByState(state: TaskState, limit: number): Promise<Task[]> {
+    const rows = await this.db.selectFrom('tasks').selectAll().where('state', '=', state).orderBy('created_at').limit(limit).execute();
+    return rows.map(toTask);
   }
 
   async hasChild(parentTaskId: string, operation: Operation): Promise<boolean> {

@@ -23,6 +23,7 @@ export async function endTask(
     parameters: { prompt: 'callback test', model: 'veo3_fast', aspectRatio: '16:9', mode: 'text', imageUrls: [], watermark: null, negativePrompt: null, durationSeconds: 8, resolution: '720p', generateAudio: true, sourceVideoUrl: null, sourceVideoKey: null },
     requestEcho: { prompt: 'callback test', callBackUrl: callbackUrl },
     seed: 12345,
+    price: 0,
     callbackUrl,
     provider: 'local',
     providerHandle: null,

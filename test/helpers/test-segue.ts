@@ -34,6 +34,10 @@ export async function startTestSegue(
     SEGUE_BOOTSTRAP_KEY: TEST_KEY,
     SEGUE_LOG_LEVEL: 'silent',
     SEGUE_WORKER_POLL_MS: '100',
+    // Tests of other features must not trip over the product's default limits and balance.
+    SEGUE_BOOTSTRAP_CREDITS: '1000000',
+    SEGUE_RATE_LIMIT: 'off',
+    SEGUE_READ_RATE_LIMIT: 'off',
     ...options.environment,
   });
   const segue = await createSegue(config, pino({ level: process.env['SEGUE_TEST_LOG_LEVEL'] ?? 'silent' }));

@@ -1,5 +1,9 @@
 import {
+  ContentPolicyError,
   DomainError,
+  FeatureDisabledError,
+  MaintenanceError,
+  RateLimitedError,
   InsufficientCreditsError,
   InvalidStateError,
   MediaError,
@@ -12,9 +16,12 @@ export const UNIVERSAL_UNAUTHORIZED =
   'This request requires a valid API key. Create one with `npx segue keys create` on the Segue server.';
 
 /** The one place where domain errors become the universal dialect's HTTP statuses and messages. */
-export function universalError(error: unknown): { statusCode: number; message: string; unexpected: boolean } {
+export function universalError(error: unknown): { statusCode: number; message: string; unexpected: boolean; retryAfterSeconds?: number } {
   const answer = (statusCode: number, message: string) => ({ statusCode, message, unexpected: false });
   if (error instanceof UnauthorizedError) return answer(401, UNIVERSAL_UNAUTHORIZED);
+  if (error instanceof RateLimitedError) return { ...answer(429, 'Too Many Requests'), retryAfterSeconds: error.retryAfterSeconds };
+  if (error instanceof MaintenanceError || error instanceof FeatureDisabledError) return answer(503, error.message);
+  if (error instanceof ContentPolicyError) return answer(400, error.message);
   if (error instanceof ValidationError) {
     return answer(400, /^(Body|Query) validation error!/.test(error.message) ? error.message : `Body validation error! ${error.message}`);
   }

@@ -21,6 +21,7 @@ export class UniversalPresenter {
       case 'queued':
         return 'queued';
       case 'running':
+      case 'reconciling':
         return 'generating';
       case 'succeeded':
         return 'completed';
@@ -29,12 +30,14 @@ export class UniversalPresenter {
     }
   }
 
-  created(task: Task, creditsUsed: number) {
-    return { id: task.id, status: 'queued' as const, meta: { usage: { credits_used: creditsUsed } } };
+  /** `credits_used`: the task's price (held at submit, captured on success, released on failure). */
+  created(task: Task) {
+    return { id: task.id, status: 'queued' as const, meta: { usage: { credits_used: task.price } } };
   }
 
+
   /** `video.url` is the only `url` key: the official SDK takes the first one it finds. */
-  fetched(task: Task, creditsUsed: number) {
+  fetched(task: Task) {
     const status = this.status(task);
     return {
       id: task.id,
@@ -44,7 +47,7 @@ export class UniversalPresenter {
         status === 'error' && task.failure
           ? { name: errorNames[task.failure.reason], message: task.failure.message }
           : null,
-      meta: { usage: { credits_used: creditsUsed } },
+      meta: { usage: { credits_used: status === 'error' ? 0 : task.price } },
     };
   }
 }

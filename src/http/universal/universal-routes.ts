@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from '../../domain/errors.js';
 import type { KeyService } from '../../services/key-service.js';
+import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
 import type { TaskService } from '../../services/task-service.js';
 import { bearerToken, requireApiKey } from '../auth.js';
@@ -13,6 +14,7 @@ export interface UniversalRouteDependencies {
   readonly tasks: TaskService;
   readonly imports: MediaImportService;
   readonly presenter: UniversalPresenter;
+  readonly reads: ReadLimit;
   /** Large enough for a data: URI of the biggest accepted video. */
   readonly bodyLimitBytes: number;
 }
@@ -23,8 +25,9 @@ export interface UniversalRouteDependencies {
  */
 export async function universalRoutes(app: FastifyInstance, deps: UniversalRouteDependencies): Promise<void> {
   app.setErrorHandler((error, request, reply: FastifyReply) => {
-    const { statusCode, message, unexpected } = universalError(error);
+    const { statusCode, message, unexpected, retryAfterSeconds } = universalError(error);
     if (unexpected) request.log.error({ err: error }, 'unexpected error');
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, retryAfterSeconds)));
     return reply.code(statusCode).send({
       message,
       path: request.url.split('?')[0],
@@ -46,14 +49,14 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
         ? { sourceVideoKey: await deps.imports.storeDataUriVideo(create.videoUrl, 'video_url'), sourceVideoUrl: null }
         : (await deps.imports.checkUrl(create.videoUrl, 'video_url'), { sourceVideoUrl: create.videoUrl, sourceVideoKey: null });
       task = await deps.tasks.createImportedExtension({
-        apiKeyId: key.id,
+        key,
         parameters: { ...create.parameters, ...source },
         seed: create.seed,
         requestEcho: create.requestEcho,
       });
     } else {
       task = await deps.tasks.createGeneration({
-        apiKeyId: key.id,
+        key,
         parameters: create.parameters,
         seed: create.seed,
         callbackUrl: null,
@@ -61,16 +64,17 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
       });
     }
     request.log.info({ taskId: task.id, model: create.requestEcho['model'] }, 'generation accepted');
-    return deps.presenter.created(task, 0);
+    return deps.presenter.created(task);
   });
 
   app.get('/video/generations', async (request: FastifyRequest<{ Querystring: { generation_id?: string } }>) => {
+    deps.reads.check(bearerToken(request));
     const generationId = request.query.generation_id?.trim();
     if (!generationId) {
       await requireApiKey(deps.keys, request);
       throw new ValidationError('Query validation error! Expected "generation_id" to be present', 'generation_id');
     }
     const task = await deps.tasks.getForPresentedKey(generationId, bearerToken(request), deps.keys);
-    return deps.presenter.fetched(task, 0);
+    return deps.presenter.fetched(task);
   });
 }

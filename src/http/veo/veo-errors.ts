@@ -1,5 +1,9 @@
 import {
+  ContentPolicyError,
   DomainError,
+  FeatureDisabledError,
+  MaintenanceError,
+  RateLimitedError,
   InsufficientCreditsError,
   InvalidStateError,
   MediaError,
@@ -18,9 +22,13 @@ export const UNAUTHORIZED_MESSAGE = 'You do not have access permissions';
 const INTERNAL_MESSAGE = 'Internal Error, Please try again later.';
 
 /** The one place where domain errors become Veo-dialect envelope codes. */
-export function veoErrorEnvelope(error: unknown): VeoEnvelope & { unexpected: boolean } {
+export function veoErrorEnvelope(error: unknown): VeoEnvelope & { unexpected: boolean; retryAfterSeconds?: number } {
   const envelope = (code: number, msg: string) => ({ code, msg, data: null, unexpected: false });
   if (error instanceof UnauthorizedError) return envelope(401, UNAUTHORIZED_MESSAGE);
+  if (error instanceof RateLimitedError) return { ...envelope(429, error.message), retryAfterSeconds: error.retryAfterSeconds };
+  if (error instanceof MaintenanceError) return envelope(455, error.message);
+  if (error instanceof FeatureDisabledError) return envelope(505, error.message);
+  if (error instanceof ContentPolicyError) return envelope(400, error.message);
   if (error instanceof ValidationError) return envelope(422, error.message);
   if (error instanceof InvalidStateError) return envelope(422, error.message);
   if (error instanceof NotFoundError) return envelope(404, error.message);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { CallbackService } from '../../services/callback-service.js';
+import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { TaskService } from '../../services/task-service.js';
 import { bearerToken, requireApiKey } from '../auth.js';
@@ -19,6 +20,7 @@ export interface VeoRouteDependencies {
   readonly keys: KeyService;
   readonly tasks: TaskService;
   readonly callbacks: CallbackService;
+  readonly reads: ReadLimit;
   readonly presenter: VeoPresenter;
 }
 
@@ -42,8 +44,9 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.setErrorHandler((error, request, reply: FastifyReply) => {
-    const { unexpected, ...envelope } = veoErrorEnvelope(error);
+    const { unexpected, retryAfterSeconds, ...envelope } = veoErrorEnvelope(error);
     if (unexpected) request.log.error({ err: error }, 'unexpected error');
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, retryAfterSeconds)));
     return reply.code(200).send(envelope);
   });
 
@@ -55,7 +58,8 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     const parameters = generationParameters(body);
     const seed = body.seeds ?? body.seed ?? undefined;
     const task = await deps.tasks.createGeneration({
-      apiKeyId: key.id,
+      key,
+      translationRequested: body.enableTranslation ?? true,
       parameters,
       seed,
       callbackUrl: body.callBackUrl,
@@ -70,7 +74,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     const body = parseBody(extendBodySchema, request.body);
     const seed = body.seeds ?? body.seed ?? undefined;
     const task = await deps.tasks.createExtension({
-      apiKeyId: key.id,
+      key,
       sourceTaskId: body.taskId,
       prompt: body.prompt,
       seed,
@@ -91,6 +95,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.get('/veo/record-info', async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
+    deps.reads.check(bearerToken(request));
     const taskId = request.query.taskId?.trim();
     if (!taskId) {
       await requireApiKey(deps.keys, request);
@@ -109,6 +114,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
 
   // Segue's own: what happened to a task's callbacks, and sending them again.
   app.get('/callbacks', async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
+    deps.reads.check(bearerToken(request));
     const key = await requireApiKey(deps.keys, request);
     const taskId = request.query.taskId?.trim();
     if (!taskId) throw new ValidationError('taskId is required', 'taskId');
@@ -129,6 +135,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.get('/chat/credit', async (request) => {
+    deps.reads.check(bearerToken(request));
     const key = await requireApiKey(deps.keys, request);
     return success(await deps.keys.balance(key.id));
   });

@@ -10,6 +10,8 @@ export interface TaskJobDependencies {
   readonly storage: Storage;
   readonly providers: ProviderRegistry;
   readonly lifecycle: TaskLifecycle;
+  /** A task still pending after this long goes to reconciliation (its credits stay held). */
+  readonly taskTimeoutMs: number;
 }
 
 /** `task.start`: hands the task to its provider, stores the handle and schedules the first poll. */
@@ -53,7 +55,12 @@ export async function pollTask(
   switch (status.state) {
     case 'pending': {
       if (status.progress !== undefined) await deps.storage.tasks.saveProgress(taskId, status.progress);
-      return { retryAfterMs: provider.pollDelayMs(Date.now() - (task.startedAt ?? task.createdAt)) };
+      const elapsed = Date.now() - (task.startedAt ?? task.createdAt);
+      if (task.state === 'running' && elapsed > deps.taskTimeoutMs && (await deps.lifecycle.reconcile(taskId))) {
+        // Not a failure, not a refund: the provider may still finish (and bill). Keep asking.
+        context.logger.warn({ taskId, provider: provider.name, elapsedMs: elapsed }, 'task timed out; reconciling');
+      }
+      return { retryAfterMs: provider.pollDelayMs(elapsed) };
     }
     case 'completed': {
       if (await deps.lifecycle.succeed(task, status.result, status.details)) {

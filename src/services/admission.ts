@@ -1,0 +1,110 @@
+import { type RateLimit, parseRateLimit } from '../config/config.js';
+import {
+  FeatureDisabledError,
+  InsufficientCreditsError,
+  MaintenanceError,
+  RateLimitedError,
+  ValidationError,
+} from '../domain/errors.js';
+import { type PriceTable, priceOf, type PricedWork } from '../domain/pricing.js';
+import type { Operation } from '../domain/task.js';
+import type { ApiKeyRecord } from '../ports/key-store.js';
+import type { Storage, Stores } from '../storage/storage.js';
+import type { PromptCheck } from './prompt-policy.js';
+import type { RateLimiter, Slot } from './rate-limiter.js';
+
+export interface AdmissionPolicy {
+  readonly rateLimit: RateLimit | 'off';
+  readonly maxUnfinishedTasks: number;
+  /** Forced on by the environment (the stored switch can also turn it on). */
+  readonly maintenance: boolean;
+  readonly disabledFeatures: readonly string[];
+}
+
+/** The operator's switches as they stand: the environment's and the stored ones together. */
+export interface ServiceSwitches {
+  readonly maintenance: boolean;
+  readonly disabledFeatures: readonly Operation[];
+}
+
+export interface WorkToAdmit extends PricedWork {
+  readonly prompt: string;
+}
+
+const MAINTENANCE_SETTING = 'maintenance';
+const DISABLED_FEATURES_SETTING = 'disabled_features';
+
+/**
+ * Whether a new task may be accepted, and at what price. Checks that need no database run
+ * first (switches, content policy, price, rate); the cap on unfinished tasks and the credit
+ * hold run inside the transaction that creates the task, so concurrent requests can never
+ * overspend: the hold and the task commit together or not at all.
+ */
+export class Admission {
+  constructor(
+    private readonly storage: Storage,
+    private readonly prices: PriceTable,
+    private readonly policy: PromptCheck,
+    private readonly limiter: RateLimiter,
+    private readonly defaults: AdmissionPolicy,
+  ) {}
+
+  async switches(): Promise<ServiceSwitches> {
+    const [maintenance, disabled] = await Promise.all([
+      this.storage.settings.get(MAINTENANCE_SETTING),
+      this.storage.settings.get(DISABLED_FEATURES_SETTING),
+    ]);
+    const stored = disabled ? (JSON.parse(disabled) as Operation[]) : [];
+    return {
+      maintenance: this.defaults.maintenance || maintenance === 'true',
+      disabledFeatures: [...new Set([...(this.defaults.disabledFeatures as Operation[]), ...stored])],
+    };
+  }
+
+  async setSwitches(switches: Partial<ServiceSwitches>): Promise<ServiceSwitches> {
+    const now = Date.now();
+    if (switches.maintenance !== undefined) await this.storage.settings.set(MAINTENANCE_SETTING, String(switches.maintenance), now);
+    if (switches.disabledFeatures !== undefined) {
+      await this.storage.settings.set(DISABLED_FEATURES_SETTING, JSON.stringify(switches.disabledFeatures), now);
+    }
+    return this.switches();
+  }
+
+  priceOf(work: PricedWork): number {
+    const price = priceOf(this.prices, work);
+    if (price === undefined) {
+      throw new ValidationError(`model ${work.model} has no price for ${work.operation} on this server`, 'model');
+    }
+    return price;
+  }
+
+  /** Everything before the transaction; the returned slot must be released if the task is not created. */
+  async begin(key: ApiKeyRecord, work: WorkToAdmit, options: { translationRequested?: boolean } = {}): Promise<{ price: number; slot: Slot }> {
+    const { maintenance, disabledFeatures } = await this.switches();
+    if (maintenance) throw new MaintenanceError('The service is under maintenance. Please try again later.');
+    if (disabledFeatures.includes(work.operation)) {
+      throw new FeatureDisabledError(`This feature (${work.operation.replace('_', ' ')}) is currently disabled.`);
+    }
+    this.policy.check(work.prompt, { translationRequested: options.translationRequested ?? false });
+    const price = this.priceOf(work);
+    const limit = (key.rateLimit && parseRateLimit(key.rateLimit)) || this.defaults.rateLimit;
+    const admitted = this.limiter.tryAcquire(key.id, limit);
+    if ('retryAfterMs' in admitted) {
+      throw new RateLimitedError('Too many requests: the limit on new tasks was reached', Math.ceil(admitted.retryAfterMs / 1000));
+    }
+    return { price, slot: admitted.slot };
+  }
+
+  /** Inside the creating transaction: the cap on unfinished tasks, then the hold. */
+  async hold(stores: Stores, key: ApiKeyRecord, taskId: string, price: number): Promise<void> {
+    const cap = key.maxUnfinishedTasks ?? this.defaults.maxUnfinishedTasks;
+    if ((await stores.tasks.countUnfinished(key.id)) >= cap) {
+      throw new RateLimitedError(`Too many requests: ${cap} tasks are already unfinished`, 10);
+    }
+    if (price === 0) return;
+    if ((await stores.ledger.balance(key.id)) < price) {
+      throw new InsufficientCreditsError(`Insufficient credits: this task costs ${price} credits`);
+    }
+    await stores.ledger.append({ apiKeyId: key.id, kind: 'hold', amount: -price, taskId });
+  }
+}
