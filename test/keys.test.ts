@@ -103,3 +103,26 @@ test('`segue callbacks list` shows the attempt log and `redeliver` reopens an ex
     await harness.close();
   }
 });
+
+test('`segue credits grant/history`, `keys list/limits/revoke` manage accounts from the shell', async () => {
+  const dataDir = temporaryDirectory();
+  const environment = { ...process.env, SEGUE_DATA_DIR: dataDir };
+  const cliJson = async (...args: string[]) => JSON.parse((await run(process.execPath, [cli, ...args, '--json'], { env: environment })).stdout);
+  try {
+    const issued = await cliJson('keys', 'create', '--name', 'shop', '--credits', '100');
+    assert.deepEqual(await cliJson('credits', 'grant', issued.key, '25', '--note', 'welcome'), { balance: 125 });
+    const history = await cliJson('credits', 'history', issued.key);
+    assert.deepEqual(history.map((entry: { kind: string; amount: number }) => [entry.kind, entry.amount]), [['grant', 25], ['grant', 100]]);
+    const limited = await cliJson('keys', 'limits', '--key', issued.key, '--rate', '5/1m', '--max-unfinished', '3');
+    assert.deepEqual([limited.rateLimit, limited.maxUnfinishedTasks], ['5/1m', 3]);
+    const listed = await cliJson('keys', 'list');
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].balance, 125);
+    assert.equal(JSON.stringify(listed).includes(issued.key), false, 'listings never show the key');
+    await run(process.execPath, [cli, 'keys', 'revoke', '--key', listed[0].id], { env: environment });
+    assert.notEqual((await cliJson('keys', 'show', '--key', listed[0].id)).revokedAt, null);
+    await assert.rejects(run(process.execPath, [cli, 'credits', 'grant', listed[0].id, 'lots'], { env: environment }), /whole number/);
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});

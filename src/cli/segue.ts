@@ -4,12 +4,14 @@ import { DomainError } from '../domain/errors.js';
 import { callbackCommand, callbackUsage } from './callback-commands.js';
 import { UsageError } from './cli-support.js';
 import { keyCommand, keyUsage } from './key-commands.js';
+import { creditCommand, moneyUsage, taskCommand } from './money-commands.js';
 
 const usage = `Usage: segue <command>
 
 Commands:
 ${keyUsage}
 ${callbackUsage}
+${moneyUsage}
   worker                                                run only the job worker (no HTTP), on SEGUE_DATA_DIR
 
 Configuration comes from the environment (see .env.example).`;
@@ -27,6 +29,8 @@ async function main(argv: string[]): Promise<void> {
   const [command, subcommand, ...rest] = argv;
   if (command === 'keys') return keyCommand(subcommand, rest);
   if (command === 'callbacks') return callbackCommand(subcommand, rest);
+  if (command === 'credits') return creditCommand(subcommand, rest);
+  if (command === 'tasks') return taskCommand(subcommand, rest);
   if (command === 'worker') return runWorker();
   throw new UsageError(command ? `unknown command: ${command}` : 'no command given');
 }

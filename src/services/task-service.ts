@@ -202,8 +202,8 @@ export class TaskService {
     };
     try {
       await this.storage.transaction(async (stores) => {
-        await stores.tasks.insert(task);
         await this.admission.hold(stores, key, task.id, price);
+        await stores.tasks.insert(task);
         await stores.jobs.enqueue(jobRequest('task.start', { taskId: task.id }));
       });
     } catch (error) {
