@@ -49,6 +49,14 @@ test('200 concurrent creations against a balance for exactly 73: 73 accepted, 12
   assert.equal(refused.length, 127);
   assert.match(refused[0]!.body.msg, /Insufficient credits/);
   assert.equal(await harness.segue.keys.balance(issued.id), 0);
+  const universal = await harness.segue.http.inject({
+    method: 'POST',
+    url: '/v2/video/generations',
+    headers: { authorization: `Bearer ${issued.key}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ model: 'google/veo-3.1-t2v-fast', prompt: 'one more' }),
+  });
+  assert.equal(universal.statusCode, 403);
+  assert.match(universal.json().message, /run out of credits/);
 
   const lifecycle = new TaskLifecycle(harness.segue.storage);
   for (const reply of accepted) {
