@@ -69,6 +69,7 @@ test('200 concurrent creations against a balance for exactly 73: 73 accepted, 12
   const count = (kind: string) => entries.filter((entry) => entry.kind === kind).length;
   assert.deepEqual([count('grant'), count('hold'), count('capture'), count('release')], [1, 73, 73, 0]);
   assert.equal(entries.reduce((sum, entry) => sum + entry.amount, 0), 0, 'the ledger sums to the balance');
+  assert.equal(await harness.segue.storage.ledger.ledgerSum(issued.id), await harness.segue.keys.balance(issued.id));
   const tasks = await harness.segue.storage.tasks.listByState('succeeded', 1000);
   assert.equal(tasks.filter((task) => task.apiKeyId === issued.id).length, 73, 'no task was created for a refusal');
 });
@@ -116,6 +117,7 @@ test('failing tasks release their holds exactly once, even when two worker proce
     assert.deepEqual(entries.filter((entry) => entry.taskId === id).map((entry) => entry.kind).sort(), ['hold', 'release'], id);
   }
   assert.equal(await harness.segue.keys.balance(issued.id), 10_000);
+  assert.equal(await harness.segue.storage.ledger.ledgerSum(issued.id), 10_000);
   await assert.rejects(
     harness.segue.storage.ledger.append({ apiKeyId: issued.id, kind: 'release', amount: fastVideoPrice, taskId: ids[0]! }),
     'the database itself refuses a second release',
@@ -147,6 +149,7 @@ test('a process killed while failing tasks never leaves a failure without its re
   const released = new Set((await ledgerOf(harness, issued.id)).filter((entry) => entry.kind === 'release').map((entry) => entry.taskId));
   assert.deepEqual([...released].sort(), [...failed].sort(), 'every failed task has its release, and only those');
   assert.equal(await harness.segue.keys.balance(issued.id), 100_000 - (ids.length - failed.size) * fastVideoPrice);
+  assert.equal(await harness.segue.storage.ledger.ledgerSum(issued.id), await harness.segue.keys.balance(issued.id), 'the running balance matches the ledger');
 });
 
 test('rate limit: 429 with Retry-After after 20 creations in 10 s; refused validations do not count', async () => {

@@ -65,6 +65,9 @@ export interface LedgerEntry {
  */
 export interface Ledger {
   append(entry: { apiKeyId: string; kind: LedgerEntryKind; amount: number; taskId?: string; note?: string }): Promise<void>;
+  /** The running balance, kept with every entry. */
   balance(apiKeyId: string): Promise<number>;
+  /** The sum of every entry: always equal to `balance` (an audit compares them). */
+  ledgerSum(apiKeyId: string): Promise<number>;
   history(apiKeyId: string, limit: number): Promise<LedgerEntry[]>;
 }

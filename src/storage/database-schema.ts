@@ -110,6 +110,11 @@ export interface ServiceSettingsTable {
   updated_at: number;
 }
 
+export interface ApiKeyBalancesTable {
+  api_key_id: string;
+  balance: number;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   ledger_entries: LedgerEntriesTable;
@@ -118,4 +123,5 @@ export interface Database {
   callback_deliveries: CallbackDeliveriesTable;
   callback_attempts: CallbackAttemptsTable;
   service_settings: ServiceSettingsTable;
+  api_key_balances: ApiKeyBalancesTable;
 }

@@ -106,6 +106,7 @@ export class SqlKeyStore implements KeyStore {
 export class SqlLedger implements Ledger {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** Call inside a transaction: the entry and the running balance are written together. */
   async append(entry: { apiKeyId: string; kind: LedgerEntryKind; amount: number; taskId?: string; note?: string }): Promise<void> {
     await this.db
       .insertInto('ledger_entries')
@@ -119,6 +120,21 @@ export class SqlLedger implements Ledger {
         created_at: Date.now(),
       })
       .execute();
+    await this.db
+      .insertInto('api_key_balances')
+      .values({ api_key_id: entry.apiKeyId, balance: entry.amount })
+      .onConflict((conflict) => conflict.column('api_key_id').doUpdateSet((eb) => ({ balance: eb('api_key_balances.balance', '+', entry.amount) })))
+      .execute();
+  }
+
+  /** The balance recomputed from every entry (to check the running one against). */
+  async ledgerSum(apiKeyId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('ledger_entries')
+      .select((eb) => eb.fn.sum<number>('amount').as('sum'))
+      .where('api_key_id', '=', apiKeyId)
+      .executeTakeFirst();
+    return Number(row?.sum ?? 0);
   }
 
   async history(apiKeyId: string, limit: number): Promise<LedgerEntry[]> {
@@ -139,11 +155,7 @@ export class SqlLedger implements Ledger {
   }
 
   async balance(apiKeyId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('ledger_entries')
-      .select((eb) => eb.fn.sum<number>('amount').as('balance'))
-      .where('api_key_id', '=', apiKeyId)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('api_key_balances').select('balance').where('api_key_id', '=', apiKeyId).executeTakeFirst();
     return Number(row?.balance ?? 0);
   }
 }

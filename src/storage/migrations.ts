@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 
 /**
  * Forward-only migrations, written with Kysely's schema builder so that the same steps run on
@@ -140,6 +140,19 @@ const migrations: Record<string, Migration> = {
         .addColumn('value', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  },
+  '0004_balances': {
+    async up(db: Kysely<any>) {
+      // The running sum of each key's ledger, kept in the same transaction as every entry, so
+      // admitting a task reads one row instead of summing a ledger that only grows.
+      await db.schema
+        .createTable('api_key_balances')
+        .addColumn('api_key_id', 'text', (c) => c.primaryKey().references('api_keys.id'))
+        .addColumn('balance', 'bigint', (c) => c.notNull())
+        .execute();
+      await sql`insert into api_key_balances (api_key_id, balance)
+                select api_key_id, sum(amount) from ledger_entries group by api_key_id`.execute(db);
     },
   },
 };
