@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
-import { GENERATION_SECONDS, type GenerationMode, type TaskParameters } from '../../domain/task.js';
+import { type GenerationMode, type TaskParameters, withParameterDefaults } from '../../domain/task.js';
 
 const seedMessage = 'seeds must be an integer between 10000 and 99999';
 const seedField = z
@@ -120,20 +120,15 @@ export function generationParameters(body: GenerateBody): TaskParameters {
     }
   }
   const ratio = body.aspectRatio ?? body.aspect_ratio ?? '16:9';
-  return {
+  // The dialect makes 8 s, 720p videos with sound: the engine's defaults.
+  return withParameterDefaults({
     prompt: body.prompt,
     model,
     aspectRatio: ratio === 'auto' ? (imageUrls.length > 0 ? 'auto' : '16:9') : ratio,
     mode: generationTypeModes[generationType]!,
     imageUrls,
     watermark: body.watermark,
-    negativePrompt: null,
-    durationSeconds: GENERATION_SECONDS,
-    resolution: '720p',
-    generateAudio: true,
-    sourceVideoUrl: null,
-    sourceVideoKey: null,
-  };
+  });
 }
 
 /** What `paramJson` and the callback's `promptJson` echo back: the request, as understood. */
