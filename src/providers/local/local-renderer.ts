@@ -9,7 +9,8 @@ import type { SafeHttpClient } from '../../net/safe-http.js';
 import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from './output-format.js';
 import { ambientAudioSource, proceduralSceneSource } from './scene-graphs.js';
 import { between, seededRandom } from './seeded-random.js';
-import { assemble, planJoin, targetAspectRatio } from './stitcher.js';
+import { assemble, type JoinPlan, planJoin, targetAspectRatio } from './stitcher.js';
+import { renderTextureSegment } from './texture-renderer.js';
 
 /** Files a render leaves in its work directory, ready to be moved into the blob store. */
 export interface RenderOutput {
@@ -94,16 +95,60 @@ export class LocalRenderer {
   }
 
   /**
-   * v1 extension: continue the source's last frame with a slow seeded camera move (a push-in
-   * towards a drifting focal point), so the first new frame is the last source frame; then
-   * join it to the source, by stream copy where the source allows it.
+   * Extension: the source goes on with its own material (Video Textures), or — too short or too
+   * static to loop — with its camera motion; then it is joined to the source, by stream copy
+   * where the source allows it.
    */
   async extend(request: ExtendRequest, workDir: string, signal: AbortSignal): Promise<RenderOutput> {
     const source = await this.inspect(request.sourcePath, signal);
     if (!source.video) throw new MediaError('the source has no video stream');
     const plan = await planJoin(this.media, request.sourcePath, source, targetAspectRatio(source, request.aspectRatio), workDir, signal);
-    const { width, height, fps } = plan;
+    const withAudio = source.audio !== null || request.generateAudio;
+    const texture = await renderTextureSegment(this.media, { sourcePath: request.sourcePath, source, plan, seed: request.seed, withAudio }, workDir, signal);
+    const segment =
+      'fallback' in texture
+        ? {
+            ...(await this.cameraMotionSegment(request, source, plan, withAudio, workDir, signal)),
+            details: { method: 'camera_motion_continuation', fallbackReason: texture.fallback },
+          }
+        : texture;
+    const { segmentVideoPath, segmentAudioPath } = segment;
 
+    const videoPath = path.join(workDir, 'video.mp4');
+    const segmentPath = path.join(workDir, 'segment.mp4');
+    await assemble(this.media, {
+      sourcePath: request.sourcePath,
+      source,
+      plan,
+      segmentVideoPath,
+      segmentAudioPath,
+      outputPath: videoPath,
+      segmentOutputPath: segmentPath,
+      workDir,
+      signal,
+    });
+    return this.finish(videoPath, segmentPath, workDir, signal, {
+      ...segment.details,
+      sourceSeconds: source.video.durationSeconds,
+      stitch: plan.mode,
+      stitchReason: plan.reason,
+    });
+  }
+
+  /**
+   * The fallback for sources too short or too static to loop: the last frame continued with a
+   * slow seeded camera move (a push-in towards a drifting focal point); its sound is the source's
+   * last seconds once more (or a seeded pad if it had none), faded in.
+   */
+  private async cameraMotionSegment(
+    request: ExtendRequest,
+    source: MediaInfo,
+    plan: JoinPlan,
+    withAudio: boolean,
+    workDir: string,
+    signal: AbortSignal,
+  ): Promise<{ segmentVideoPath: string; segmentAudioPath: string | null }> {
+    const { width, height, fps } = plan;
     const lastFrame = path.join(workDir, 'last-frame.png');
     await this.media.ffmpeg(
       ['-sseof', '-1', '-i', request.sourcePath, '-an', ...(plan.sourceFilter ? ['-vf', plan.sourceFilter] : []), '-update', '1', lastFrame],
@@ -129,42 +174,20 @@ export class LocalRenderer {
       ],
       { signal },
     );
-
-    const segmentAudioPath = source.audio || request.generateAudio ? path.join(workDir, 'segment-audio.wav') : null;
-    if (segmentAudioPath) {
-      // v1 sound: the source's last seconds once more (or a seeded pad if it had none), faded in.
-      const sound = source.audio
-        ? ['-sseof', `-${EXTENSION_SECONDS}`, '-i', request.sourcePath, '-map', '0:a:0']
-        : ['-f', 'lavfi', '-i', ambientAudioSource(request.seed, EXTENSION_SECONDS)];
-      await this.media.ffmpeg(
-        [
-          ...sound,
-          '-af', `aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo,afade=t=in:d=0.04,apad,atrim=0:${EXTENSION_SECONDS}`,
-          '-c:a', 'pcm_s16le', segmentAudioPath,
-        ],
-        { signal },
-      );
-    }
-
-    const videoPath = path.join(workDir, 'video.mp4');
-    const segmentPath = path.join(workDir, 'segment.mp4');
-    await assemble(this.media, {
-      sourcePath: request.sourcePath,
-      source,
-      plan,
-      segmentVideoPath,
-      segmentAudioPath,
-      outputPath: videoPath,
-      segmentOutputPath: segmentPath,
-      workDir,
-      signal,
-    });
-    return this.finish(videoPath, segmentPath, workDir, signal, {
-      method: 'camera_motion_continuation',
-      sourceSeconds: source.video.durationSeconds,
-      stitch: plan.mode,
-      stitchReason: plan.reason,
-    });
+    if (!withAudio) return { segmentVideoPath, segmentAudioPath: null };
+    const segmentAudioPath = path.join(workDir, 'segment-audio.wav');
+    const sound = source.audio
+      ? ['-sseof', `-${EXTENSION_SECONDS}`, '-i', request.sourcePath, '-map', '0:a:0']
+      : ['-f', 'lavfi', '-i', ambientAudioSource(request.seed, EXTENSION_SECONDS)];
+    await this.media.ffmpeg(
+      [
+        ...sound,
+        '-af', `aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo,afade=t=in:d=0.04,apad,atrim=0:${EXTENSION_SECONDS}`,
+        '-c:a', 'pcm_s16le', segmentAudioPath,
+      ],
+      { signal },
+    );
+    return { segmentVideoPath, segmentAudioPath };
   }
 
   /** Downloads a video to extend (http(s) or data:), refusing what is not a readable video. */

@@ -1,26 +1,33 @@
 import { between, seededRandom } from './seeded-random.js';
 import { AUDIO_SAMPLE_RATE, OUTPUT_FPS } from './output-format.js';
 
+/** The scene repeats every this many seconds, so its own motion can carry an extension on. */
+export const SCENE_PERIOD_SECONDS = 6;
+
 /**
  * A seeded procedural scene: soft interfering waves and a drifting ring, computed at a quarter
  * of the output size and scaled up (the picture is smooth, so nothing is lost and it is 16× cheaper).
+ * Every motion turns a whole number of times per period, so the scene loops seamlessly.
  * The engine cannot read the prompt and does not pretend to: only the seed shapes the scene.
  */
 export function proceduralSceneSource(seed: number, width: number, height: number, seconds: number): string {
   const random = seededRandom(seed);
   const w = Math.round(width / 4);
   const h = Math.round(height / 4);
-  const f1 = between(random, 9, 26);
-  const f2 = between(random, 7, 16);
-  const s1 = between(random, 0.6, 1.6);
-  const s2 = between(random, 1.2, 2.6);
-  const orbit = between(random, 0.25, 0.9);
+  const turn = (2 * Math.PI) / SCENE_PERIOD_SECONDS;
+  const speed = (choices: number[]) => (turn * choices[Math.floor(random() * choices.length)]!).toFixed(5);
+  const f1 = between(random, 12, 28);
+  const f2 = between(random, 9, 18);
+  const s1 = speed([1]);
+  const s2 = speed([1]);
+  const orbit = speed([1]);
+  const [p1, p2, p3] = [between(random, 0, 6.28), between(random, 0, 6.28), between(random, 0, 6.28)];
   const hueCb = between(random, -40, 40);
   const hueCr = between(random, -40, 40);
   const chroma = between(random, 18, 34);
-  const luma = `128+55*sin(X/${f1}+T*${s1})+45*sin(hypot(X-${w / 2}-${w / 4}*sin(T*${orbit}),Y-${h / 2})/${f2}-T*${s2})`;
-  const cb = `128+${hueCb}+${chroma}*sin(Y/${f1 + 5}+T*${s1 * 0.7})`;
-  const cr = `128+${hueCr}+${chroma}*cos((X+Y)/${f2 + 13}-T*${s2 * 0.5})`;
+  const luma = `128+55*sin(X/${f1}+T*${s1}+${p1})+45*sin(hypot(X-${w / 2}-${w / 8}*sin(T*${orbit}+${p2}),Y-${h / 2})/${f2}-T*${s2})`;
+  const cb = `128+${hueCb}+${chroma}*sin(Y/${f1 + 5}+T*${s1}+${p3})`;
+  const cr = `128+${hueCr}+${chroma}*cos((X+Y)/${f2 + 13}-T*${orbit})`;
   return (
     `color=c=black:s=${w}x${h}:r=${OUTPUT_FPS}:d=${seconds},format=yuv444p,` +
     `geq=lum='${luma}':cb='${cb}':cr='${cr}',` +
