@@ -56,6 +56,7 @@ export class MediaTools {
       timeoutMs: options.timeoutMs ?? this.defaultTimeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.input ? { input: options.input } : {}),
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     });
   }
 

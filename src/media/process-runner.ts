@@ -19,6 +19,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Bytes written to the process's standard input, then closed. */
   readonly input?: Buffer;
+  /** The working directory (lets arguments name files by short relative paths). */
+  readonly cwd?: string;
 }
 
 const stderrLimit = 16 * 1024;
@@ -33,7 +35,7 @@ export function runProcess(binary: string, args: readonly string[], options: Run
       reject(new MediaProcessError('aborted before start', null, '', false, true));
       return;
     }
-    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
     const stdout: Buffer[] = [];
     let stderr = '';
     let timedOut = false;

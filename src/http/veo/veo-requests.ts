@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
 import { type GenerationMode, type TaskParameters, withParameterDefaults } from '../../domain/task.js';
+import { checkWatermark } from '../../domain/watermark.js';
 
 const seedMessage = 'seeds must be an integer between 10000 and 99999';
 const seedField = z
@@ -34,9 +35,16 @@ const promptField = z
 
 const watermarkField = z
   .string({ error: 'watermark must be text' })
-  .max(100, 'watermark must be at most 100 characters')
   .nullish()
-  .transform((value) => (value ? value : null));
+  .transform((value, context) => {
+    if (!value) return null;
+    try {
+      return checkWatermark(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
 
 const flag = (name: string) => z.boolean({ error: `${name} must be true or false` }).nullish();
 

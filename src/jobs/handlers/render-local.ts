@@ -73,8 +73,8 @@ async function render(deps: RenderDependencies, taskId: string, workDir: string,
       output = await deps.renderer.generate({ ...task.parameters, seed: task.seed }, workDir, signal);
     } else if (task.operation === 'extend') {
       const sourcePath = await extensionSource(deps, task, workDir, signal);
-      const { aspectRatio, generateAudio } = task.parameters;
-      output = await deps.renderer.extend({ seed: task.seed, sourcePath, aspectRatio, generateAudio }, workDir, signal);
+      const { aspectRatio, generateAudio, watermark } = task.parameters;
+      output = await deps.renderer.extend({ seed: task.seed, sourcePath, aspectRatio, generateAudio, watermark }, workDir, signal);
     } else {
       return { status: 'failed', reason: 'internal', message: `the local engine cannot run ${task.operation} yet` };
     }

@@ -11,6 +11,7 @@ import { ambientAudioSource, proceduralSceneSource } from './scene-graphs.js';
 import { between, seededRandom } from './seeded-random.js';
 import { assemble, type JoinPlan, planJoin, targetAspectRatio } from './stitcher.js';
 import { renderTextureSegment } from './texture-renderer.js';
+import { watermarkFilter } from './watermark-filter.js';
 
 /** Files a render leaves in its work directory, ready to be moved into the blob store. */
 export interface RenderOutput {
@@ -29,6 +30,8 @@ export interface GenerateRequest {
   readonly durationSeconds: number;
   readonly resolution: Resolution;
   readonly generateAudio: boolean;
+  /** Drawn on the video (already checked: one line the font can draw). */
+  readonly watermark: string | null;
 }
 
 export interface ExtendRequest {
@@ -36,6 +39,8 @@ export interface ExtendRequest {
   readonly sourcePath: string;
   readonly aspectRatio: AspectRatio | 'auto';
   readonly generateAudio: boolean;
+  /** Drawn on the new seconds; the source keeps its pictures (and stream copy stays possible). */
+  readonly watermark: string | null;
 }
 
 interface RenderLimits {
@@ -62,13 +67,14 @@ export class LocalRenderer {
     if (request.mode === 'text') {
       const aspectRatio = request.aspectRatio === 'auto' ? '16:9' : request.aspectRatio;
       const { width, height } = frameSize(aspectRatio, request.resolution);
+      const watermark = request.watermark ? await watermarkFilter(request.watermark, workDir, height) : null;
       await this.media.ffmpeg(
         [
           '-f', 'lavfi', '-i', proceduralSceneSource(request.seed, width, height, seconds), ...audio.input,
-          '-map', '0:v', ...(request.generateAudio ? ['-map', '1:a'] : []),
+          '-map', '0:v', ...(request.generateAudio ? ['-map', '1:a'] : []), ...(watermark ? ['-vf', watermark] : []),
           ...videoEncoderArgs, ...audio.args, ...containerArgs, '-t', String(seconds), videoPath,
         ],
-        { signal },
+        { signal, cwd: workDir },
       );
       return this.finish(videoPath, null, workDir, signal, { method: 'procedural_scene' });
     }
@@ -78,15 +84,16 @@ export class LocalRenderer {
       request.aspectRatio === 'auto' ? (first.width >= first.height ? '16:9' : '9:16') : request.aspectRatio;
     const { width, height } = frameSize(aspectRatio, request.resolution);
     const imagePaths = images.map((image) => image.path);
+    const watermark = request.watermark ? await watermarkFilter(request.watermark, workDir, height) : null;
     await this.media.ffmpeg(
       [
         ...imagePaths.flatMap((imagePath) => ['-loop', '1', '-framerate', String(OUTPUT_FPS), '-t', String(seconds), '-i', imagePath]),
         ...audio.input,
-        '-filter_complex', imageAnimationGraph(imagePaths.length, width, height, seconds, request.seed),
+        '-filter_complex', imageAnimationGraph(imagePaths.length, width, height, seconds, request.seed, watermark),
         '-map', '[v]', ...(request.generateAudio ? ['-map', `${imagePaths.length}:a`] : []),
         ...videoEncoderArgs, ...audio.args, ...containerArgs, '-t', String(seconds), videoPath,
       ],
-      { signal },
+      { signal, cwd: workDir },
     );
     return this.finish(videoPath, null, workDir, signal, {
       method: images.length === 1 ? 'image_animation' : 'image_sequence_animation',
@@ -104,11 +111,17 @@ export class LocalRenderer {
     if (!source.video) throw new MediaError('the source has no video stream');
     const plan = await planJoin(this.media, request.sourcePath, source, targetAspectRatio(source, request.aspectRatio), workDir, signal);
     const withAudio = source.audio !== null || request.generateAudio;
-    const texture = await renderTextureSegment(this.media, { sourcePath: request.sourcePath, source, plan, seed: request.seed, withAudio }, workDir, signal);
+    const watermark = request.watermark ? await watermarkFilter(request.watermark, workDir, plan.height) : null;
+    const texture = await renderTextureSegment(
+      this.media,
+      { sourcePath: request.sourcePath, source, plan, seed: request.seed, withAudio, watermark },
+      workDir,
+      signal,
+    );
     const segment =
       'fallback' in texture
         ? {
-            ...(await this.cameraMotionSegment(request, source, plan, withAudio, workDir, signal)),
+            ...(await this.cameraMotionSegment(request, source, plan, withAudio, watermark, workDir, signal)),
             details: { method: 'camera_motion_continuation', fallbackReason: texture.fallback },
           }
         : texture;
@@ -145,6 +158,7 @@ export class LocalRenderer {
     source: MediaInfo,
     plan: JoinPlan,
     withAudio: boolean,
+    watermark: string | null,
     workDir: string,
     signal: AbortSignal,
   ): Promise<{ segmentVideoPath: string; segmentAudioPath: string | null }> {
@@ -167,12 +181,12 @@ export class LocalRenderer {
         '-vf',
         `scale=${width * 2}:${height * 2}:flags=lanczos,` +
           `zoompan=z='1+${zoomPerSecond}*on/${fps}':x='(iw-iw/zoom)*${focusX}':y='(ih-ih/zoom)*${focusY}':` +
-          `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,format=yuv420p`,
+          `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,${watermark ? `${watermark},` : ''}format=yuv420p`,
         ...videoEncoderArgs, '-r', String(fps), '-frames:v', String(frames),
         ...(plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : []),
         ...containerArgs, segmentVideoPath,
       ],
-      { signal },
+      { signal, cwd: workDir },
     );
     if (!withAudio) return { segmentVideoPath, segmentAudioPath: null };
     const segmentAudioPath = path.join(workDir, 'segment-audio.wav');
@@ -250,7 +264,7 @@ export class LocalRenderer {
  * Images as video: each covers the frame (cropped, never distorted) and drifts on a seeded
  * path; with several, each fades in over the one before (two images: first and last frame).
  */
-function imageAnimationGraph(count: number, width: number, height: number, seconds: number, seed: number): string {
+function imageAnimationGraph(count: number, width: number, height: number, seconds: number, seed: number, watermark: string | null): string {
   const random = seededRandom(seed);
   const coverWidth = Math.round((width * 1.12) / 2) * 2;
   const coverHeight = Math.round((height * 1.12) / 2) * 2;
@@ -269,6 +283,6 @@ function imageAnimationGraph(count: number, width: number, height: number, secon
     chains.push(`[${last}][i${index}]overlay=format=auto[o${index}]`);
     last = `o${index}`;
   }
-  chains.push(`[${last}]format=yuv420p[v]`);
+  chains.push(`[${last}]${watermark ? `${watermark},` : ''}format=yuv420p[v]`);
   return chains.join(';');
 }

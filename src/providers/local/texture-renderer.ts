@@ -25,7 +25,7 @@ export interface TextureSegment {
  */
 export async function renderTextureSegment(
   media: MediaTools,
-  request: { sourcePath: string; source: MediaInfo; plan: JoinPlan; seed: number; withAudio: boolean },
+  request: { sourcePath: string; source: MediaInfo; plan: JoinPlan; seed: number; withAudio: boolean; watermark: string | null },
   workDir: string,
   signal: AbortSignal,
 ): Promise<TextureSegment | { fallback: string }> {
@@ -102,11 +102,12 @@ export async function renderTextureSegment(
   await media.ffmpeg(
     [
       '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${plan.width}x${plan.height}`, '-r', String(plan.fps), '-i', segmentRaw,
+      ...(request.watermark ? ['-vf', request.watermark] : []),
       ...videoEncoderArgs, '-r', String(plan.fps),
       ...(plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : []),
       ...containerArgs, segmentVideoPath,
     ],
-    { signal },
+    { signal, cwd: workDir },
   );
   await fs.rm(segmentRaw, { force: true });
 
