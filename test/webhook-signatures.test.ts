@@ -54,8 +54,8 @@ test('SEGUE_CALLBACK_URLS_AS_STRING sends info.resultUrls as a JSON-array string
     id: 't', operation: 'generate', state: 'succeeded', failure: null, requestEcho: {}, parameters: { imageUrls: [] },
     result: { videoKey: 'tasks/t/video.mp4', segmentKey: null, posterKey: 'tasks/t/poster.jpg', durationSeconds: 8, width: 1280, height: 720, fps: 24, hasAudio: true },
   } as any;
-  const asString = new VeoPresenter(signer, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: true }).callbackBody(task) as any;
-  const asArray = new VeoPresenter(signer, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: false }).callbackBody(task) as any;
+  const asString = new VeoPresenter(signer, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: true, fourKCallbackShape: 'page' }).callbackBody(task) as any;
+  const asArray = new VeoPresenter(signer, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: false, fourKCallbackShape: 'page' }).callbackBody(task) as any;
   assert.equal(typeof asString.data.info.resultUrls, 'string');
   assert.deepEqual(JSON.parse(asString.data.info.resultUrls), asArray.data.info.resultUrls);
   assert.ok(Array.isArray(asArray.data.info.resultUrls));

@@ -82,6 +82,7 @@ const environmentSchema = z.object({
   SEGUE_TIME_FORMAT: z.enum(['datetime', 'epoch_ms']).default('datetime'),
   SEGUE_EXTEND_RESULT_URLS: z.enum(['segment', 'full']).default('segment'),
   SEGUE_CALLBACK_URLS_AS_STRING: booleanFlag.default(false),
+  SEGUE_4K_CALLBACK_SHAPE: z.enum(['page', 'openapi']).default('page'),
   SEGUE_CALLBACK_TIMEOUT_SECONDS: positiveInt.default(15),
   SEGUE_CALLBACK_RETRY_SCHEDULE: durationList.default([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
   SEGUE_MEDIA_MAX_BYTES: positiveInt.default(200 * 1024 * 1024),
@@ -125,6 +126,8 @@ export interface Config {
   readonly timeFormat: 'datetime' | 'epoch_ms';
   readonly extendResultUrls: 'segment' | 'full';
   readonly callbackUrlsAsString: boolean;
+  /** The 4K callback's body: the callbacks page's `{taskId, info}` or the OpenAPI block's snake case. */
+  readonly fourKCallbackShape: 'page' | 'openapi';
   readonly callbackTimeoutMs: number;
   /** Delay before each callback attempt, the first one included (Svix's schedule by default). */
   readonly callbackRetryScheduleMs: readonly number[];
@@ -186,6 +189,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     timeFormat: env.SEGUE_TIME_FORMAT,
     extendResultUrls: env.SEGUE_EXTEND_RESULT_URLS,
     callbackUrlsAsString: env.SEGUE_CALLBACK_URLS_AS_STRING,
+    fourKCallbackShape: env.SEGUE_4K_CALLBACK_SHAPE,
     callbackTimeoutMs: env.SEGUE_CALLBACK_TIMEOUT_SECONDS * 1000,
     callbackRetryScheduleMs: Object.freeze([...env.SEGUE_CALLBACK_RETRY_SCHEDULE]),
     mediaMaxBytes: env.SEGUE_MEDIA_MAX_BYTES,

@@ -25,8 +25,8 @@ export interface TaskStore {
   countUnfinished(apiKeyId: string): Promise<number>;
   /** Tasks in a state, oldest first (operators' views, sweeps). */
   listByState(state: TaskState, limit: number): Promise<Task[]>;
-  /** Whether a task has a child made by this operation (e.g. a 1080p upgrade). */
-  hasChild(parentTaskId: string, operation: Operation): Promise<boolean>;
+  /** The child a task has from this operation (e.g. its 1080p upgrade), if any. */
+  findChild(parentTaskId: string, operation: Operation): Promise<Task | undefined>;
   /** Moves the task from `from` to `transition.to`; false when it was no longer in `from`. */
   transition(id: string, from: TaskState, transition: TaskTransition): Promise<boolean>;
   /** Records the provider's opaque operation handle. */

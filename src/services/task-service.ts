@@ -132,6 +132,56 @@ export class TaskService {
   }
 
   /**
+   * The upgrade of a finished video to 1080p or 4K: the first request starts it as a task of its
+   * own; later requests get that same task back (whatever its state), never a second one.
+   */
+  async requestUpgrade(
+    key: ApiKeyRecord,
+    sourceTaskId: string,
+    target: '1080p' | '4k',
+    callbackUrl: string | null,
+  ): Promise<{ task: Task; created: boolean }> {
+    const operation = target === '4k' ? 'upgrade_4k' : 'upgrade_1080p';
+    const source = await this.storage.tasks.findOwned(sourceTaskId, key.id);
+    if (!source) throw new NotFoundError('record is null');
+    if (source.operation !== 'generate' && source.operation !== 'extend') {
+      throw new InvalidStateError('An upgraded video cannot be upgraded again; use the original task.');
+    }
+    if (source.state !== 'succeeded' || !source.result) throw new InvalidStateError('record status is not success');
+    const existing = await this.storage.tasks.findChild(source.id, operation);
+    if (existing) return { task: existing, created: false };
+    if (!this.providers.get(source.provider).capabilities(source.parameters.model)?.operations.includes(operation)) {
+      throw new InvalidStateError(`The ${target} version of this video is unavailable.`);
+    }
+    await this.checkCallbackUrl(callbackUrl);
+    try {
+      const task = await this.insertWithStart(
+        key,
+        {
+          id: newTaskId(),
+          apiKeyId: key.id,
+          operation,
+          parentTaskId: source.id,
+          rootTaskId: source.rootTaskId,
+          parameters: { ...source.parameters, watermark: null },
+          requestEcho: { taskId: source.id, ...(callbackUrl ? { callBackUrl: callbackUrl } : {}) },
+          seed: source.seed,
+          callbackUrl,
+          provider: source.provider,
+        },
+        false,
+        source.result.durationSeconds,
+      );
+      return { task, created: true };
+    } catch (error) {
+      // Another request started the same upgrade a moment ago: that one is the upgrade.
+      const raced = await this.storage.tasks.findChild(source.id, operation);
+      if (raced) return { task: raced, created: false };
+      throw error;
+    }
+  }
+
+  /**
    * The task if the presented API key is valid and owns it, in one query; otherwise tells
    * an invalid key (UnauthorizedError) from an unknown or foreign task (NotFoundError).
    */
@@ -143,7 +193,7 @@ export class TaskService {
   }
 
   private async assertExtendable(source: Task): Promise<void> {
-    if (source.operation === 'upgrade_1080p' || (await this.storage.tasks.hasChild(source.id, 'upgrade_1080p'))) {
+    if (source.operation === 'upgrade_1080p' || (await this.storage.tasks.findChild(source.id, 'upgrade_1080p'))) {
       throw new InvalidStateError(UPGRADED_CANNOT_EXTEND);
     }
     if (source.operation === 'upgrade_4k') {
@@ -180,11 +230,19 @@ export class TaskService {
     key: ApiKeyRecord,
     fields: Omit<Task, 'state' | 'progress' | 'failure' | 'result' | 'engineDetails' | 'createdAt' | 'startedAt' | 'finishedAt' | 'providerHandle' | 'price'>,
     translationRequested = false,
+    sourceSeconds?: number,
   ): Promise<Task> {
     const { parameters } = fields;
     const { price, slot } = await this.admission.begin(
       key,
-      { operation: fields.operation, model: parameters.model, prompt: parameters.prompt, durationSeconds: parameters.durationSeconds, resolution: parameters.resolution },
+      {
+        operation: fields.operation,
+        model: parameters.model,
+        prompt: parameters.prompt,
+        durationSeconds: parameters.durationSeconds,
+        resolution: parameters.resolution,
+        ...(sourceSeconds !== undefined ? { sourceSeconds } : {}),
+      },
       { translationRequested },
     );
     const task: Task = {

@@ -155,6 +155,18 @@ const migrations: Record<string, Migration> = {
                 select api_key_id, sum(amount) from ledger_entries group by api_key_id`.execute(db);
     },
   },
+  '0005_one_upgrade_each': {
+    async up(db: Kysely<any>) {
+      // Two clients asking for the same upgrade at once get one task, not two (and one charge).
+      await db.schema
+        .createIndex('tasks_one_upgrade_each')
+        .on('tasks')
+        .columns(['parent_task_id', 'operation'])
+        .unique()
+        .where(sql.ref('operation'), 'in', sql`('upgrade_1080p', 'upgrade_4k')`)
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

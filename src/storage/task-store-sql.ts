@@ -137,14 +137,15 @@ export class SqlTaskStore implements TaskStore {
     return rows.map(toTask);
   }
 
-  async hasChild(parentTaskId: string, operation: Operation): Promise<boolean> {
+  async findChild(parentTaskId: string, operation: Operation): Promise<Task | undefined> {
     const row = await this.db
       .selectFrom('tasks')
-      .select('id')
+      .selectAll()
       .where('parent_task_id', '=', parentTaskId)
       .where('operation', '=', operation)
+      .orderBy('created_at')
       .executeTakeFirst();
-    return row !== undefined;
+    return row ? toTask(row) : undefined;
   }
 
   async transition(id: string, from: TaskState, change: TaskTransition): Promise<boolean> {

@@ -6,7 +6,10 @@ export interface VeoPresenterOptions {
   /** What `resultUrls` holds for an extension: the new segment (default) or the whole video. */
   readonly extendResultUrls: 'segment' | 'full';
   readonly callbackUrlsAsString: boolean;
+  readonly fourKCallbackShape: 'page' | 'openapi';
 }
+
+export const FOUR_K_UNAVAILABLE = 'The 4K version of this video is unavailable. Please try a different video.';
 
 /** The Veo dialect's failure codes and documented messages, by failure reason. */
 const failureShapes = {
@@ -43,15 +46,28 @@ export class VeoPresenter {
     return { code: shape.code, message: task.failure.message };
   }
 
-  /** The `data` of `GET /api/v1/veo/record-info`. */
+  /** The `data` of `GET /api/v1/veo/record-info`. 4K tasks carry `mediaIds` and no `fallbackFlag`. */
   recordInfo(task: Task) {
     const failure = this.failure(task);
+    const response = this.response(task);
+    if (task.operation === 'upgrade_4k') {
+      return {
+        taskId: task.id,
+        paramJson: JSON.stringify(task.requestEcho),
+        completeTime: task.finishedAt === null ? null : this.time(task.finishedAt),
+        createTime: this.time(task.createdAt),
+        response: response ? { ...response, mediaIds: [task.id] } : null,
+        successFlag: this.successFlag(task),
+        errorCode: failure?.code ?? null,
+        errorMessage: failure ? failure.message : task.state === 'succeeded' ? '' : null,
+      };
+    }
     return {
       taskId: task.id,
       paramJson: JSON.stringify(task.requestEcho),
       completeTime: task.finishedAt === null ? null : this.time(task.finishedAt),
       createTime: this.time(task.createdAt),
-      response: this.response(task),
+      response,
       successFlag: this.successFlag(task),
       errorCode: failure?.code ?? null,
       errorMessage: failure ? failure.message : task.state === 'succeeded' ? '' : null,
@@ -61,6 +77,7 @@ export class VeoPresenter {
 
   /** The body POSTed to `callBackUrl` when the task ends. */
   callbackBody(task: Task) {
+    if (task.operation === 'upgrade_4k') return this.fourKCallbackBody(task);
     const failure = this.failure(task);
     if (failure || task.state !== 'succeeded') {
       return {
@@ -86,6 +103,31 @@ export class VeoPresenter {
         fallbackFlag: false,
       },
     };
+  }
+
+  /** The 4K callback, in the shape SEGUE_4K_CALLBACK_SHAPE picks (the two documented ones disagree). */
+  private fourKCallbackBody(task: Task) {
+    if (task.state !== 'succeeded' || !task.result) {
+      return { code: 500, msg: FOUR_K_UNAVAILABLE, data: { taskId: task.id } };
+    }
+    const resultUrls = [this.signer.urlFor(task.result.videoKey)];
+    const imageUrls = [this.signer.urlFor(task.result.posterKey)];
+    const msg = '4K Video generated successfully.';
+    if (this.options.fourKCallbackShape === 'openapi') {
+      return { code: 200, msg, data: { task_id: task.id, result_urls: resultUrls, media_ids: [task.id], image_urls: imageUrls } };
+    }
+    return { code: 200, msg, data: { taskId: task.id, info: { resultUrls, imageUrls } } };
+  }
+
+  /** For a 4K upgrade's POST answers: the finished files, or null while it runs. */
+  fourKFiles(task: Task): { resultUrls: string[]; imageUrls: string[] } | null {
+    if (task.state !== 'succeeded' || !task.result) return null;
+    return { resultUrls: [this.signer.urlFor(task.result.videoKey)], imageUrls: [this.signer.urlFor(task.result.posterKey)] };
+  }
+
+  /** The upgraded video's link (1080p route). */
+  videoUrl(task: Task): string | null {
+    return task.state === 'succeeded' && task.result ? this.signer.urlFor(task.result.videoKey) : null;
   }
 
   private response(task: Task) {

@@ -79,6 +79,13 @@ export const extendBodySchema = z.object({
   model: z.enum(['fast', 'quality'], { error: 'model must be fast or quality' }).nullish(),
 });
 
+/** `POST /api/v1/veo/get-4k-video`. */
+export const fourKBodySchema = z.object({
+  taskId: z.string({ error: 'taskId is required' }).trim().min(1, 'taskId is required').max(128, 'taskId is too long'),
+  index: z.number({ error: 'index must be an integer' }).int('index must be an integer').min(0).nullish(),
+  callBackUrl: callbackField,
+});
+
 /** `POST /api/v1/callbacks/redeliver`: one delivery, or every exhausted one of the key. */
 export const redeliverBodySchema = z.object({
   deliveryId: z.string({ error: 'deliveryId must be text' }).trim().min(1).max(128).nullish(),

@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError, ValidationError } from '../../domain/errors.js';
+import { InvalidStateError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { CallbackService } from '../../services/callback-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { TaskService } from '../../services/task-service.js';
 import { bearerToken, requireApiKey } from '../auth.js';
 import { veoErrorEnvelope } from './veo-errors.js';
-import type { VeoPresenter } from './veo-presenter.js';
+import { FOUR_K_UNAVAILABLE, type VeoPresenter } from './veo-presenter.js';
 import {
   extendBodySchema,
+  fourKBodySchema,
   generateBodySchema,
   generateEcho,
   generationParameters,
@@ -25,6 +26,19 @@ export interface VeoRouteDependencies {
 }
 
 const success = (data: unknown) => ({ code: 200, msg: 'success', data });
+
+/** The record-level 422s the upgrade routes answer with (the dialect's own messages). */
+const recordMissing = (msg: string) => ({ code: 422, msg, data: null });
+
+async function upgradeOrRecordError<T>(start: () => Promise<T>): Promise<T | ReturnType<typeof recordMissing>> {
+  try {
+    return await start();
+  } catch (error) {
+    if (error instanceof NotFoundError) return recordMissing('record is null');
+    if (error instanceof InvalidStateError) return recordMissing(error.message);
+    throw error;
+  }
+}
 
 /** The extend route's `model` names the tier; tasks record the public model id. */
 const extendModels = { fast: 'veo3_fast', quality: 'veo3' } as const;
@@ -110,6 +124,34 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
       if (error instanceof NotFoundError) return { code: 422, msg: 'record is null', data: null };
       throw error;
     }
+  });
+
+  app.get('/veo/get-1080p-video', async (request: FastifyRequest<{ Querystring: { taskId?: string; index?: string } }>) => {
+    const key = await requireApiKey(deps.keys, request);
+    const taskId = request.query.taskId?.trim();
+    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
+    if (request.query.index !== undefined && request.query.index !== '0') return recordMissing('record result data not exist');
+    const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, taskId, '1080p', null));
+    if ('code' in upgrade) return upgrade;
+    const url = deps.presenter.videoUrl(upgrade.task);
+    if (url) return success({ resultUrl: url });
+    if (upgrade.task.state === 'failed') return { code: 500, msg: 'Internal Error, Please try again later.', data: null };
+    return { code: 400, msg: '1080P is processing. It should be ready in 1-2 minutes. Please check back shortly.', data: null };
+  });
+
+  app.post('/veo/get-4k-video', async (request) => {
+    const key = await requireApiKey(deps.keys, request);
+    const body = parseBody(fourKBodySchema, request.body);
+    if ((body.index ?? 0) !== 0) return recordMissing('record result data not exist');
+    const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, body.taskId, '4k', body.callBackUrl));
+    if ('code' in upgrade) return upgrade;
+    const { task, created } = upgrade;
+    const none = { taskId: task.id, resultUrls: null, imageUrls: null };
+    if (created) return success(none);
+    const files = deps.presenter.fourKFiles(task);
+    if (files) return { code: 422, msg: 'The video has been generated successfully', data: { taskId: task.id, ...files } };
+    if (task.state === 'failed') return { code: 500, msg: FOUR_K_UNAVAILABLE, data: { taskId: task.id } };
+    return { code: 422, msg: '4k is processing. It should be ready in 5-10 minutes. Please check back shortly.', data: none };
   });
 
   // Segue's own: what happened to a task's callbacks, and sending them again.

@@ -76,7 +76,10 @@ async function render(deps: RenderDependencies, taskId: string, workDir: string,
       const { aspectRatio, generateAudio, watermark } = task.parameters;
       output = await deps.renderer.extend({ seed: task.seed, sourcePath, aspectRatio, generateAudio, watermark }, workDir, signal);
     } else {
-      return { status: 'failed', reason: 'internal', message: `the local engine cannot run ${task.operation} yet` };
+      const parent = task.parentTaskId ? await deps.storage.tasks.findById(task.parentTaskId) : undefined;
+      if (!parent?.result) throw new MediaError('the source video is no longer available');
+      const sourcePath = await deps.blobs.localPath(parent.result.videoKey);
+      output = await deps.renderer.upscale({ sourcePath, target: task.operation === 'upgrade_4k' ? '4k' : '1080p' }, workDir, signal);
     }
   } catch (error) {
     if (error instanceof MediaError) return { status: 'failed', reason: 'input_unusable', message: error.message };

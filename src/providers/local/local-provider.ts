@@ -9,7 +9,7 @@ import { renderManifestKey, renderManifestSchema } from './render-manifest.js';
 const handleSchema = z.object({ manifestKey: z.string() });
 
 const capabilities: ModelCapabilities = {
-  operations: ['generate', 'extend'],
+  operations: ['generate', 'extend', 'upgrade_1080p', 'upgrade_4k'],
   modes: ['text', 'first_and_last_frames', 'reference_images'],
 };
 
@@ -27,7 +27,7 @@ export class LocalProvider implements VideoProvider {
 
   /** Every public model runs here; Veo 3.1 Lite has no extension, as on the Gemini API. */
   capabilities(model: string): ModelCapabilities {
-    return model === 'veo3_lite' ? { ...capabilities, operations: ['generate'] } : capabilities;
+    return model === 'veo3_lite' ? { ...capabilities, operations: capabilities.operations.filter((operation) => operation !== 'extend') } : capabilities;
   }
 
   async start(task: Task): Promise<unknown> {

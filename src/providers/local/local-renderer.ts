@@ -204,6 +204,30 @@ export class LocalRenderer {
     return { segmentVideoPath, segmentAudioPath };
   }
 
+  /**
+   * Upgrades: the whole video scaled up with Lanczos and a light unsharp mask (16:9 → 1920×1080
+   * or 3840×2160; 9:16 the same turned), the sound copied as it is.
+   */
+  async upscale(request: { sourcePath: string; target: '1080p' | '4k' }, workDir: string, signal: AbortSignal): Promise<RenderOutput> {
+    const source = await this.inspect(request.sourcePath, signal);
+    if (!source.video) throw new MediaError('the source has no video stream');
+    const [long, short] = request.target === '4k' ? [3840, 2160] : [1920, 1080];
+    const [width, height] = source.video.width >= source.video.height ? [long, short] : [short, long];
+    const videoPath = path.join(workDir, 'video.mp4');
+    await this.media.ffmpeg(
+      [
+        '-i', request.sourcePath, '-map', '0:v:0', ...(source.audio ? ['-map', '0:a:0', '-c:a', 'copy'] : []),
+        '-vf',
+        `scale=${width}:${height}:force_original_aspect_ratio=decrease:flags=lanczos,` +
+          `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,unsharp=5:5:0.5:5:5:0,setsar=1,format=yuv420p`,
+        ...videoEncoderArgs, '-r', String(source.video.fps || OUTPUT_FPS),
+        ...containerArgs, videoPath,
+      ],
+      { signal },
+    );
+    return this.finish(videoPath, null, workDir, signal, { method: `upscale_${request.target}`, scaler: 'lanczos+unsharp' });
+  }
+
   /** Downloads a video to extend (http(s) or data:), refusing what is not a readable video. */
   async importVideo(url: string, destination: string, signal: AbortSignal): Promise<MediaInfo> {
     await this.http.download(url, destination, {
