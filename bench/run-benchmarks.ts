@@ -1,8 +1,15 @@
 import { apiThroughputBenchmark } from './api-throughput.js';
 import { callbackLatencyBenchmark } from './callback-latency.js';
+import { cleanUpEngineBenchmarks, engineSpeedBenchmark, extensionCostBenchmark, stitchCostBenchmark } from './engine.js';
 
 /** `npm run bench`: each benchmark prints one JSON line of figures. */
-const benchmarks: Array<() => Promise<Record<string, unknown>>> = [apiThroughputBenchmark, callbackLatencyBenchmark];
+const benchmarks: Array<() => Promise<Record<string, unknown>>> = [
+  apiThroughputBenchmark,
+  callbackLatencyBenchmark,
+  engineSpeedBenchmark,
+  extensionCostBenchmark,
+  stitchCostBenchmark,
+];
 
 for (const benchmark of benchmarks) {
   try {
@@ -12,3 +19,5 @@ for (const benchmark of benchmarks) {
     process.exitCode = 1;
   }
 }
+
+await cleanUpEngineBenchmarks();

@@ -80,6 +80,27 @@ test('generate → extend → extend over real HTTP gives one seamless 22 s vide
   const stored = await harness.segue.storage.tasks.findById(secondExtension.data.taskId);
   assert.equal(stored?.engineDetails?.['stitch'], 'stream_copy');
 
+  // The sound is joined by stream copy as well: the original's sound is unchanged, each seam
+  // without a step larger than the original's own, and sound and picture stay aligned.
+  const pcm = async (file: string) => {
+    const raw = await media.ffmpeg(['-i', file, '-vn', '-ac', '1', '-f', 'f32le', '-']);
+    return new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
+  };
+  const originalSound = await pcm(original);
+  const wholeSound = await pcm(whole);
+  const largestStep = (samples: Float32Array, from: number, to: number) => {
+    let largest = 0;
+    for (let i = Math.max(1, from); i < to; i++) largest = Math.max(largest, Math.abs(samples[i]! - samples[i - 1]!));
+    return largest;
+  };
+  let drift = 0;
+  for (let i = 0; i < 8 * 48000 - 4096; i++) drift = Math.max(drift, Math.abs(originalSound[i]! - wholeSound[i]!));
+  assert.equal(drift, 0, 'the original sound is copied, bit for bit, up to the splice');
+  for (const seamSecond of [8, 15]) {
+    const at = seamSecond * 48000;
+    assert.ok(largestStep(wholeSound, at - 2400, at + 2400) <= largestStep(originalSound, 1, originalSound.length), `no step at ${seamSecond} s`);
+  }
+
   // The first frame after each seam continues the frame before it.
   for (const seamFrame of [8 * 24, 15 * 24]) {
     const psnr = await framePsnr(whole, seamFrame - 1, seamFrame);

@@ -114,6 +114,24 @@ export class MediaTools {
     };
   }
 
+  /** Timestamps (in samples of the stream's time base) of the first audio stream's packets in a time window. */
+  async audioPacketTimes(filePath: string, fromSeconds: number | 'start', lengthSeconds: number, signal?: AbortSignal): Promise<number[]> {
+    const interval = fromSeconds === 'start' ? '%+#4' : `${Math.max(0, fromSeconds - 0.5).toFixed(3)}%+${(lengthSeconds + 1).toFixed(3)}`;
+    const output = await runProcess(
+      this.ffprobePath,
+      [
+        '-v', 'error', '-select_streams', 'a:0', '-read_intervals', interval,
+        '-show_entries', 'packet=pts', '-of', 'csv=p=0', filePath,
+      ],
+      { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
+    );
+    return output
+      .toString('utf8')
+      .split('\n')
+      .map((line) => Number.parseInt(line, 10))
+      .filter((value) => Number.isFinite(value));
+  }
+
   /** The first video stream's codec extradata (for H.264 in MP4: the SPS/PPS), as ffprobe prints it. */
   async videoExtradata(filePath: string, signal?: AbortSignal): Promise<string> {
     const output = await runProcess(

@@ -123,16 +123,32 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
     const sourceVideo = path.join(request.workDir, 'source-video.mp4');
     await media.ffmpeg(['-i', request.sourcePath, '-map', '0:v:0', '-c', 'copy', sourceVideo], { signal });
     const list = path.join(request.workDir, 'join.txt');
-    await fs.writeFile(list, [sourceVideo, request.segmentVideoPath].map((file) => `file '${file.replaceAll("'", "'\\''")}'`).join('\n'));
-    await media.ffmpeg(
-      [
-        '-f', 'concat', '-safe', '0', '-i', list, ...audioInputs,
-        ...(hasAudio ? ['-filter_complex', audioGraph(1, 2), '-map', '0:v', '-map', '[a]', ...audioEncoderArgs] : ['-map', '0:v']),
-        '-c:v', 'copy', ...(plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : []),
-        ...containerArgs, request.outputPath,
-      ],
-      { signal },
-    );
+    await fs.writeFile(list, concatList([{ file: sourceVideo }, { file: request.segmentVideoPath }]));
+    const timescale = plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : [];
+    const splice = hasAudio ? await spliceAudio(media, request) : null;
+    if (splice) {
+      // Sound by stream copy too: the join costs the new seconds, not the video's length. The
+      // concat demuxer starts the sound at 0, priming packet included: shifting it back by that
+      // packet restores the edit list that skips it, so sound and picture stay aligned.
+      await media.ffmpeg(
+        [
+          '-f', 'concat', '-safe', '0', '-i', list,
+          ...(splice.primingSeconds > 0 ? ['-itsoffset', (-splice.primingSeconds).toFixed(9)] : []),
+          '-f', 'concat', '-safe', '0', '-i', splice.list,
+          '-map', '0:v', '-map', '1:a', '-c', 'copy', ...timescale, ...containerArgs, request.outputPath,
+        ],
+        { signal },
+      );
+    } else {
+      await media.ffmpeg(
+        [
+          '-f', 'concat', '-safe', '0', '-i', list, ...audioInputs,
+          ...(hasAudio ? ['-filter_complex', audioGraph(1, 2), '-map', '0:v', '-map', '[a]', ...audioEncoderArgs] : ['-map', '0:v']),
+          '-c:v', 'copy', ...timescale, ...containerArgs, request.outputPath,
+        ],
+        { signal },
+      );
+    }
   } else {
     await media.ffmpeg(
       [
@@ -152,4 +168,62 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
     ],
     { signal },
   );
+}
+
+function concatList(entries: Array<{ file: string; inpoint?: number; outpoint?: number }>): string {
+  return entries
+    .map((entry) =>
+      [
+        `file '${entry.file.replaceAll("'", "'\\''")}'`,
+        ...(entry.inpoint !== undefined ? [`inpoint ${entry.inpoint.toFixed(9)}`] : []),
+        ...(entry.outpoint !== undefined ? [`outpoint ${entry.outpoint.toFixed(9)}`] : []),
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
+const AAC_FRAME = 1024;
+
+/**
+ * Gapless AAC splicing, so the sound of a long video is not re-encoded for every extension:
+ * the source's AAC packets are copied up to a packet boundary shortly before the seam; from
+ * one packet earlier, the source's last moments and the new sound are encoded afresh, and the
+ * fresh stream's priming and that one pre-roll packet are dropped. At the splice the decoder
+ * overlaps two packets that carry the same sound, so there is no gap and no click. Returns
+ * the concat list of the two parts, or null when the source's sound is not on Segue's AAC grid.
+ */
+async function spliceAudio(media: MediaTools, request: AssembleRequest): Promise<{ list: string; primingSeconds: number } | null> {
+  const { source, signal, workDir } = request;
+  const audio = source.audio;
+  if (!audio || audio.codec !== 'aac' || audio.sampleRate !== AUDIO_SAMPLE_RATE || audio.channels !== 2) return null;
+  const seamSample = Math.round(source.video!.durationSeconds * AUDIO_SAMPLE_RATE);
+  const splice = AAC_FRAME * Math.floor((seamSample - 2 * AAC_FRAME + AAC_FRAME) / AAC_FRAME) - AAC_FRAME;
+  if (splice < 2 * AAC_FRAME) return null;
+  const packets = await media.audioPacketTimes(request.sourcePath, (splice - AAC_FRAME) / AUDIO_SAMPLE_RATE, 0.2, signal);
+  if (!packets.includes(splice) || !packets.includes(splice - AAC_FRAME)) return null;
+  const first = (await media.audioPacketTimes(request.sourcePath, 'start', 0, signal))[0];
+  if (first !== -AAC_FRAME && first !== 0) return null;
+
+  const sourceAudio = path.join(workDir, 'source-audio.m4a');
+  await media.ffmpeg(['-i', request.sourcePath, '-map', '0:a:0', '-c', 'copy', sourceAudio], { signal });
+  const tail = path.join(workDir, 'tail.m4a');
+  await media.ffmpeg(
+    [
+      '-i', request.sourcePath, '-i', request.segmentAudioPath!,
+      '-filter_complex',
+      `[0:a]atrim=start_sample=${splice - AAC_FRAME}:end_sample=${seamSample},asetpts=N/SR/TB[before];` +
+        `[1:a]aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo[after];[before][after]concat=n=2:v=0:a=1[a]`,
+      '-map', '[a]', ...audioEncoderArgs, tail,
+    ],
+    { signal },
+  );
+  const list = path.join(workDir, 'sound.txt');
+  await fs.writeFile(
+    list,
+    concatList([
+      { file: sourceAudio, outpoint: splice / AUDIO_SAMPLE_RATE },
+      { file: tail, inpoint: AAC_FRAME / AUDIO_SAMPLE_RATE },
+    ]),
+  );
+  return { list, primingSeconds: -first / AUDIO_SAMPLE_RATE };
 }

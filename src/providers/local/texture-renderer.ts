@@ -7,7 +7,7 @@ import type { JoinPlan } from './stitcher.js';
 import { framesOf, planVideoTexture, type TexturePlan } from './video-texture.js';
 
 /** How much of the source's end is analysed: enough material to loop, bounded work. */
-const ANALYSED_SECONDS = 20;
+const ANALYSED_SECONDS = 10;
 const ANALYSIS_LONG_SIDE = 48;
 const AUDIO_FADE_SECONDS = 0.012;
 
@@ -41,7 +41,9 @@ export async function renderTextureSegment(
       : [Math.round((ANALYSIS_LONG_SIDE * plan.width) / plan.height), ANALYSIS_LONG_SIDE];
 
   const grey = await media.ffmpeg(
-    [...input, '-vf', `${toOutput}scale=${smallWidth}:${smallHeight}:flags=area,format=gray`, '-frames:v', String(framesInWindow), '-f', 'rawvideo', '-'],
+    // -vsync 0: one picture per decoded frame (no duplicates over timestamp gaps), so that indices
+    // here are the `n` of the full-size decode below.
+    [...input, '-vf', `${toOutput}scale=${smallWidth}:${smallHeight}:flags=area,format=gray`, '-vsync', '0', '-frames:v', String(framesInWindow + 2 * plan.fps), '-f', 'rawvideo', '-'],
     { signal },
   );
   const pixels = smallWidth * smallHeight;
