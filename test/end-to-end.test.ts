@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startCallbackReceiver } from './helpers/callback-receiver.js';
 import { download, freePort, VeoClient } from './helpers/http-client.js';
-import { frameHashes, framePsnr, media } from './helpers/media-checks.js';
+import { frameHashes, framePsnr, largestStep, media, monoSamples } from './helpers/media-checks.js';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -82,17 +82,8 @@ test('generate → extend → extend over real HTTP gives one seamless 22 s vide
 
   // The sound is joined by stream copy as well: the original's sound is unchanged, each seam
   // without a step larger than the original's own, and sound and picture stay aligned.
-  const pcm = async (file: string) => {
-    const raw = await media.ffmpeg(['-i', file, '-vn', '-ac', '1', '-f', 'f32le', '-']);
-    return new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
-  };
-  const originalSound = await pcm(original);
-  const wholeSound = await pcm(whole);
-  const largestStep = (samples: Float32Array, from: number, to: number) => {
-    let largest = 0;
-    for (let i = Math.max(1, from); i < to; i++) largest = Math.max(largest, Math.abs(samples[i]! - samples[i - 1]!));
-    return largest;
-  };
+  const originalSound = await monoSamples(original);
+  const wholeSound = await monoSamples(whole);
   let drift = 0;
   for (let i = 0; i < 8 * 48000 - 4096; i++) drift = Math.max(drift, Math.abs(originalSound[i]! - wholeSound[i]!));
   assert.equal(drift, 0, 'the original sound is copied, bit for bit, up to the splice');

@@ -7,7 +7,7 @@ import { ValidationError } from '../src/domain/errors.js';
 import { seededRandom } from '../src/providers/local/seeded-random.js';
 import { watermarkFilter } from '../src/providers/local/watermark-filter.js';
 import { download, freePort } from './helpers/http-client.js';
-import { framePsnr, media } from './helpers/media-checks.js';
+import { framePsnr, largestStep, media, monoSamples } from './helpers/media-checks.js';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -53,11 +53,6 @@ const psnr = (a: Buffer, b: Buffer) => {
   return sum === 0 ? Infinity : 10 * Math.log10((255 * 255) / (sum / a.length));
 };
 
-async function pcm(file: string): Promise<Float32Array> {
-  const raw = await media.ffmpeg(['-i', file, '-vn', '-ac', '1', '-ar', '48000', '-f', 'f32le', '-']);
-  return new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
-}
-
 test('a clip with repetitive motion goes on with its own motion: source frames, no freeze, a seamless seam, sound without gap or step', async () => {
   const loop = path.join(scratch, 'pendulum.mp4');
   await media.ffmpeg([
@@ -89,13 +84,8 @@ test('a clip with repetitive motion goes on with its own motion: source frames, 
   const seamPsnr = await framePsnr(result, seam - 1, seam);
   assert.ok(seamPsnr >= 30, `seam PSNR ${seamPsnr.toFixed(1)} dB`);
 
-  const sourceSound = await pcm(loop);
-  const sound = await pcm(result);
-  const largestStep = (samples: Float32Array, from: number, to: number) => {
-    let largest = 0;
-    for (let i = Math.max(1, from); i < to; i++) largest = Math.max(largest, Math.abs(samples[i]! - samples[i - 1]!));
-    return largest;
-  };
+  const sourceSound = await monoSamples(loop);
+  const sound = await monoSamples(result);
   const seamSample = Math.round((seam / 24) * 48000);
   const ownLargest = largestStep(sourceSound, 1, sourceSound.length);
   assert.ok(largestStep(sound, seamSample - 480, seamSample + 480) <= ownLargest * 1.05, 'no step at the seam beyond the source’s own');

@@ -33,3 +33,16 @@ export async function frameHashes(videoPath: string): Promise<string[]> {
     .filter((line) => line && !line.startsWith('#'))
     .map((line) => line.split(',').pop()!.trim());
 }
+
+/** The sound of a file as mono 48 kHz samples. */
+export async function monoSamples(file: string): Promise<Float32Array> {
+  const raw = await media.ffmpeg(['-i', file, '-vn', '-ac', '1', '-ar', '48000', '-f', 'f32le', '-']);
+  return new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
+}
+
+/** The largest jump between neighbouring samples in [from, to): a click shows up here. */
+export function largestStep(samples: Float32Array, from: number, to: number): number {
+  let largest = 0;
+  for (let i = Math.max(1, from); i < Math.min(to, samples.length); i++) largest = Math.max(largest, Math.abs(samples[i]! - samples[i - 1]!));
+  return largest;
+}
