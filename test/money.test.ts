@@ -333,3 +333,21 @@ test('SEGUE_PRICES replaces the price table; a bad file stops start-up naming it
   await assert.rejects(startTestSegue({ environment: { SEGUE_PRICES: prices } }), /SEGUE_PRICES/);
   fs.rmSync(directory, { recursive: true, force: true });
 });
+
+test('a video handed in as a data: URI is not kept when its task is refused', async () => {
+  const harness = await segueWith();
+  const broke = await harness.segue.keys.create('broke', 1);
+  const clip = path.join(harness.dataDir, 'clip.mp4');
+  const { media } = await import('./helpers/media-checks.js');
+  await media.ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=24:d=1', '-c:v', 'libx264', '-preset', 'ultrafast', clip]);
+  const reply = await harness.segue.http.inject({
+    method: 'POST',
+    url: '/v2/video/generations',
+    headers: { authorization: `Bearer ${broke.key}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ model: 'google/veo3-1-extend-video', prompt: 'x', video_url: `data:video/mp4;base64,${fs.readFileSync(clip).toString('base64')}` }),
+  });
+  assert.equal(reply.statusCode, 403);
+  const imports = path.join(harness.dataDir, 'blobs', 'imports');
+  const left = fs.existsSync(imports) ? fs.readdirSync(imports).flatMap((directory) => fs.readdirSync(path.join(imports, directory))) : [];
+  assert.deepEqual(left, [], 'no orphaned upload');
+});

@@ -58,6 +58,10 @@ export class FsBlobStore implements BlobStore {
     return this.pathOf(key);
   }
 
+  async delete(key: string): Promise<void> {
+    await fs.rm(this.pathOf(key), { force: true });
+  }
+
   private pathOf(key: string): string {
     if (!isSafeBlobKey(key)) throw new Error(`unsafe blob key: ${key}`);
     return path.join(this.directory, key);

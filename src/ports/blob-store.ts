@@ -7,4 +7,6 @@ export interface BlobStore {
   exists(key: string): Promise<boolean>;
   /** A local path from which ffmpeg can read the blob. */
   localPath(key: string): Promise<string>;
+  /** Removes a blob (and nothing else); a missing one is not an error. */
+  delete(key: string): Promise<void>;
 }

@@ -31,6 +31,11 @@ export class MediaImportService {
     }
   }
 
+  /** Forgets a stored import whose task was not created after all (refused for credits, limits…). */
+  async discard(key: string): Promise<void> {
+    await this.blobs.delete(key);
+  }
+
   /** Stores a video given as a data: URI after checking it; returns its blob key. */
   async storeDataUriVideo(dataUri: string, field: string): Promise<string> {
     await fs.mkdir(this.limits.workDirectory, { recursive: true });

@@ -48,12 +48,17 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
       const source = create.videoUrl.startsWith('data:')
         ? { sourceVideoKey: await deps.imports.storeDataUriVideo(create.videoUrl, 'video_url'), sourceVideoUrl: null }
         : (await deps.imports.checkUrl(create.videoUrl, 'video_url'), { sourceVideoUrl: create.videoUrl, sourceVideoKey: null });
-      task = await deps.tasks.createImportedExtension({
-        key,
-        parameters: { ...create.parameters, ...source },
-        seed: create.seed,
-        requestEcho: create.requestEcho,
-      });
+      try {
+        task = await deps.tasks.createImportedExtension({
+          key,
+          parameters: { ...create.parameters, ...source },
+          seed: create.seed,
+          requestEcho: create.requestEcho,
+        });
+      } catch (error) {
+        if (source.sourceVideoKey) await deps.imports.discard(source.sourceVideoKey);
+        throw error;
+      }
     } else {
       task = await deps.tasks.createGeneration({
         key,
