@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from '../../domain/errors.js';
+import type { ApiKeyRecord } from '../../ports/key-store.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
@@ -7,7 +8,7 @@ import type { TaskService } from '../../services/task-service.js';
 import { bearerToken, requireApiKey } from '../auth.js';
 import { universalError } from './universal-errors.js';
 import type { UniversalPresenter } from './universal-presenter.js';
-import { parseUniversalCreate } from './universal-requests.js';
+import { parseUniversalCreate, type UniversalCreate } from './universal-requests.js';
 
 export interface UniversalRouteDependencies {
   readonly keys: KeyService;
@@ -41,33 +42,12 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
     const key = await requireApiKey(deps.keys, request);
     const create = parseUniversalCreate(request.body);
     for (const [index, url] of create.parameters.imageUrls.entries()) {
-      if (!url.startsWith('data:')) await deps.imports.checkUrl(url, create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url');
+      const field = create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url';
+      if (!url.startsWith('data:')) await deps.imports.checkUrl(url, field);
     }
-    let task;
-    if (create.videoUrl) {
-      const source = create.videoUrl.startsWith('data:')
-        ? { sourceVideoKey: await deps.imports.storeDataUriVideo(create.videoUrl, 'video_url'), sourceVideoUrl: null }
-        : (await deps.imports.checkUrl(create.videoUrl, 'video_url'), { sourceVideoUrl: create.videoUrl, sourceVideoKey: null });
-      try {
-        task = await deps.tasks.createImportedExtension({
-          key,
-          parameters: { ...create.parameters, ...source },
-          seed: create.seed,
-          requestEcho: create.requestEcho,
-        });
-      } catch (error) {
-        if (source.sourceVideoKey) await deps.imports.discard(source.sourceVideoKey);
-        throw error;
-      }
-    } else {
-      task = await deps.tasks.createGeneration({
-        key,
-        parameters: create.parameters,
-        seed: create.seed,
-        callbackUrl: null,
-        requestEcho: create.requestEcho,
-      });
-    }
+    const task = create.videoUrl
+      ? await createImportedExtension(deps, key, create, create.videoUrl)
+      : await deps.tasks.createGeneration({ key, parameters: create.parameters, seed: create.seed, callbackUrl: null, requestEcho: create.requestEcho });
     request.log.info({ taskId: task.id, model: create.requestEcho['model'] }, 'generation accepted');
     return deps.presenter.created(task);
   });
@@ -82,4 +62,22 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
     const task = await deps.tasks.getForPresentedKey(generationId, bearerToken(request), deps.keys);
     return deps.presenter.fetched(task);
   });
+}
+
+/** An extension of a video handed in by URL (checked now, fetched when the task runs) or data: URI (stored now). */
+async function createImportedExtension(deps: UniversalRouteDependencies, key: ApiKeyRecord, create: UniversalCreate, videoUrl: string) {
+  const isData = videoUrl.startsWith('data:');
+  if (!isData) await deps.imports.checkUrl(videoUrl, 'video_url');
+  const sourceVideoKey = isData ? await deps.imports.storeDataUriVideo(videoUrl, 'video_url') : null;
+  try {
+    return await deps.tasks.createImportedExtension({
+      key,
+      parameters: { ...create.parameters, sourceVideoKey, sourceVideoUrl: isData ? null : videoUrl },
+      seed: create.seed,
+      requestEcho: create.requestEcho,
+    });
+  } catch (error) {
+    if (sourceVideoKey) await deps.imports.discard(sourceVideoKey);
+    throw error;
+  }
 }
