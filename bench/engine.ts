@@ -45,7 +45,7 @@ function sources(): Promise<Record<number, string>> {
       ]);
       return output;
     };
-    return { 8: generated.videoPath, 60: await long(60), 140: await long(140) } as Record<number, string>;
+    return { 8: generated.videoPath, 60: await long(60), 140: await long(140) };
   })();
   return sourcesPromise;
 }

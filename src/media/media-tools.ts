@@ -86,6 +86,7 @@ export class MediaTools {
     // Phone videos store portrait frames as landscape plus a rotation; ffmpeg turns them on decode.
     const rotation = Math.abs(Number(video?.side_data_list?.find((data) => data.rotation !== undefined)?.rotation ?? video?.tags?.rotate ?? 0)) % 180;
     const [width, height] = [Number(video?.['width'] ?? 0), Number(video?.['height'] ?? 0)];
+    const declaredFps = parseRate(String(video?.['r_frame_rate'] ?? ''));
     const duration = Number(parsed.format?.duration ?? video?.['duration'] ?? 0);
     return {
       formatName: parsed.format?.format_name ?? '',
@@ -97,8 +98,8 @@ export class MediaTools {
             width: rotation === 90 ? height : width,
             height: rotation === 90 ? width : height,
             rotated: rotation === 90,
-            fps: parseRate(String(video['avg_frame_rate'] ?? video['r_frame_rate'] ?? '0')) || parseRate(String(video['r_frame_rate'] ?? '0')),
-            declaredFps: parseRate(String(video['r_frame_rate'] ?? '0')),
+            fps: parseRate(String(video['avg_frame_rate'] ?? '')) || declaredFps,
+            declaredFps,
             pixelFormat: String(video['pix_fmt'] ?? ''),
             sampleAspectRatio: String(video['sample_aspect_ratio'] ?? '1:1'),
             timeBase: String(video['time_base'] ?? ''),
@@ -114,22 +115,25 @@ export class MediaTools {
     };
   }
 
-  /** Timestamps (in samples of the stream's time base) of the first audio stream's packets in a time window. */
-  async audioPacketTimes(filePath: string, fromSeconds: number | 'start', lengthSeconds: number, signal?: AbortSignal): Promise<number[]> {
-    const interval = fromSeconds === 'start' ? '%+#4' : `${Math.max(0, fromSeconds - 0.5).toFixed(3)}%+${(lengthSeconds + 1).toFixed(3)}`;
+  /**
+   * Timestamps (in the stream's time base) of the first audio stream's first packets and of its
+   * packets around `aroundSeconds`, read in one ffprobe run: `{ first, around }`.
+   */
+  async audioPacketTimes(filePath: string, aroundSeconds: number, signal?: AbortSignal): Promise<{ first: number | undefined; around: number[] }> {
     const output = await runProcess(
       this.ffprobePath,
       [
-        '-v', 'error', '-select_streams', 'a:0', '-read_intervals', interval,
+        '-v', 'error', '-select_streams', 'a:0', '-read_intervals', `%+#1,${Math.max(0, aroundSeconds - 0.5).toFixed(3)}%+1.2`,
         '-show_entries', 'packet=pts', '-of', 'csv=p=0', filePath,
       ],
       { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
     );
-    return output
+    const times = output
       .toString('utf8')
       .split('\n')
       .map((line) => Number.parseInt(line, 10))
       .filter((value) => Number.isFinite(value));
+    return { first: times[0], around: times.slice(1) };
   }
 
   /** The first video stream's codec extradata (for H.264 in MP4: the SPS/PPS), as ffprobe prints it. */

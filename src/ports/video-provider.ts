@@ -30,6 +30,12 @@ export interface VideoProvider {
   pollDelayMs(elapsedMs: number): number;
 }
 
+/** Whether a provider runs this operation for a model (and, for a generation, this kind of input). */
+export function supports(provider: VideoProvider, model: string, operation: Operation, mode?: GenerationMode): boolean {
+  const capabilities = provider.capabilities(model);
+  return Boolean(capabilities?.operations.includes(operation) && (mode === undefined || capabilities.modes.includes(mode)));
+}
+
 /** An error from a provider; workers decide on retries from `isRetryable`, never from the text. */
 export class ProviderError extends Error {
   constructor(

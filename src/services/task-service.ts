@@ -1,4 +1,4 @@
-import { InvalidStateError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors.js';
+import { InvalidStateError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { newTaskId, randomSeed } from '../domain/ids.js';
 import {
   EXTENSION_SECONDS,
@@ -8,11 +8,12 @@ import {
 } from '../domain/task.js';
 import { jobRequest } from '../jobs/job-kinds.js';
 import { type AddressPolicy, checkUrlBeforeUse } from '../net/address-guard.js';
+import { supports } from '../ports/video-provider.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../storage/storage.js';
 import type { Admission } from './admission.js';
-import { hashApiKey, type KeyService } from './key-service.js';
+import { hashApiKey } from './key-service.js';
 
 export interface NewGeneration {
   readonly key: ApiKeyRecord;
@@ -58,8 +59,7 @@ export class TaskService {
 
   async createGeneration(input: NewGeneration): Promise<Task> {
     const provider = this.providers.providerFor(input.parameters.model);
-    const capabilities = provider.capabilities(input.parameters.model);
-    if (!capabilities?.operations.includes('generate') || !capabilities.modes.includes(input.parameters.mode)) {
+    if (!supports(provider, input.parameters.model, 'generate', input.parameters.mode)) {
       throw new ValidationError(`model ${input.parameters.model} cannot make this kind of video here`, 'model');
     }
     await this.checkCallbackUrl(input.callbackUrl);
@@ -84,7 +84,7 @@ export class TaskService {
     await this.assertExtendable(source);
     const model = input.model ?? source.parameters.model;
     // An extension runs where its source was made: that provider holds what it continues.
-    if (!this.providers.get(source.provider).capabilities(model)?.operations.includes('extend')) {
+    if (!supports(this.providers.get(source.provider), model, 'extend')) {
       throw new InvalidStateError(`Videos made with model ${model} cannot be extended.`);
     }
     await this.checkCallbackUrl(input.callbackUrl);
@@ -113,7 +113,7 @@ export class TaskService {
 
   async createImportedExtension(input: NewImportedExtension): Promise<Task> {
     const provider = this.providers.providerFor(input.parameters.model);
-    if (!provider.capabilities(input.parameters.model)?.operations.includes('extend')) {
+    if (!supports(provider, input.parameters.model, 'extend')) {
       throw new ValidationError(`model ${input.parameters.model} cannot extend videos`, 'model');
     }
     const id = newTaskId();
@@ -150,7 +150,7 @@ export class TaskService {
     if (source.state !== 'succeeded' || !source.result) throw new InvalidStateError('record status is not success');
     const existing = await this.storage.tasks.findChild(source.id, operation);
     if (existing) return { task: existing, created: false };
-    if (!this.providers.get(source.provider).capabilities(source.parameters.model)?.operations.includes(operation)) {
+    if (!supports(this.providers.get(source.provider), source.parameters.model, operation)) {
       throw new InvalidStateError(`The ${target} version of this video is unavailable.`);
     }
     await this.checkCallbackUrl(callbackUrl);
@@ -182,14 +182,11 @@ export class TaskService {
   }
 
   /**
-   * The task if the presented API key is valid and owns it, in one query; otherwise tells
-   * an invalid key (UnauthorizedError) from an unknown or foreign task (NotFoundError).
+   * The task if the presented API key is active and owns it: key check and lookup in one
+   * query, for the routes clients poll. Undefined says neither which part failed.
    */
-  async getForPresentedKey(taskId: string, presentedKey: string | undefined, keys: KeyService): Promise<Task> {
-    const task = presentedKey ? await this.storage.tasks.findOwnedByKeyHash(taskId, hashApiKey(presentedKey)) : undefined;
-    if (task) return task;
-    if (!presentedKey || !(await keys.authenticate(presentedKey))) throw new UnauthorizedError('missing or invalid API key');
-    throw new NotFoundError('record is null');
+  async findForPresentedKey(taskId: string, presentedKey: string): Promise<Task | undefined> {
+    return this.storage.tasks.findOwnedByKeyHash(taskId, hashApiKey(presentedKey));
   }
 
   private async assertExtendable(source: Task): Promise<void> {

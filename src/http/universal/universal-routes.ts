@@ -5,7 +5,7 @@ import type { KeyService } from '../../services/key-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
 import type { TaskService } from '../../services/task-service.js';
-import { bearerToken, requireApiKey } from '../auth.js';
+import { bearerToken, requireApiKey, requireOwnedTask } from '../auth.js';
 import { universalError } from './universal-errors.js';
 import type { UniversalPresenter } from './universal-presenter.js';
 import { parseUniversalCreate, type UniversalCreate } from './universal-requests.js';
@@ -59,7 +59,7 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
       await requireApiKey(deps.keys, request);
       throw new ValidationError('Query validation error! Expected "generation_id" to be present', 'generation_id');
     }
-    const task = await deps.tasks.getForPresentedKey(generationId, bearerToken(request), deps.keys);
+    const task = await requireOwnedTask(deps.keys, deps.tasks, request, generationId);
     return deps.presenter.fetched(task);
   });
 }

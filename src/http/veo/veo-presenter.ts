@@ -50,19 +50,7 @@ export class VeoPresenter {
   recordInfo(task: Task) {
     const failure = this.failure(task);
     const response = this.response(task);
-    if (task.operation === 'upgrade_4k') {
-      return {
-        taskId: task.id,
-        paramJson: JSON.stringify(task.requestEcho),
-        completeTime: task.finishedAt === null ? null : this.time(task.finishedAt),
-        createTime: this.time(task.createdAt),
-        response: response ? { ...response, mediaIds: [task.id] } : null,
-        successFlag: this.successFlag(task),
-        errorCode: failure?.code ?? null,
-        errorMessage: failure ? failure.message : task.state === 'succeeded' ? '' : null,
-      };
-    }
-    return {
+    const common = {
       taskId: task.id,
       paramJson: JSON.stringify(task.requestEcho),
       completeTime: task.finishedAt === null ? null : this.time(task.finishedAt),
@@ -71,8 +59,9 @@ export class VeoPresenter {
       successFlag: this.successFlag(task),
       errorCode: failure?.code ?? null,
       errorMessage: failure ? failure.message : task.state === 'succeeded' ? '' : null,
-      fallbackFlag: false,
     };
+    if (task.operation === 'upgrade_4k') return { ...common, response: response && { ...response, mediaIds: [task.id] } };
+    return { ...common, fallbackFlag: false };
   }
 
   /** The body POSTed to `callBackUrl` when the task ends. */
@@ -107,11 +96,9 @@ export class VeoPresenter {
 
   /** The 4K callback, in the shape SEGUE_4K_CALLBACK_SHAPE picks (the two documented ones disagree). */
   private fourKCallbackBody(task: Task) {
-    if (task.state !== 'succeeded' || !task.result) {
-      return { code: 500, msg: FOUR_K_UNAVAILABLE, data: { taskId: task.id } };
-    }
-    const resultUrls = [this.signer.urlFor(task.result.videoKey)];
-    const imageUrls = [this.signer.urlFor(task.result.posterKey)];
+    const files = this.fourKFiles(task);
+    if (!files) return { code: 500, msg: FOUR_K_UNAVAILABLE, data: { taskId: task.id } };
+    const { resultUrls, imageUrls } = files;
     const msg = '4K Video generated successfully.';
     if (this.options.fourKCallbackShape === 'openapi') {
       return { code: 200, msg, data: { task_id: task.id, result_urls: resultUrls, media_ids: [task.id], image_urls: imageUrls } };

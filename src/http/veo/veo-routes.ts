@@ -4,7 +4,7 @@ import type { CallbackService } from '../../services/callback-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { TaskService } from '../../services/task-service.js';
-import { bearerToken, requireApiKey } from '../auth.js';
+import { bearerToken, requireApiKey, requireOwnedTask } from '../auth.js';
 import { veoErrorEnvelope } from './veo-errors.js';
 import { FOUR_K_UNAVAILABLE, type VeoPresenter } from './veo-presenter.js';
 import {
@@ -117,7 +117,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     }
     try {
       // Polled every few seconds by every client: key check and task lookup are one query.
-      const task = await deps.tasks.getForPresentedKey(taskId, bearerToken(request), deps.keys);
+      const task = await requireOwnedTask(deps.keys, deps.tasks, request, taskId);
       return success(deps.presenter.recordInfo(task));
     } catch (error) {
       // The dialect answers an unknown record with 422 "record is null" on this route.

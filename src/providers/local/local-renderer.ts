@@ -72,7 +72,7 @@ export class LocalRenderer {
         [
           '-f', 'lavfi', '-i', proceduralSceneSource(request.seed, width, height, seconds), ...audio.input,
           '-map', '0:v', ...(request.generateAudio ? ['-map', '1:a'] : []), ...(watermark ? ['-vf', watermark] : []),
-          ...videoEncoderArgs, ...audio.args, ...containerArgs, '-t', String(seconds), videoPath,
+          ...videoEncoderArgs(), ...audio.args, ...containerArgs, '-t', String(seconds), videoPath,
         ],
         { signal, cwd: workDir },
       );
@@ -91,7 +91,7 @@ export class LocalRenderer {
         ...audio.input,
         '-filter_complex', imageAnimationGraph(imagePaths.length, width, height, seconds, request.seed, watermark),
         '-map', '[v]', ...(request.generateAudio ? ['-map', `${imagePaths.length}:a`] : []),
-        ...videoEncoderArgs, ...audio.args, ...containerArgs, '-t', String(seconds), videoPath,
+        ...videoEncoderArgs(), ...audio.args, ...containerArgs, '-t', String(seconds), videoPath,
       ],
       { signal, cwd: workDir },
     );
@@ -182,7 +182,7 @@ export class LocalRenderer {
         `scale=${width * 2}:${height * 2}:flags=lanczos,` +
           `zoompan=z='1+${zoomPerSecond}*on/${fps}':x='(iw-iw/zoom)*${focusX}':y='(ih-ih/zoom)*${focusY}':` +
           `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,${watermark ? `${watermark},` : ''}format=yuv420p`,
-        ...videoEncoderArgs, '-r', String(fps), '-frames:v', String(frames),
+        ...videoEncoderArgs(fps), '-frames:v', String(frames),
         ...(plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : []),
         ...containerArgs, segmentVideoPath,
       ],
@@ -220,7 +220,7 @@ export class LocalRenderer {
         '-vf',
         `scale=${width}:${height}:force_original_aspect_ratio=decrease:flags=lanczos,` +
           `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,unsharp=5:5:0.5:5:5:0,setsar=1,format=yuv420p`,
-        ...videoEncoderArgs, '-r', String(source.video.fps || OUTPUT_FPS),
+        ...videoEncoderArgs(source.video.fps || OUTPUT_FPS),
         ...containerArgs, videoPath,
       ],
       { signal },

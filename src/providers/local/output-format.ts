@@ -10,14 +10,19 @@ export function frameSize(aspectRatio: AspectRatio, resolution: Resolution): { w
 }
 
 /**
- * Encoder arguments shared by every render. The thread count is fixed and bit-exact flags are
- * set, so the same inputs and seed give byte-identical frames on any machine with this ffmpeg.
+ * Encoder arguments shared by every render, at a frame rate (Segue's own 24, or a joinable
+ * source's). The thread count is fixed and bit-exact flags are set, so the same inputs and seed
+ * give byte-identical frames; every render writing the same parameter sets is what lets
+ * extensions join Segue's results by stream copy.
  */
-export const videoEncoderArgs: readonly string[] = [
-  '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '19', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-  '-r', String(OUTPUT_FPS), '-g', String(OUTPUT_FPS * 2), '-keyint_min', String(OUTPUT_FPS * 2),
-  '-sc_threshold', '0', '-threads', '2', '-flags:v', '+bitexact',
-];
+export function videoEncoderArgs(fps: number = OUTPUT_FPS): string[] {
+  const keyframeInterval = String(Math.round(fps * 2));
+  return [
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '19', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+    '-r', String(fps), '-g', keyframeInterval, '-keyint_min', keyframeInterval,
+    '-sc_threshold', '0', '-threads', '2', '-flags:v', '+bitexact',
+  ];
+}
 
 export const audioEncoderArgs: readonly string[] = [
   '-c:a', 'aac', '-b:a', '128k', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-flags:a', '+bitexact',

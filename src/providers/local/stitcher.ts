@@ -38,7 +38,7 @@ async function encoderExtradata(media: MediaTools, width: number, height: number
   if (known !== undefined) return known;
   const probe = path.join(workDir, 'encoder-reference.mp4');
   await media.ffmpeg(
-    ['-f', 'lavfi', '-i', `color=c=gray:s=${width}x${height}:r=${fps}:d=0.2`, ...videoEncoderArgs, '-r', String(fps), probe],
+    ['-f', 'lavfi', '-i', `color=c=gray:s=${width}x${height}:r=${fps}:d=0.2`, ...videoEncoderArgs(fps), probe],
     { signal },
   );
   const extradata = await media.videoExtradata(probe, signal);
@@ -156,7 +156,7 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
         '-filter_complex',
         `[0:v]${plan.sourceFilter}[sv];[1:v]setsar=1[nv];[sv][nv]concat=n=2:v=1:a=0[v]` + (hasAudio ? `;${audioGraph(2, 3)}` : ''),
         '-map', '[v]', ...(hasAudio ? ['-map', '[a]', ...audioEncoderArgs] : []),
-        ...videoEncoderArgs, ...containerArgs, request.outputPath,
+        ...videoEncoderArgs(), ...containerArgs, request.outputPath,
       ],
       { signal },
     );
@@ -199,9 +199,8 @@ async function spliceAudio(media: MediaTools, request: AssembleRequest): Promise
   const seamSample = Math.round(source.video!.durationSeconds * AUDIO_SAMPLE_RATE);
   const splice = AAC_FRAME * Math.floor((seamSample - 2 * AAC_FRAME + AAC_FRAME) / AAC_FRAME) - AAC_FRAME;
   if (splice < 2 * AAC_FRAME) return null;
-  const packets = await media.audioPacketTimes(request.sourcePath, (splice - AAC_FRAME) / AUDIO_SAMPLE_RATE, 0.2, signal);
-  if (!packets.includes(splice) || !packets.includes(splice - AAC_FRAME)) return null;
-  const first = (await media.audioPacketTimes(request.sourcePath, 'start', 0, signal))[0];
+  const { first, around } = await media.audioPacketTimes(request.sourcePath, (splice - AAC_FRAME) / AUDIO_SAMPLE_RATE, signal);
+  if (!around.includes(splice) || !around.includes(splice - AAC_FRAME)) return null;
   if (first !== -AAC_FRAME && first !== 0) return null;
 
   const sourceAudio = path.join(workDir, 'source-audio.m4a');

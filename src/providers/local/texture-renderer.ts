@@ -105,7 +105,7 @@ export async function renderTextureSegment(
     [
       '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${plan.width}x${plan.height}`, '-r', String(plan.fps), '-i', segmentRaw,
       ...(request.watermark ? ['-vf', request.watermark] : []),
-      ...videoEncoderArgs, '-r', String(plan.fps),
+      ...videoEncoderArgs(plan.fps),
       ...(plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : []),
       ...containerArgs, segmentVideoPath,
     ],
