@@ -7,9 +7,10 @@ import { renderManifestKey } from '../src/providers/local/render-manifest.js';
 import { ProviderRegistry } from '../src/providers/provider-registry.js';
 import { LocalProvider } from '../src/providers/local/local-provider.js';
 import { FsBlobStore } from '../src/blobs/fs-blob-store.js';
-import { TaskLifecycle } from '../src/services/task-lifecycle.js';
 import { pino } from 'pino';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';
+import { storedResult, succeedQueuedTask } from './helpers/terminal-tasks.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const harnesses: TestSegue[] = [];
 after(async () => {
@@ -33,6 +34,17 @@ async function veo(harness: TestSegue, url: string, body: unknown, key: string, 
 }
 
 const fastVideoPrice = 8 * 8;
+const ADMIN_KEY = 'admin-key-0123456789';
+
+/** A call to the admin API (JSON only when there is a body: Fastify refuses an empty JSON body). */
+function asAdmin(harness: TestSegue, method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, key = ADMIN_KEY) {
+  return harness.segue.http.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { payload: JSON.stringify(body) } : {}),
+  });
+}
 const ledgerOf = async (harness: TestSegue, apiKeyId: string) =>
   harness.segue.storage.ledger.history(apiKeyId, 10_000);
 
@@ -58,12 +70,7 @@ test('200 concurrent creations against a balance for exactly 73: 73 accepted, 12
   assert.equal(universal.statusCode, 403);
   assert.match(universal.json().message, /run out of credits/);
 
-  const lifecycle = new TaskLifecycle(harness.segue.storage);
-  for (const reply of accepted) {
-    const task = (await harness.segue.storage.tasks.findById(reply.body.data.taskId))!;
-    await harness.segue.storage.tasks.transition(task.id, 'queued', { to: 'running', at: Date.now() });
-    await lifecycle.succeed(task, { videoKey: 'v.mp4', segmentKey: null, posterKey: 'p.jpg', durationSeconds: 8, width: 1280, height: 720, fps: 24, hasAudio: true });
-  }
+  for (const reply of accepted) await succeedQueuedTask(harness.segue.storage, reply.body.data.taskId);
   assert.equal(await harness.segue.keys.balance(issued.id), 0);
   const entries = await ledgerOf(harness, issued.id);
   const count = (kind: string) => entries.filter((entry) => entry.kind === kind).length;
@@ -133,14 +140,7 @@ test('a process killed while failing tasks never leaves a failure without its re
   const child = fork(failingScript(harness.dataDir), [harness.dataDir, JSON.stringify(ids)], { stdio: 'ignore' });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
   // Let it fail some tasks, then kill it mid-stream for real.
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(async () => {
-      if ((await harness.segue.storage.tasks.listByState('failed', 1000)).length >= 20) {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 2);
-  });
+  await waitFor('20 failed tasks', async () => (await harness.segue.storage.tasks.listByState('failed', 1000)).length >= 20, { intervalMs: 2 });
   child.kill('SIGKILL');
   await new Promise((resolve) => child.once('exit', resolve));
 
@@ -175,7 +175,7 @@ test('rate limit: 429 with Retry-After after 20 creations in 10 s; refused valid
 });
 
 test('read limit, unfinished-task cap, maintenance and feature switches', async () => {
-  const harness = await segueWith({ SEGUE_READ_RATE_LIMIT: '5/10s', SEGUE_ADMIN_KEY: 'admin-key-0123456789' });
+  const harness = await segueWith({ SEGUE_READ_RATE_LIMIT: '5/10s', SEGUE_ADMIN_KEY: ADMIN_KEY });
   for (let index = 0; index < 5; index++) assert.equal((await veo(harness, '/api/v1/chat/credit', null, harness.key, 'GET')).body.code, 200);
   const readLimited = await veo(harness, '/api/v1/chat/credit', null, harness.key, 'GET');
   assert.equal(readLimited.body.code, 429);
@@ -191,8 +191,7 @@ test('read limit, unfinished-task cap, maintenance and feature switches', async 
   assert.match(third.body.msg, /2 tasks are already unfinished/);
   assert.equal(await harness.segue.keys.balance(capped.id), 10_000 - 2 * fastVideoPrice, 'nothing held for the refusal');
 
-  const admin = (method: 'GET' | 'PUT', url: string, body?: unknown) =>
-    harness.segue.http.inject({ method, url, headers: { authorization: 'Bearer admin-key-0123456789', 'content-type': 'application/json' }, ...(body ? { payload: JSON.stringify(body) } : {}) });
+  const admin = (method: 'GET' | 'PUT', url: string, body?: unknown) => asAdmin(harness, method, url, body);
   assert.equal((await admin('PUT', '/admin/service', { maintenance: true })).statusCode, 200);
   const closed = await veo(harness, '/api/v1/veo/generate', { prompt: 'x' }, capped.key);
   assert.equal(closed.body.code, 455);
@@ -243,14 +242,8 @@ test('content policy: blocklist and English-only refusals, with nothing held and
 });
 
 test('revoked keys get 401 at once; rotated keys keep their account; admin routes need the admin key', async () => {
-  const harness = await segueWith({ SEGUE_ADMIN_KEY: 'admin-key-0123456789' });
-  const admin = (method: 'GET' | 'POST', url: string, key = 'admin-key-0123456789', body?: unknown) =>
-    harness.segue.http.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { payload: JSON.stringify(body) } : {}),
-    });
+  const harness = await segueWith({ SEGUE_ADMIN_KEY: ADMIN_KEY });
+  const admin = (method: 'GET' | 'POST', url: string, key = ADMIN_KEY, body?: unknown) => asAdmin(harness, method, url, body, key);
   assert.equal((await admin('GET', '/admin/keys', harness.key)).statusCode, 401, 'a normal key is not an admin');
   assert.equal((await admin('GET', '/admin/keys', 'wrong-admin-key-000')).statusCode, 401);
 
@@ -275,7 +268,7 @@ test('revoked keys get 401 at once; rotated keys keep their account; admin route
 });
 
 test('a timed-out task is reconciled, not refunded: a late success is charged; an operator can settle', async () => {
-  const harness = await segueWith({ SEGUE_ADMIN_KEY: 'admin-key-0123456789' });
+  const harness = await segueWith({ SEGUE_ADMIN_KEY: ADMIN_KEY });
   const key = (await harness.segue.keys.authenticate(harness.key))!;
   const blobs = new FsBlobStore(path.join(harness.dataDir, 'blobs'));
   const deps = {
@@ -300,7 +293,7 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
   const late = await start();
   await blobs.putJson(renderManifestKey(late), {
     status: 'succeeded',
-    result: { videoKey: 'v.mp4', segmentKey: null, posterKey: 'p.jpg', durationSeconds: 8, width: 1280, height: 720, fps: 24, hasAudio: true },
+    result: storedResult(late),
     details: {},
   });
   await pollTask(deps, { taskId: late }, context);
@@ -308,12 +301,7 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
   assert.deepEqual(await kinds(late), ['capture', 'hold']);
 
   const stuck = await start();
-  const settle = await harness.segue.http.inject({
-    method: 'POST',
-    url: `/admin/tasks/${stuck}/settle`,
-    headers: { authorization: 'Bearer admin-key-0123456789', 'content-type': 'application/json' },
-    payload: JSON.stringify({ outcome: 'refund' }),
-  });
+  const settle = await asAdmin(harness, 'POST', `/admin/tasks/${stuck}/settle`, { outcome: 'refund' });
   assert.deepEqual(settle.json(), { settled: true, outcome: 'refund' });
   assert.equal((await harness.segue.storage.tasks.findById(stuck))?.state, 'failed');
   assert.deepEqual(await kinds(stuck), ['hold', 'release']);

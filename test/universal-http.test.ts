@@ -6,6 +6,7 @@ import { TaskLifecycle } from '../src/services/task-lifecycle.js';
 import { media } from './helpers/media-checks.js';
 import { assertMatches, createReplySchemas, fetchReplySchema } from './helpers/published-schemas.js';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';
+import { succeedQueuedTask } from './helpers/terminal-tasks.js';
 
 let harness: TestSegue;
 const scratch = temporaryDirectory('segue-universal-');
@@ -162,12 +163,7 @@ test('statuses are only queued, generating, completed or error; failures carry {
   assertMatches(fetchReplySchema, failed.body, 'error reply');
 
   const done = await create({ model: 'google/veo-3.1-t2v-fast', prompt: 'x' });
-  const task = (await harness.segue.storage.tasks.findById(done.body.id))!;
-  await harness.segue.storage.tasks.transition(task.id, 'queued', { to: 'running', at: Date.now() });
-  await lifecycle.succeed(task, {
-    videoKey: `tasks/${task.id}/video.mp4`, segmentKey: null, posterKey: `tasks/${task.id}/poster.jpg`,
-    durationSeconds: 8, width: 1280, height: 720, fps: 24, hasAudio: true,
-  });
+  const task = await succeedQueuedTask(harness.segue.storage, done.body.id);
   const completed = await fetchGeneration(task.id);
   assert.equal(completed.body.status, 'completed');
   assert.match(completed.body.video.url, /\/files\/tasks\/[0-9a-f]{32}\/video\.mp4\?expires=/);

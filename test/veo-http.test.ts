@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Task } from '../src/domain/task.js';
 import { TaskLifecycle } from '../src/services/task-lifecycle.js';
 import { startTestSegue, type TestSegue } from './helpers/test-segue.js';
+import { succeedQueuedTask } from './helpers/terminal-tasks.js';
 
 let harness: TestSegue;
 let otherKey: string;
@@ -30,23 +30,7 @@ async function generate(body: Record<string, unknown> = { prompt: 'a lighthouse 
   return reply.data.taskId as string;
 }
 
-/** Moves a task to success with a stored result, through the real store, as the engine would. */
-async function markSucceeded(taskId: string): Promise<Task> {
-  const { tasks } = harness.segue.storage;
-  await tasks.transition(taskId, 'queued', { to: 'running', at: Date.now() });
-  const task = (await tasks.findById(taskId))!;
-  await new TaskLifecycle(harness.segue.storage).succeed(task, {
-    videoKey: `tasks/${taskId}/video.mp4`,
-    segmentKey: null,
-    posterKey: `tasks/${taskId}/poster.jpg`,
-    durationSeconds: 8,
-    width: 1280,
-    height: 720,
-    fps: 24,
-    hasAudio: true,
-  });
-  return (await tasks.findById(taskId))!;
-}
+const markSucceeded = (taskId: string) => succeedQueuedTask(harness.segue.storage, taskId);
 
 test('a missing or wrong key gets code 401 on every route', async () => {
   for (const key of [null, 'sk-wrong-key-0000000000']) {

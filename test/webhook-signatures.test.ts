@@ -49,10 +49,11 @@ test('delivery policy: 2xx delivers, 410 stops, the schedule runs out, Retry-Aft
 test('SEGUE_CALLBACK_URLS_AS_STRING sends info.resultUrls as a JSON-array string', async () => {
   const { VeoPresenter } = await import('../src/http/veo/veo-presenter.js');
   const { UrlSigner } = await import('../src/blobs/signed-urls.js');
+  const { storedResult } = await import('./helpers/terminal-tasks.js');
   const signer = new UrlSigner('s'.repeat(32), 'http://segue.test', 3600);
   const task = {
     id: 't', operation: 'generate', state: 'succeeded', failure: null, requestEcho: {}, parameters: { imageUrls: [] },
-    result: { videoKey: 'tasks/t/video.mp4', segmentKey: null, posterKey: 'tasks/t/poster.jpg', durationSeconds: 8, width: 1280, height: 720, fps: 24, hasAudio: true },
+    result: storedResult('t'),
   } as any;
   const asString = new VeoPresenter(signer, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: true, fourKCallbackShape: 'page' }).callbackBody(task) as any;
   const asArray = new VeoPresenter(signer, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: false, fourKCallbackShape: 'page' }).callbackBody(task) as any;

@@ -1,7 +1,28 @@
 import { newTaskId } from '../../src/domain/ids.js';
-import type { Task } from '../../src/domain/task.js';
+import type { Task, TaskResult } from '../../src/domain/task.js';
 import { TaskLifecycle } from '../../src/services/task-lifecycle.js';
 import type { Storage } from '../../src/storage/storage.js';
+
+/** The stored result of an 8 s, 720p video with sound, as the engine records one. */
+export function storedResult(taskId: string): TaskResult {
+  return {
+    videoKey: `tasks/${taskId}/video.mp4`,
+    segmentKey: null,
+    posterKey: `tasks/${taskId}/poster.jpg`,
+    durationSeconds: 8,
+    width: 1280,
+    height: 720,
+    fps: 24,
+    hasAudio: true,
+  };
+}
+
+/** Ends a queued task the way the engine does: running, then succeeded through the real lifecycle. */
+export async function succeedQueuedTask(storage: Storage, taskId: string): Promise<Task> {
+  await storage.tasks.transition(taskId, 'queued', { to: 'running', at: Date.now() });
+  await new TaskLifecycle(storage).succeed((await storage.tasks.findById(taskId))!, storedResult(taskId));
+  return (await storage.tasks.findById(taskId))!;
+}
 
 /**
  * Stores a running task owned by `apiKeyId` and ends it through the real lifecycle (the same
@@ -39,16 +60,7 @@ export async function endTask(
   await storage.tasks.insert(task);
   const lifecycle = new TaskLifecycle(storage);
   if (outcome === 'succeed') {
-    await lifecycle.succeed(task, {
-      videoKey: `tasks/${id}/video.mp4`,
-      segmentKey: null,
-      posterKey: `tasks/${id}/poster.jpg`,
-      durationSeconds: 8,
-      width: 1280,
-      height: 720,
-      fps: 24,
-      hasAudio: true,
-    });
+    await lifecycle.succeed(task, storedResult(id));
   } else {
     await lifecycle.fail(id, { stage: 'generation', reason: 'generation_failed', message: 'the model gave up' });
   }
