@@ -114,6 +114,7 @@ test('the worker retries a failing job, then gives up and runs the exhausted han
         throw new Error('upstream unavailable');
       },
       'task.poll': async () => {},
+      'task.ingest': async () => {},
       'local.render': async () => {},
       'callback.deliver': async () => {},
     },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { pollTask } from '../src/jobs/handlers/task-jobs.js';
 import { renderManifestKey } from '../src/providers/local/render-manifest.js';
+import { defaultProviders } from '../src/providers/providers-file.js';
 import { ProviderRegistry } from '../src/providers/provider-registry.js';
 import { LocalProvider } from '../src/providers/local/local-provider.js';
 import { FsBlobStore } from '../src/blobs/fs-blob-store.js';
@@ -273,7 +274,7 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
   const blobs = new FsBlobStore(path.join(harness.dataDir, 'blobs'));
   const deps = {
     storage: harness.segue.storage,
-    providers: new ProviderRegistry([new LocalProvider(harness.segue.storage.jobs, blobs)], 'local'),
+    providers: new ProviderRegistry(defaultProviders, (name) => new LocalProvider(harness.segue.storage.jobs, blobs, name)),
     lifecycle: harness.segue.lifecycle,
     taskTimeoutMs: 0,
   };

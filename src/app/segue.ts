@@ -9,13 +9,12 @@ import { UniversalPresenter } from '../http/universal/universal-presenter.js';
 import { VeoPresenter } from '../http/veo/veo-presenter.js';
 import { deliverCallback } from '../jobs/handlers/deliver-callback.js';
 import { renderLocal, sweepStaleWorkDirectories } from '../jobs/handlers/render-local.js';
+import { ingestOutput } from '../jobs/handlers/ingest-output.js';
 import { failTaskAfterExhaustion, pollTask, startTask } from '../jobs/handlers/task-jobs.js';
 import { Worker } from '../jobs/worker.js';
 import { MediaTools } from '../media/media-tools.js';
 import { SafeHttpClient } from '../net/safe-http.js';
-import { LocalProvider } from '../providers/local/local-provider.js';
 import { LocalRenderer } from '../providers/local/local-renderer.js';
-import { ProviderRegistry } from '../providers/provider-registry.js';
 import { CallbackService } from '../services/callback-service.js';
 import { Admission } from '../services/admission.js';
 import { KeyService } from '../services/key-service.js';
@@ -27,6 +26,7 @@ import { TaskService } from '../services/task-service.js';
 import { openSqliteDatabase } from '../storage/database.js';
 import { createSqlStorage, type Storage } from '../storage/storage.js';
 import { loadPriceTable } from './price-table-file.js';
+import { setUpProviders } from './provider-setup.js';
 import { urlSigningSecret } from './url-signing-secret.js';
 
 /** A running Segue: its parts, for the entry points and the tests. */
@@ -64,7 +64,9 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const outbound = new SafeHttpClient(addressPolicy);
   const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
   const presenter = new VeoPresenter(signer, config);
-  const providers = new ProviderRegistry([new LocalProvider(storage.jobs, blobs)], 'local');
+  const workDirectory = path.join(config.dataDir, 'work');
+  const upstreams = setUpProviders({ config, jobs: storage.jobs, tasks: storage.tasks, blobs, outbound, workDirectory });
+  const providers = upstreams.registry;
   const lifecycle = new TaskLifecycle(storage);
   const keys = new KeyService(storage);
   const limiter = new RateLimiter();
@@ -80,7 +82,6 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const callbacks = new CallbackService(storage);
   const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
 
-  const workDirectory = path.join(config.dataDir, 'work');
   const swept = await sweepStaleWorkDirectories(workDirectory, 2 * config.ffmpegTimeoutMs);
   if (swept > 0) logger.info({ swept }, 'removed work directories of dead renders');
 
@@ -97,6 +98,8 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     handlers: {
       'task.start': (payload, context) => startTask(taskDeps, payload, context),
       'task.poll': (payload, context) => pollTask(taskDeps, payload, context),
+      'task.ingest': (payload, context) =>
+        ingestOutput({ storage, providers, lifecycle, blobs, media, workDirectory }, payload, context),
       'local.render': (payload, context) =>
         renderLocal({ storage, blobs, renderer, workDirectory }, payload, context),
       'callback.deliver': (payload, context) =>
@@ -105,10 +108,12 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     onExhausted: {
       'task.start': (payload) => failTaskAfterExhaustion(taskDeps, payload),
       'task.poll': (payload) => failTaskAfterExhaustion(taskDeps, payload),
+      'task.ingest': (payload) => failTaskAfterExhaustion(taskDeps, payload),
       'local.render': (payload) => failTaskAfterExhaustion(taskDeps, payload),
     },
     concurrency: config.workerConcurrency,
-    kindConcurrency: { 'local.render': config.localRenderConcurrency },
+    // Downloads and probes of finished upstream videos must never crowd out the polls.
+    kindConcurrency: { 'local.render': config.localRenderConcurrency, 'task.ingest': 2 },
     leaseMs: config.jobLeaseMs,
     pollMs: config.workerPollMs,
     logger: logger.child({ component: 'worker' }),
@@ -123,11 +128,14 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       tasks,
       imports: new MediaImportService(outbound, media, blobs, addressPolicy, { maxBytes: config.mediaMaxBytes, workDirectory }),
       presenter: new UniversalPresenter(signer),
+      taskOfOwnLink: (url) => /^tasks\/([A-Za-z0-9_-]+)\/video\.mp4$/.exec(signer.keyOf(url) ?? '')?.[1],
       reads,
       bodyLimitBytes: Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024,
     },
     files: { signer, blobDirectory: blobs.directory },
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, lifecycle, storage } : undefined,
+    providerReport: () => providers.report(),
+    geminiHooks: { storage, secrets: upstreams.webhookSecrets.gemini },
     readiness: [
       { name: 'database', check: () => storage.ping() },
       {
@@ -148,6 +156,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       await http.close();
       await worker.stop(config.shutdownGraceMs);
       await outbound.close();
+      await upstreams.close();
       await database.close();
     },
   };

@@ -29,6 +29,16 @@ export class UrlSigner {
     return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
+  /** The blob key behind one of Segue's own valid links, or undefined for any other URL. */
+  keyOf(url: string): string | undefined {
+    if (!url.startsWith(`${this.publicUrl}/files/`)) return undefined;
+    const parsed = new URL(url.slice(this.publicUrl.length), 'http://segue.invalid');
+    const path = decodeURIComponent(parsed.pathname);
+    const key = path.slice('/files/'.length);
+    if (key.includes('..') || !this.verify(path, parsed.searchParams.get('expires') ?? undefined, parsed.searchParams.get('signature') ?? undefined)) return undefined;
+    return key;
+  }
+
   private readonly signatures = new Map<string, string>();
 
   /** Signatures are memoised (bounded): polls of one task sign the same path and hour again and again. */

@@ -98,6 +98,7 @@ const environmentSchema = z.object({
   SEGUE_PROMPT_BLOCKLIST: z.string().min(1).optional(),
   SEGUE_ENGLISH_ONLY: booleanFlag.default(false),
   SEGUE_TASK_TIMEOUT_SECONDS: positiveInt.default(30 * 60),
+  SEGUE_PROVIDERS: z.string().min(1).optional(),
 });
 
 /** The names of every variable Segue reads. */
@@ -148,6 +149,8 @@ export interface Config {
   readonly englishOnly: boolean;
   /** After this long without a final answer, a task goes to reconciliation. */
   readonly taskTimeoutMs: number;
+  /** Path of the JSON file that declares upstream providers and routes models to them. */
+  readonly providersFile: string | undefined;
 }
 
 /** Thrown when the environment holds a bad value; the message names every offending variable. */
@@ -205,5 +208,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     promptBlocklistFile: env.SEGUE_PROMPT_BLOCKLIST,
     englishOnly: env.SEGUE_ENGLISH_ONLY,
     taskTimeoutMs: env.SEGUE_TASK_TIMEOUT_SECONDS * 1000,
+    providersFile: env.SEGUE_PROVIDERS,
   });
 }

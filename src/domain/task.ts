@@ -83,6 +83,15 @@ export interface TaskResult {
   readonly hasAudio: boolean;
 }
 
+/**
+ * The upstream's own copy of a result (e.g. a Gemini file uri) and when it was made: a native
+ * extension continues from it while the upstream still keeps it.
+ */
+export interface UpstreamOutput {
+  readonly uri: string;
+  readonly createdAt: number;
+}
+
 export interface TaskFailure {
   readonly stage: FailureStage;
   readonly reason: FailureReason;
@@ -102,8 +111,16 @@ export interface Task {
   /** Credits held for this task at submit (the billing input is fixed then). */
   readonly price: number;
   readonly callbackUrl: string | null;
+  /** The provider entry the task runs on (or last ran on). */
   readonly provider: string;
+  /**
+   * The entries the task may run on, in order; it moves down the list only on a retryable
+   * failure before an upstream accepted it. `provider` differing from the first is a fallback.
+   */
+  readonly providerRoute: readonly string[];
   readonly providerHandle: unknown;
+  /** Set when the upstream finished: what Segue downloads, and what a native extension continues. */
+  readonly upstreamOutput: UpstreamOutput | null;
   readonly state: TaskState;
   readonly progress: number;
   readonly failure: TaskFailure | null;

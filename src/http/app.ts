@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import { type AdminRouteDependencies, adminRoutes } from './admin/admin-routes.js';
 import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
+import { type GeminiHookDependencies, geminiHookRoutes } from './hooks/gemini-hook-routes.js';
 import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
 import { type UniversalRouteDependencies, universalRoutes } from './universal/universal-routes.js';
 import { type VeoRouteDependencies, veoRoutes } from './veo/veo-routes.js';
@@ -15,6 +16,9 @@ export interface HttpDependencies {
   readonly admin: AdminRouteDependencies | undefined;
   readonly files: FileRouteDependencies;
   readonly readiness: readonly ReadinessCheck[];
+  /** What `/readyz` reports about each provider entry (breakers, limits). */
+  readonly providerReport: () => Record<string, unknown>;
+  readonly geminiHooks: GeminiHookDependencies;
 }
 
 /** The HTTP face of Segue: each dialect is an encapsulated plugin with its own error mapping. */
@@ -35,6 +39,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     await app.register(async (scope) => adminRoutes(scope, admin), { prefix: '/admin' });
   }
   await app.register(async (scope) => fileRoutes(scope, deps.files));
-  await app.register(async (scope) => opsRoutes(scope, deps.readiness));
+  if (deps.geminiHooks.secrets.length > 0) await app.register(async (scope) => geminiHookRoutes(scope, deps.geminiHooks));
+  await app.register(async (scope) => opsRoutes(scope, deps.readiness, deps.providerReport));
   return app;
 }

@@ -12,6 +12,8 @@ export const jobKinds = {
   'task.start': { payload: taskPayload, maxAttempts: 5, backoffMs: [2_000, 60_000] },
   /** Asks the provider how a started task is doing; reschedules itself while it is pending. */
   'task.poll': { payload: taskPayload, maxAttempts: 8, backoffMs: [2_000, 120_000] },
+  /** Downloads a finished upstream video into Segue's storage, probes it and succeeds the task. */
+  'task.ingest': { payload: taskPayload, maxAttempts: 8, backoffMs: [2_000, 300_000] },
   /** The local engine's own work: renders a task's video with ffmpeg. */
   'local.render': { payload: taskPayload, maxAttempts: 3, backoffMs: [2_000, 30_000] },
   /**
@@ -48,7 +50,7 @@ export function jobRequest<K extends JobKind>(
 }
 
 /** The idempotency key of a task's job of this kind (used to wake a poll early). */
-export function taskJobKey(kind: 'task.start' | 'task.poll' | 'local.render', taskId: string): string {
+export function taskJobKey(kind: 'task.start' | 'task.poll' | 'task.ingest' | 'local.render', taskId: string): string {
   return `${kind}:${taskId}`;
 }
 

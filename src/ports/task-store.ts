@@ -1,4 +1,4 @@
-import type { Operation, Task, TaskFailure, TaskResult, TaskState } from '../domain/task.js';
+import type { Operation, Task, TaskFailure, TaskResult, TaskState, UpstreamOutput } from '../domain/task.js';
 
 /** The change a state transition writes together with the new state. */
 export interface TaskTransition {
@@ -31,6 +31,18 @@ export interface TaskStore {
   transition(id: string, from: TaskState, transition: TaskTransition): Promise<boolean>;
   /** Records the provider's opaque operation handle. */
   saveProviderHandle(id: string, handle: unknown): Promise<void>;
+  /**
+   * Queued → running on `provider` if fewer than `maxConcurrent` of its tasks are running: the
+   * per-entry concurrency limit, counted in the database so that every worker process obeys it.
+   */
+  claimSlot(id: string, provider: string, maxConcurrent: number, at: number): Promise<boolean>;
+  /**
+   * Hands a task no upstream has accepted (no handle yet) to the next entry of its route; it
+   * waits queued there. False if it is no longer on `from` or was accepted meanwhile.
+   */
+  moveToProvider(id: string, from: string, to: string, at: number): Promise<boolean>;
+  /** Records the upstream's own copy of the result, before Segue takes custody of it. */
+  saveUpstreamOutput(id: string, output: UpstreamOutput): Promise<void>;
   /** Records progress (0–100) while running; progress never goes backwards. */
   saveProgress(id: string, progress: number): Promise<void>;
 }

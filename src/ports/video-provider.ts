@@ -1,15 +1,22 @@
-import type { FailureReason, GenerationMode, Operation, Task, TaskResult } from '../domain/task.js';
+import type { FailureReason, GenerationMode, Operation, Task, TaskResult, UpstreamOutput } from '../domain/task.js';
 
 /** What a model can do on one provider. */
 export interface ModelCapabilities {
   readonly operations: readonly Operation[];
   readonly modes: readonly GenerationMode[];
+  /**
+   * What an extension may continue: any video (Segue passes its own copy), or only a video this
+   * same provider entry made and still holds (Gemini: its file uri, younger than 2 days).
+   */
+  readonly extendsFrom: 'any_video' | 'own_output';
 }
 
 /** The answer to `status(handle)`. */
 export type ProviderStatus =
   | { readonly state: 'pending'; readonly progress?: number }
   | { readonly state: 'completed'; readonly result: TaskResult; readonly details?: Readonly<Record<string, unknown>> }
+  /** The upstream finished; its video must be taken into Segue's custody (see `download`). */
+  | { readonly state: 'output_ready'; readonly output: UpstreamOutput }
   | { readonly state: 'failed'; readonly reason: FailureReason; readonly message: string; readonly isRetryable: boolean };
 
 export interface ProviderContext {
@@ -28,6 +35,15 @@ export interface VideoProvider {
   status(handle: unknown, task: Task, context: ProviderContext): Promise<ProviderStatus>;
   /** How long to wait before polling a task that was started `elapsedMs` ago (again). */
   pollDelayMs(elapsedMs: number): number;
+  /** After this long without an answer a task goes to reconciliation (the service default if absent). */
+  readonly timeoutMs?: number;
+  /** Copies a finished upstream output into a local file (providers that answer `output_ready`). */
+  download?(output: UpstreamOutput, destination: string, context: ProviderContext): Promise<void>;
+  /**
+   * For `own_output` providers: why this entry cannot continue `source` natively with `model`
+   * (made elsewhere, too old, wrong size…), or undefined when it can.
+   */
+  nativeExtensionRefusal?(source: Task, model: string, now: number): string | undefined;
 }
 
 /** Whether a provider runs this operation for a model (and, for a generation, this kind of input). */
@@ -42,6 +58,8 @@ export class ProviderError extends Error {
     message: string,
     readonly isRetryable: boolean,
     readonly reason: FailureReason = 'generation_failed',
+    /** For a retryable error: when the upstream asked to be called again (429, 503). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ProviderError';

@@ -17,6 +17,8 @@ import { hashApiKey } from './key-service.js';
 
 export interface NewGeneration {
   readonly key: ApiKeyRecord;
+  /** The model id as the client named it, when routes may name it (the universal dialect's ids). */
+  readonly modelId?: string;
   /** The Veo dialect's `enableTranslation` (there is no translator: the English-only rule decides). */
   readonly translationRequested?: boolean;
   readonly parameters: TaskParameters;
@@ -34,15 +36,22 @@ export interface NewExtension {
   readonly callbackUrl: string | null;
   /** The public model to extend with; the source's model when not given. */
   readonly model: string | undefined;
+  readonly modelId?: string;
   readonly requestEcho: Readonly<Record<string, unknown>>;
 }
 
 /** An extension of a video Segue did not make (the universal dialect's `video_url`). */
 export interface NewImportedExtension {
   readonly key: ApiKeyRecord;
+  readonly modelId?: string;
   readonly parameters: TaskParameters;
   readonly seed: number | undefined;
   readonly requestEcho: Readonly<Record<string, unknown>>;
+}
+
+/** A task's first entry and its whole chain. */
+function onRoute(route: readonly string[]): { provider: string; providerRoute: readonly string[] } {
+  return { provider: route[0]!, providerRoute: route };
 }
 
 export const UPGRADED_CANNOT_EXTEND = 'Videos generated after 1080P generation cannot be extended.';
@@ -58,10 +67,9 @@ export class TaskService {
   ) {}
 
   async createGeneration(input: NewGeneration): Promise<Task> {
-    const provider = this.providers.providerFor(input.parameters.model);
-    if (!supports(provider, input.parameters.model, 'generate', input.parameters.mode)) {
-      throw new ValidationError(`model ${input.parameters.model} cannot make this kind of video here`, 'model');
-    }
+    const { model, mode } = input.parameters;
+    const route = this.route(input.modelId, model).filter((name) => supports(this.providers.get(name), model, 'generate', mode));
+    if (route.length === 0) throw new ValidationError(`model ${model} cannot make this kind of video here`, 'model');
     await this.checkCallbackUrl(input.callbackUrl);
     const id = newTaskId();
     return this.insertWithStart(input.key, {
@@ -74,7 +82,7 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
-      provider: provider.name,
+      ...onRoute(route),
     }, input.translationRequested);
   }
 
@@ -83,10 +91,7 @@ export class TaskService {
     if (!source) throw new NotFoundError('Original video or task does not exist');
     await this.assertExtendable(source);
     const model = input.model ?? source.parameters.model;
-    // An extension runs where its source was made: that provider holds what it continues.
-    if (!supports(this.providers.get(source.provider), model, 'extend')) {
-      throw new InvalidStateError(`Videos made with model ${model} cannot be extended.`);
-    }
+    const route = this.extensionRoute(source, model, input.modelId);
     await this.checkCallbackUrl(input.callbackUrl);
     const result = source.result!;
     return this.insertWithStart(input.key, {
@@ -107,15 +112,14 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
-      provider: source.provider,
+      ...onRoute(route),
     });
   }
 
   async createImportedExtension(input: NewImportedExtension): Promise<Task> {
-    const provider = this.providers.providerFor(input.parameters.model);
-    if (!supports(provider, input.parameters.model, 'extend')) {
-      throw new ValidationError(`model ${input.parameters.model} cannot extend videos`, 'model');
-    }
+    const { model } = input.parameters;
+    const route = this.route(input.modelId, model).filter((name) => this.extendsAnyVideo(name, model));
+    if (route.length === 0) throw new ValidationError(`model ${model} cannot extend videos here`, 'model');
     const id = newTaskId();
     return this.insertWithStart(input.key, {
       id,
@@ -127,7 +131,7 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: null,
-      provider: provider.name,
+      ...onRoute(route),
     });
   }
 
@@ -150,9 +154,9 @@ export class TaskService {
     if (source.state !== 'succeeded' || !source.result) throw new InvalidStateError('record status is not success');
     const existing = await this.storage.tasks.findChild(source.id, operation);
     if (existing) return { task: existing, created: false };
-    if (!supports(this.providers.get(source.provider), source.parameters.model, operation)) {
-      throw new InvalidStateError(`The ${target} version of this video is unavailable.`);
-    }
+    // Upscaling works on Segue's own copy: the source's entry if it can, else one that can.
+    const upgrader = [source.provider, ...this.providers.names()].find((name) => supports(this.providers.get(name), source.parameters.model, operation));
+    if (!upgrader) throw new InvalidStateError(`The ${target} version of this video is unavailable.`);
     await this.checkCallbackUrl(callbackUrl);
     try {
       const task = await this.insertWithStart(
@@ -167,7 +171,7 @@ export class TaskService {
           requestEcho: { taskId: source.id, ...(callbackUrl ? { callBackUrl: callbackUrl } : {}) },
           seed: source.seed,
           callbackUrl,
-          provider: source.provider,
+          ...onRoute([upgrader]),
         },
         false,
         source.result.durationSeconds,
@@ -181,12 +185,48 @@ export class TaskService {
     }
   }
 
+  async isOwnedBy(taskId: string, key: ApiKeyRecord): Promise<boolean> {
+    return (await this.storage.tasks.findOwned(taskId, key.id)) !== undefined;
+  }
+
   /**
    * The task if the presented API key is active and owns it: key check and lookup in one
    * query, for the routes clients poll. Undefined says neither which part failed.
    */
   async findForPresentedKey(taskId: string, presentedKey: string): Promise<Task | undefined> {
     return this.storage.tasks.findOwnedByKeyHash(taskId, hashApiKey(presentedKey));
+  }
+
+  /** The configured chain for a model: by the client's own model id if routed, else the public one. */
+  private route(modelId: string | undefined, model: string): readonly string[] {
+    return this.providers.routeFor(modelId ? [modelId, model] : [model]);
+  }
+
+  private extendsAnyVideo(name: string, model: string): boolean {
+    const provider = this.providers.get(name);
+    return supports(provider, model, 'extend') && provider.capabilities(model)?.extendsFrom === 'any_video';
+  }
+
+  /**
+   * Where an extension runs, decided before anything is paid: natively on the entry (account)
+   * that made the source while that entry still holds it, pinned there and nowhere else;
+   * otherwise on the model's chain like a new task, with Segue's copy of the source as input.
+   */
+  private extensionRoute(source: Task, model: string, modelId: string | undefined): readonly string[] {
+    const maker = this.providers.names().includes(source.provider) ? this.providers.get(source.provider) : undefined;
+    const makerCapabilities = maker?.capabilities(model);
+    let refusal: string | undefined;
+    if (maker && makerCapabilities?.extendsFrom === 'own_output') {
+      refusal = maker.nativeExtensionRefusal?.(source, model, this.now());
+      if (refusal === undefined) return [maker.name];
+    }
+    const route = this.route(modelId, model).filter((name) => this.extendsAnyVideo(name, model));
+    if (route.length > 0) return route;
+    throw new InvalidStateError(
+      refusal
+        ? `This video cannot be extended: ${refusal}, and no configured provider extends other videos.`
+        : `Videos made with model ${model} cannot be extended.`,
+    );
   }
 
   private async assertExtendable(source: Task): Promise<void> {
@@ -225,7 +265,7 @@ export class TaskService {
    */
   private async insertWithStart(
     key: ApiKeyRecord,
-    fields: Omit<Task, 'state' | 'progress' | 'failure' | 'result' | 'engineDetails' | 'createdAt' | 'startedAt' | 'finishedAt' | 'providerHandle' | 'price'>,
+    fields: Omit<Task, 'state' | 'progress' | 'failure' | 'result' | 'engineDetails' | 'createdAt' | 'startedAt' | 'finishedAt' | 'providerHandle' | 'price' | 'upstreamOutput'>,
     translationRequested = false,
     sourceSeconds?: number,
   ): Promise<Task> {
@@ -246,6 +286,7 @@ export class TaskService {
       ...fields,
       price,
       providerHandle: null,
+      upstreamOutput: null,
       state: 'queued',
       progress: 0,
       failure: null,

@@ -53,6 +53,9 @@ export interface TasksTable {
   fps: number | null;
   has_audio: number | null;
   engine_details: string | null;
+  provider_route: string | null;
+  upstream_output_uri: string | null;
+  upstream_output_created_at: number | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
@@ -124,4 +127,11 @@ export interface Database {
   callback_attempts: CallbackAttemptsTable;
   service_settings: ServiceSettingsTable;
   api_key_balances: ApiKeyBalancesTable;
+  inbound_webhooks: InboundWebhooksTable;
+}
+
+export interface InboundWebhooksTable {
+  id: string;
+  source: string;
+  received_at: number;
 }

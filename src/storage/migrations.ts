@@ -167,6 +167,22 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_provider_routes': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('tasks').addColumn('provider_route', 'text').execute();
+      await db.schema.alterTable('tasks').addColumn('upstream_output_uri', 'text').execute();
+      await db.schema.alterTable('tasks').addColumn('upstream_output_created_at', 'bigint').execute();
+      // Per-entry concurrency counts running tasks of one provider entry.
+      await db.schema.createIndex('tasks_by_provider_state').on('tasks').columns(['provider', 'state']).execute();
+      // Provider webhooks are delivered at least once: each id is acted on once.
+      await db.schema
+        .createTable('inbound_webhooks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

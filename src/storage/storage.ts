@@ -3,11 +3,13 @@ import { sql } from 'kysely';
 import type { CallbackOutbox } from '../ports/callback-outbox.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { KeyStore, Ledger, SettingsStore } from '../ports/key-store.js';
+import type { InboundWebhookLog } from '../ports/inbound-webhook-log.js';
 import type { TaskStore } from '../ports/task-store.js';
 import type { Database } from './database-schema.js';
 import { SqlCallbackOutbox } from './callback-outbox-sql.js';
 import { SqlJobQueue } from './job-queue-sql.js';
 import { SqlKeyStore, SqlLedger, SqlSettingsStore } from './key-store-sql.js';
+import { SqlInboundWebhookLog } from './inbound-webhook-log-sql.js';
 import { SqlTaskStore } from './task-store-sql.js';
 
 /** The stores, bound to one executor: the database itself or an open transaction. */
@@ -18,6 +20,7 @@ export interface Stores {
   readonly ledger: Ledger;
   readonly callbacks: CallbackOutbox;
   readonly settings: SettingsStore;
+  readonly inboundWebhooks: InboundWebhookLog;
 }
 
 /** All persistence, plus a unit of work: what `transaction` writes commits together or not at all. */
@@ -39,6 +42,7 @@ export function createSqlStorage(db: Kysely<Database>): Storage {
     ledger: new SqlLedger(executor),
     callbacks: new SqlCallbackOutbox(executor),
     settings: new SqlSettingsStore(executor),
+    inboundWebhooks: new SqlInboundWebhookLog(executor),
   });
   return {
     ...storesFor(db, signal),

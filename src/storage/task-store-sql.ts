@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { canTransition, withParameterDefaults, type FailureReason, type FailureStage, type Operation, type Task, type TaskState } from '../domain/task.js';
+import { canTransition, withParameterDefaults, type FailureReason, type FailureStage, type Operation, type Task, type TaskState, type UpstreamOutput } from '../domain/task.js';
 import type { TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
 import { ReusableQuery } from './reusable-query.js';
@@ -44,7 +44,10 @@ function toTask(row: TaskRow): Task {
     price: Number(row.price),
     callbackUrl: row.callback_url,
     provider: row.provider,
+    providerRoute: parseJson(row.provider_route) ?? [row.provider],
     providerHandle: parseJson(row.provider_handle),
+    upstreamOutput:
+      row.upstream_output_uri === null ? null : { uri: row.upstream_output_uri, createdAt: Number(row.upstream_output_created_at) },
     state: row.state as TaskState,
     progress: Number(row.progress),
     failure,
@@ -98,6 +101,7 @@ export class SqlTaskStore implements TaskStore {
         price: task.price,
         callback_url: task.callbackUrl,
         provider: task.provider,
+        provider_route: JSON.stringify(task.providerRoute),
         provider_handle: task.providerHandle === null ? null : JSON.stringify(task.providerHandle),
         state: task.state,
         progress: task.progress,
@@ -189,6 +193,45 @@ export class SqlTaskStore implements TaskStore {
     await this.db
       .updateTable('tasks')
       .set({ provider_handle: JSON.stringify(handle), updated_at: Date.now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async claimSlot(id: string, provider: string, maxConcurrent: number, at: number): Promise<boolean> {
+    // One statement: SQLite runs it alone, so two workers cannot both take the last slot.
+    const result = await this.db
+      .updateTable('tasks')
+      .set({ state: 'running', started_at: at, updated_at: at })
+      .where('id', '=', id)
+      .where('state', '=', 'queued')
+      .where('provider', '=', provider)
+      .where((eb) =>
+        eb(
+          eb.selectFrom('tasks as running').select((inner) => inner.fn.countAll().as('count')).where('running.provider', '=', provider).where('running.state', '=', 'running'),
+          '<',
+          maxConcurrent,
+        ),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async moveToProvider(id: string, from: string, to: string, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('tasks')
+      .set({ provider: to, state: 'queued', started_at: null, updated_at: at })
+      .where('id', '=', id)
+      .where('provider', '=', from)
+      .where('provider_handle', 'is', null)
+      .where('state', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async saveUpstreamOutput(id: string, output: UpstreamOutput): Promise<void> {
+    await this.db
+      .updateTable('tasks')
+      .set({ upstream_output_uri: output.uri, upstream_output_created_at: output.createdAt, updated_at: Date.now() })
       .where('id', '=', id)
       .execute();
   }

@@ -43,6 +43,8 @@ export async function endTask(
     rootTaskId: id,
     parameters: { prompt: 'callback test', model: 'veo3_fast', aspectRatio: '16:9', mode: 'text', imageUrls: [], watermark: null, negativePrompt: null, durationSeconds: 8, resolution: '720p', generateAudio: true, sourceVideoUrl: null, sourceVideoKey: null },
     requestEcho: { prompt: 'callback test', callBackUrl: callbackUrl },
+    providerRoute: ['local'],
+    upstreamOutput: null,
     seed: 12345,
     price: 0,
     callbackUrl,

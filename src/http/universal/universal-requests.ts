@@ -101,6 +101,8 @@ interface ParsedFields {
 /** A validated create request, in the engine's terms. */
 export interface UniversalCreate {
   readonly model: UniversalModel;
+  /** The model id as the client sent it (routes may name it). */
+  readonly modelId: string;
   readonly parameters: TaskParameters;
   readonly seed: number | undefined;
   /** For an extension: the video to continue (an http(s) URL or a data: URI). */
@@ -139,6 +141,7 @@ export function parseUniversalCreate(body: unknown): UniversalCreate {
     model.kind === 'reference' ? (fields.image_urls ?? []) : [fields.image_url, fields.last_image_url].filter((url): url is string => Boolean(url));
   return {
     model,
+    modelId,
     seed: fields.seed,
     videoUrl: model.kind === 'extend' ? (fields.video_url ?? null) : null,
     parameters: {

@@ -16,6 +16,8 @@ export interface UniversalRouteDependencies {
   readonly imports: MediaImportService;
   readonly presenter: UniversalPresenter;
   readonly reads: ReadLimit;
+  /** The task whose result one of Segue's own video links points at, if the URL is such a link. */
+  readonly taskOfOwnLink: (url: string) => string | undefined;
   /** Large enough for a data: URI of the biggest accepted video. */
   readonly bodyLimitBytes: number;
 }
@@ -47,7 +49,7 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
     }
     const task = create.videoUrl
       ? await createImportedExtension(deps, key, create, create.videoUrl)
-      : await deps.tasks.createGeneration({ key, parameters: create.parameters, seed: create.seed, callbackUrl: null, requestEcho: create.requestEcho });
+      : await deps.tasks.createGeneration({ key, modelId: create.modelId, parameters: create.parameters, seed: create.seed, callbackUrl: null, requestEcho: create.requestEcho });
     request.log.info({ taskId: task.id, model: create.requestEcho['model'] }, 'generation accepted');
     return deps.presenter.created(task);
   });
@@ -64,14 +66,33 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
   });
 }
 
-/** An extension of a video handed in by URL (checked now, fetched when the task runs) or data: URI (stored now). */
+/**
+ * An extension of a video handed in by URL (checked now, fetched when the task runs) or data: URI
+ * (stored now). A link to one of the caller's own Segue results extends that task itself, so the
+ * lineage is kept and an upstream that made it can continue it natively.
+ */
 async function createImportedExtension(deps: UniversalRouteDependencies, key: ApiKeyRecord, create: UniversalCreate, videoUrl: string) {
+  const ownTaskId = deps.taskOfOwnLink(videoUrl);
+  if (ownTaskId && (await deps.tasks.isOwnedBy(ownTaskId, key))) {
+    return deps.tasks.createExtension({
+      key,
+      sourceTaskId: ownTaskId,
+      prompt: create.parameters.prompt,
+      seed: create.seed,
+      watermark: null,
+      callbackUrl: null,
+      model: create.parameters.model,
+      modelId: create.modelId,
+      requestEcho: create.requestEcho,
+    });
+  }
   const isData = videoUrl.startsWith('data:');
   if (!isData) await deps.imports.checkUrl(videoUrl, 'video_url');
   const sourceVideoKey = isData ? await deps.imports.storeDataUriVideo(videoUrl, 'video_url') : null;
   try {
     return await deps.tasks.createImportedExtension({
       key,
+      modelId: create.modelId,
       parameters: { ...create.parameters, sourceVideoKey, sourceVideoUrl: isData ? null : videoUrl },
       seed: create.seed,
       requestEcho: create.requestEcho,

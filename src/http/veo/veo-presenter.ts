@@ -61,7 +61,7 @@ export class VeoPresenter {
       errorMessage: failure ? failure.message : task.state === 'succeeded' ? '' : null,
     };
     if (task.operation === 'upgrade_4k') return { ...common, response: response && { ...response, mediaIds: [task.id] } };
-    return { ...common, fallbackFlag: false };
+    return { ...common, fallbackFlag: usedFallback(task) };
   }
 
   /** The body POSTed to `callBackUrl` when the task ends. */
@@ -72,7 +72,7 @@ export class VeoPresenter {
       return {
         code: failure?.code ?? 500,
         msg: failure?.message ?? 'Internal Error, Please try again later.',
-        data: { taskId: task.id, fallbackFlag: false },
+        data: { taskId: task.id, fallbackFlag: usedFallback(task) },
       };
     }
     const response = this.response(task)!;
@@ -89,7 +89,7 @@ export class VeoPresenter {
           ...(response.fullResultUrls ? { fullResultUrls: encode(response.fullResultUrls) } : {}),
         },
         promptJson: task.requestEcho,
-        fallbackFlag: false,
+        fallbackFlag: usedFallback(task),
       },
     };
   }
@@ -138,4 +138,9 @@ export class VeoPresenter {
     if (this.options.timeFormat === 'epoch_ms') return epochMs;
     return new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ');
   }
+}
+
+/** Whether the task ran on a later entry of its route than the first (the Veo dialect's `fallbackFlag`). */
+function usedFallback(task: Task): boolean {
+  return task.provider !== task.providerRoute[0];
 }

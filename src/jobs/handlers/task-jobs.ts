@@ -1,5 +1,5 @@
-import { isTerminal } from '../../domain/task.js';
-import { ProviderError } from '../../ports/video-provider.js';
+import { isTerminal, type Task } from '../../domain/task.js';
+import { ProviderError, type ProviderStatus } from '../../ports/video-provider.js';
 import type { ProviderRegistry } from '../../providers/provider-registry.js';
 import type { TaskLifecycle } from '../../services/task-lifecycle.js';
 import type { Storage } from '../../storage/storage.js';
@@ -14,25 +14,43 @@ export interface TaskJobDependencies {
   readonly taskTimeoutMs: number;
 }
 
-/** `task.start`: hands the task to its provider, stores the handle and schedules the first poll. */
-export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId: string }, context: JobContext): Promise<void> {
+/** How long a task waits for a free slot on its entry before asking again (jittered). */
+const slotWaitMs = () => 1_000 + Math.round(Math.random() * 2_000);
+
+/**
+ * `task.start`: hands the task to its provider entry, stores the handle and schedules the first
+ * poll. A task beyond its entry's concurrency or request rate waits queued. On a retryable
+ * failure before any upstream accepted it (or while the entry's breaker is open) it moves to the
+ * next entry of its route; an extension pinned to one entry has no next entry.
+ */
+export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId: string }, context: JobContext): Promise<RetryAfter | void> {
   const task = await deps.storage.tasks.findById(taskId);
   if (!task || isTerminal(task.state)) return;
-  const provider = deps.providers.get(task.provider);
-  if (task.state === 'running' && task.providerHandle !== null) {
+  if (task.providerHandle !== null) {
     // An earlier attempt started it and crashed before finishing this job: just make sure it is polled.
     await deps.storage.jobs.enqueue(jobRequest('task.poll', { taskId }));
     return;
   }
-  if (task.state === 'queued') await deps.lifecycle.markRunning(taskId);
+  const provider = deps.providers.get(task.provider);
+  const gate = deps.providers.gate(task.provider);
+  if (gate.isOpen() && (await fallBack(deps, task, context, 'circuit breaker open'))) return { retryAfterMs: 0 };
+  if (task.state === 'queued' && !(await deps.storage.tasks.claimSlot(taskId, task.provider, gate.limits.maxConcurrent, Date.now()))) {
+    return { retryAfterMs: slotWaitMs() };
+  }
+  const wait = gate.waitBeforeRequest();
+  if (wait > 0) return { retryAfterMs: wait };
   let handle: unknown;
   try {
-    handle = await provider.start(task, { signal: context.signal });
+    handle = await provider.start({ ...task, state: 'running' }, { signal: context.signal });
+    gate.recordSuccess();
   } catch (error) {
-    if (error instanceof ProviderError && !error.isRetryable) {
+    if (!(error instanceof ProviderError)) throw error;
+    if (!error.isRetryable) {
       await deps.lifecycle.fail(taskId, { stage: 'submission', reason: error.reason, message: error.message });
       return;
     }
+    gate.recordFailure(error.message);
+    if (await fallBack(deps, task, context, error.message)) return { retryAfterMs: 0 };
     throw error;
   }
   await deps.storage.transaction(async (stores) => {
@@ -42,25 +60,53 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   context.logger.info({ taskId, provider: provider.name }, 'task started');
 }
 
-/** `task.poll`: asks the provider; pending reschedules (no attempt spent), an end settles the task. */
+/** Moves a task no upstream accepted to the next entry of its route; false at the end of it. */
+async function fallBack(deps: TaskJobDependencies, task: Task, context: JobContext, why: string): Promise<boolean> {
+  const next = task.providerRoute[task.providerRoute.indexOf(task.provider) + 1];
+  if (!next || !(await deps.storage.tasks.moveToProvider(task.id, task.provider, next, Date.now()))) return false;
+  context.logger.warn({ taskId: task.id, provider: task.provider, next, why }, 'falling back to the next provider');
+  return true;
+}
+
+/**
+ * `task.poll`: asks the provider; pending reschedules (no attempt spent), an end settles the
+ * task, an upstream output is recorded and handed to `task.ingest`. An upstream that is busy
+ * or unreachable (429, 503, network) is asked again later; that is never a failure.
+ */
 export async function pollTask(
   deps: TaskJobDependencies,
   { taskId }: { taskId: string },
   context: JobContext,
 ): Promise<RetryAfter | void> {
   const task = await deps.storage.tasks.findById(taskId);
-  if (!task || isTerminal(task.state) || task.providerHandle === null) return;
+  if (!task || isTerminal(task.state) || task.providerHandle === null || task.upstreamOutput !== null) return;
   const provider = deps.providers.get(task.provider);
-  const status = await provider.status(task.providerHandle, task, { signal: context.signal });
+  const elapsed = Date.now() - (task.startedAt ?? task.createdAt);
+  let status: ProviderStatus;
+  try {
+    status = await provider.status(task.providerHandle, task, { signal: context.signal });
+  } catch (error) {
+    if (!(error instanceof ProviderError && error.isRetryable)) throw error;
+    context.logger.warn({ taskId, provider: provider.name, err: error.message }, 'poll failed; asking again later');
+    return { retryAfterMs: Math.max(error.retryAfterMs ?? 0, 2 * provider.pollDelayMs(elapsed)) };
+  }
   switch (status.state) {
     case 'pending': {
       if (status.progress !== undefined) await deps.storage.tasks.saveProgress(taskId, status.progress);
-      const elapsed = Date.now() - (task.startedAt ?? task.createdAt);
-      if (task.state === 'running' && elapsed > deps.taskTimeoutMs && (await deps.lifecycle.reconcile(taskId))) {
+      const timeoutMs = provider.timeoutMs ?? deps.taskTimeoutMs;
+      if (task.state === 'running' && elapsed > timeoutMs && (await deps.lifecycle.reconcile(taskId))) {
         // Not a failure, not a refund: the provider may still finish (and bill). Keep asking.
         context.logger.warn({ taskId, provider: provider.name, elapsedMs: elapsed }, 'task timed out; reconciling');
       }
       return { retryAfterMs: provider.pollDelayMs(elapsed) };
+    }
+    case 'output_ready': {
+      await deps.storage.transaction(async (stores) => {
+        await stores.tasks.saveUpstreamOutput(taskId, status.output);
+        await stores.jobs.enqueue(jobRequest('task.ingest', { taskId }));
+      });
+      context.logger.info({ taskId, provider: provider.name }, 'upstream finished; taking the video into custody');
+      return;
     }
     case 'completed': {
       if (await deps.lifecycle.succeed(task, status.result, status.details)) {

@@ -11,6 +11,7 @@ const handleSchema = z.object({ manifestKey: z.string() });
 const capabilities: ModelCapabilities = {
   operations: ['generate', 'extend', 'upgrade_1080p', 'upgrade_4k'],
   modes: ['text', 'first_and_last_frames', 'reference_images'],
+  extendsFrom: 'any_video',
 };
 
 /**
@@ -18,11 +19,10 @@ const capabilities: ModelCapabilities = {
  * worker's render limit), `status` reads the render's manifest. No key, no network, no GPU.
  */
 export class LocalProvider implements VideoProvider {
-  readonly name = 'local';
-
   constructor(
     private readonly jobs: JobQueue,
     private readonly blobs: BlobStore,
+    readonly name = 'local',
   ) {}
 
   /** Every public model runs here; Veo 3.1 Lite has no extension, as on the Gemini API. */

@@ -1,0 +1,122 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { isTerminal, type Task, type TaskResult } from '../../domain/task.js';
+import { type MediaInfo, type MediaTools } from '../../media/media-tools.js';
+import type { BlobStore } from '../../ports/blob-store.js';
+import { ProviderError } from '../../ports/video-provider.js';
+import { audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../providers/local/output-format.js';
+import { taskBlobKey } from '../../providers/local/render-manifest.js';
+import { watermarkFilter } from '../../providers/local/watermark-filter.js';
+import type { ProviderRegistry } from '../../providers/provider-registry.js';
+import type { TaskLifecycle } from '../../services/task-lifecycle.js';
+import type { Storage } from '../../storage/storage.js';
+import type { JobContext } from '../worker.js';
+
+export interface IngestDependencies {
+  readonly storage: Storage;
+  readonly providers: ProviderRegistry;
+  readonly lifecycle: TaskLifecycle;
+  readonly blobs: BlobStore;
+  readonly media: MediaTools;
+  readonly workDirectory: string;
+}
+
+/**
+ * `task.ingest`: takes a finished upstream video into custody at once (upstream copies expire:
+ * Gemini's after two days), so that every link a client gets points at Segue's own copy. The
+ * task succeeds only once the video, its poster and (for an extension) its new seconds are
+ * stored. A retry downloads again from scratch; an upstream that no longer has the file, or a
+ * file that is not a video, fails the task and releases its credits.
+ */
+export async function ingestOutput(deps: IngestDependencies, { taskId }: { taskId: string }, context: JobContext): Promise<void> {
+  const task = await deps.storage.tasks.findById(taskId);
+  if (!task || isTerminal(task.state) || !task.upstreamOutput) return;
+  const provider = deps.providers.get(task.provider);
+  if (!provider.download) throw new Error(`provider ${provider.name} cannot download outputs`);
+  await fs.mkdir(deps.workDirectory, { recursive: true });
+  const workDir = await fs.mkdtemp(path.join(deps.workDirectory, `${taskId}-ingest-`));
+  try {
+    const downloaded = path.join(workDir, 'upstream.mp4');
+    try {
+      await provider.download(task.upstreamOutput, downloaded, { signal: context.signal });
+    } catch (error) {
+      if (!(error instanceof ProviderError) || error.isRetryable) throw error;
+      await deps.lifecycle.fail(taskId, { stage: 'generation', reason: 'generation_failed', message: `the finished video could not be fetched: ${error.message}` });
+      return;
+    }
+    const info = await deps.media.probe(downloaded, { signal: context.signal }).catch(() => undefined);
+    if (!info?.video) {
+      await deps.lifecycle.fail(taskId, { stage: 'generation', reason: 'generation_failed', message: 'the upstream answered with a file that is not a video' });
+      return;
+    }
+    const files = await prepareFiles(deps, task, downloaded, info, workDir, context.signal);
+    const result = await store(deps, task.id, files);
+    const details = { engine: 'upstream', provider: provider.name, ...(handleDetails(task.providerHandle)) };
+    if (await deps.lifecycle.succeed(task, result, details)) context.logger.info({ taskId, provider: provider.name }, 'task succeeded');
+  } finally {
+    await fs.rm(workDir, { recursive: true, force: true });
+  }
+}
+
+interface PreparedFiles {
+  readonly videoPath: string;
+  readonly segmentPath: string | null;
+  readonly posterPath: string;
+  readonly info: MediaInfo;
+}
+
+/** The watermark (if asked for), the new seconds of an extension, and a poster frame. */
+async function prepareFiles(deps: IngestDependencies, task: Task, downloaded: string, info: MediaInfo, workDir: string, signal: AbortSignal): Promise<PreparedFiles> {
+  let videoPath = downloaded;
+  const video = info.video!;
+  if (task.parameters.watermark) {
+    videoPath = path.join(workDir, 'watermarked.mp4');
+    const filter = await watermarkFilter(task.parameters.watermark, workDir, video.height);
+    await deps.media.ffmpeg(
+      ['-i', 'upstream.mp4', '-vf', filter, ...videoEncoderArgs(video.fps), ...(info.audio ? ['-c:a', 'copy'] : []), ...containerArgs, 'watermarked.mp4'],
+      { signal, cwd: workDir },
+    );
+    info = await deps.media.probe(videoPath, { signal });
+  }
+  // Veo's extension output is the whole video: the new seconds start where the source ended.
+  const parent = task.operation === 'extend' && task.parentTaskId ? await deps.storage.tasks.findById(task.parentTaskId) : undefined;
+  let segmentPath: string | null = null;
+  const sourceSeconds = parent?.result?.durationSeconds;
+  if (sourceSeconds !== undefined && info.durationSeconds > sourceSeconds + 0.5) {
+    segmentPath = path.join(workDir, 'segment.mp4');
+    await deps.media.ffmpeg(
+      ['-ss', sourceSeconds.toFixed(3), '-i', videoPath, ...videoEncoderArgs(video.fps), ...(info.audio ? audioEncoderArgs : []), ...containerArgs, segmentPath],
+      { signal },
+    );
+  }
+  const posterPath = path.join(workDir, 'poster.jpg');
+  await deps.media.ffmpeg(['-ss', String(Math.min(1, info.durationSeconds / 2)), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath], { signal });
+  return { videoPath, segmentPath, posterPath, info };
+}
+
+async function store(deps: IngestDependencies, taskId: string, files: PreparedFiles): Promise<TaskResult> {
+  const videoKey = taskBlobKey(taskId, 'video.mp4');
+  const posterKey = taskBlobKey(taskId, 'poster.jpg');
+  const segmentKey = files.segmentPath ? taskBlobKey(taskId, 'segment.mp4') : null;
+  await deps.blobs.putFile(videoKey, files.videoPath);
+  await deps.blobs.putFile(posterKey, files.posterPath);
+  if (segmentKey && files.segmentPath) await deps.blobs.putFile(segmentKey, files.segmentPath);
+  const video = files.info.video!;
+  return {
+    videoKey,
+    segmentKey,
+    posterKey,
+    durationSeconds: Math.round(files.info.durationSeconds * 1000) / 1000,
+    width: video.width,
+    height: video.height,
+    fps: Math.round(video.fps * 1000) / 1000,
+    hasAudio: files.info.audio !== null,
+  };
+}
+
+/** The upstream's own names for the work (operation, model), kept with the result for operators. */
+function handleDetails(handle: unknown): Record<string, unknown> {
+  if (typeof handle !== 'object' || handle === null) return {};
+  const { operation, model } = handle as { operation?: unknown; model?: unknown };
+  return { ...(typeof operation === 'string' ? { upstreamOperation: operation } : {}), ...(typeof model === 'string' ? { upstreamModel: model } : {}) };
+}

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { MAX_SOURCE_SECONDS, type Task, type UpstreamOutput } from '../../domain/task.js';
+import {
+  type ModelCapabilities,
+  type ProviderContext,
+  ProviderError,
+  type ProviderStatus,
+  type VideoProvider,
+} from '../../ports/video-provider.js';
+import type { GeminiEntry } from '../providers-file.js';
+import type { GeminiImage } from './gemini-api-types.js';
+import type { GeminiClient } from './gemini-client.js';
+import { geminiCreateBody } from './gemini-request.js';
+
+const handleSchema = z.object({ operation: z.string(), model: z.string() });
+
+export interface GeminiProviderDependencies {
+  readonly client: GeminiClient;
+  readonly findTask: (id: string) => Promise<Task | undefined>;
+  /** Fetches a user's image (SSRF-guarded, size-capped) and inlines it. */
+  readonly fetchImage: (url: string, signal: AbortSignal) => Promise<GeminiImage>;
+  /** Where Gemini should announce finished videos, when provider webhooks are on. */
+  readonly webhookUrl: string | null;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+interface ModelSpec {
+  readonly id: string;
+  readonly extend: boolean;
+  readonly referenceImages: boolean;
+}
+
+/**
+ * Veo 3.1 on the Gemini API, one account (provider entry) per instance. `start` creates the
+ * long-running operation; `status` polls it and, once done, answers `output_ready` with the
+ * file uri, which Segue downloads at once (Google keeps it two days).
+ */
+export class GeminiVideoProvider implements VideoProvider {
+  readonly timeoutMs: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(
+    readonly name: string,
+    private readonly entry: GeminiEntry,
+    private readonly deps: GeminiProviderDependencies,
+  ) {
+    this.timeoutMs = entry.timeoutSeconds * 1000;
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+  }
+
+  capabilities(model: string): ModelCapabilities | undefined {
+    const spec = this.model(model);
+    if (!spec) return undefined;
+    return {
+      operations: spec.extend ? ['generate', 'extend'] : ['generate'],
+      modes: spec.referenceImages ? ['text', 'first_and_last_frames', 'reference_images'] : ['text', 'first_and_last_frames'],
+      extendsFrom: 'own_output',
+    };
+  }
+
+  nativeExtensionRefusal(source: Task, model: string, now: number): string | undefined {
+    if (!this.model(model)?.extend) return `model ${model} cannot extend videos on ${this.name}`;
+    if (source.provider !== this.name || !source.upstreamOutput) return `the video was not made on ${this.name}`;
+    const result = source.result;
+    if (!result) return 'the video has no result';
+    if (Math.min(result.width, result.height) !== 720) return 'only 720p videos can be extended natively';
+    const ratio = result.width / result.height;
+    if (Math.abs(ratio - 16 / 9) > 0.02 && Math.abs(ratio - 9 / 16) > 0.01) return 'only 16:9 and 9:16 videos can be extended natively';
+    if (result.durationSeconds > MAX_SOURCE_SECONDS + 0.5) return `only videos up to ${MAX_SOURCE_SECONDS} s can be extended`;
+    const ageSeconds = (now - source.upstreamOutput.createdAt) / 1000;
+    if (ageSeconds > this.entry.nativeExtensionMaxAgeSeconds) return `the upstream copy is ${Math.round(ageSeconds / 3600)} h old and no longer held`;
+    return undefined;
+  }
+
+  async start(task: Task, context: ProviderContext): Promise<unknown> {
+    const spec = this.model(task.parameters.model);
+    if (!spec) throw new ProviderError(`${this.name} has no model for ${task.parameters.model}`, false, 'internal');
+    const sourceVideoUri = task.operation === 'extend' ? await this.nativeSource(task) : null;
+    const images: GeminiImage[] = [];
+    for (const url of task.operation === 'generate' ? task.parameters.imageUrls : []) {
+      images.push(await this.deps.fetchImage(url, context.signal));
+    }
+    const body = geminiCreateBody(task, {
+      images,
+      sourceVideoUri,
+      webhook: this.deps.webhookUrl ? { url: this.deps.webhookUrl } : null,
+    });
+    const operation = await this.deps.client.create(spec.id, body, context.signal);
+    return { operation, model: spec.id };
+  }
+
+  async status(handle: unknown, _task: Task, context: ProviderContext): Promise<ProviderStatus> {
+    const { operation } = handleSchema.parse(handle);
+    const answer = await this.deps.client.operation(operation, context.signal);
+    if (!answer.done) return { state: 'pending' };
+    if (answer.error) {
+      const message = this.deps.client.scrub(answer.error.message ?? `error ${answer.error.code ?? 'unknown'}`);
+      return { state: 'failed', reason: 'generation_failed', message: `Gemini: ${message}`, isRetryable: false };
+    }
+    const response = answer.response?.generateVideoResponse;
+    const uri = response?.generatedSamples?.find((sample) => sample.video?.uri)?.video?.uri;
+    if (uri) return { state: 'output_ready', output: { uri, createdAt: this.now() } };
+    if ((response?.raiMediaFilteredCount ?? 0) > 0) {
+      const reasons = (response?.raiMediaFilteredReasons ?? []).join('; ');
+      return { state: 'failed', reason: 'content_policy', message: `Gemini filtered the video${reasons ? `: ${reasons}` : ''}`, isRetryable: false };
+    }
+    return { state: 'failed', reason: 'generation_failed', message: 'Gemini finished without a video', isRetryable: false };
+  }
+
+  async download(output: UpstreamOutput, destination: string, context: ProviderContext): Promise<void> {
+    await this.deps.client.download(output.uri, destination, context.signal);
+  }
+
+  /** First poll after `firstPollSeconds`; then `pollSeconds` ± a third, jittered so polls spread out. */
+  pollDelayMs(elapsedMs: number): number {
+    if (elapsedMs <= 0) return this.entry.firstPollSeconds * 1000;
+    return Math.round(this.entry.pollSeconds * 1000 * (2 / 3 + (this.random() * 2) / 3));
+  }
+
+  private model(model: string): ModelSpec | undefined {
+    const configured = this.entry.models[model];
+    if (configured === undefined) return undefined;
+    const id = typeof configured === 'string' ? configured : configured.id;
+    const lite = /lite/i.test(id);
+    return {
+      id,
+      extend: (typeof configured === 'object' ? configured.extend : undefined) ?? !lite,
+      referenceImages: (typeof configured === 'object' ? configured.referenceImages : undefined) ?? !(lite || /fast/i.test(id)),
+    };
+  }
+
+  /** The Gemini uri an extension continues; refused (not paid for) if it no longer qualifies. */
+  private async nativeSource(task: Task): Promise<string> {
+    const source = task.parentTaskId ? await this.deps.findTask(task.parentTaskId) : undefined;
+    const refusal = source ? this.nativeExtensionRefusal(source, task.parameters.model, this.now()) : 'the source video is unknown';
+    if (refusal || !source?.upstreamOutput) throw new ProviderError(`This video cannot be extended on ${this.name}: ${refusal}`, false, 'input_unusable');
+    return source.upstreamOutput.uri;
+  }
+}
