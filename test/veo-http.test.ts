@@ -166,7 +166,11 @@ test('health and readiness answer', async () => {
   assert.deepEqual((await harness.segue.http.inject({ url: '/healthz' })).json(), { status: 'ok' });
   const ready = await harness.segue.http.inject({ url: '/readyz' });
   assert.equal(ready.statusCode, 200);
-  assert.deepEqual(ready.json(), { status: 'ready', checks: { database: 'ok', ffmpeg: 'ok' } });
+  assert.deepEqual(ready.json(), {
+    status: 'ready',
+    checks: { database: 'ok', ffmpeg: 'ok' },
+    providers: { local: { breaker: 'closed', consecutiveFailures: 0, maxConcurrent: 1_000_000 } },
+  });
 });
 
 test('record-info: missing taskId is 422; unknown and foreign ids are "record is null"', async () => {

@@ -52,7 +52,7 @@ test('SEGUE_CALLBACK_URLS_AS_STRING sends info.resultUrls as a JSON-array string
   const { storedResult } = await import('./helpers/terminal-tasks.js');
   const signer = new UrlSigner('s'.repeat(32), 'http://segue.test', 3600);
   const task = {
-    id: 't', operation: 'generate', state: 'succeeded', failure: null, requestEcho: {}, parameters: { imageUrls: [] },
+    id: 't', operation: 'generate', state: 'succeeded', failure: null, requestEcho: {}, parameters: { imageUrls: [] }, provider: 'local', providerRoute: ['local'],
     result: storedResult('t'),
   } as any;
   const asString = new VeoPresenter(signer, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: true, fourKCallbackShape: 'page' }).callbackBody(task) as any;

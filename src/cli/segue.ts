@@ -3,6 +3,7 @@ import { createSegue } from '../app/segue.js';
 import { DomainError } from '../domain/errors.js';
 import { callbackCommand, callbackUsage } from './callback-commands.js';
 import { UsageError } from './cli-support.js';
+import { fakeUpstreamCommand, fakeUpstreamUsage } from './fake-upstream-command.js';
 import { keyCommand, keyUsage } from './key-commands.js';
 import { creditCommand, moneyUsage, taskCommand } from './money-commands.js';
 
@@ -12,6 +13,7 @@ Commands:
 ${keyUsage}
 ${callbackUsage}
 ${moneyUsage}
+${fakeUpstreamUsage}
   worker                                                run only the job worker (no HTTP), on SEGUE_DATA_DIR
 
 Configuration comes from the environment (see .env.example).`;
@@ -32,6 +34,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'credits') return creditCommand(subcommand, rest);
   if (command === 'tasks') return taskCommand(subcommand, rest);
   if (command === 'worker') return runWorker();
+  if (command === 'fake-upstream') return fakeUpstreamCommand(subcommand, rest);
   throw new UsageError(command ? `unknown command: ${command}` : 'no command given');
 }
 

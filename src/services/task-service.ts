@@ -3,6 +3,7 @@ import { newTaskId, randomSeed } from '../domain/ids.js';
 import {
   EXTENSION_SECONDS,
   MAX_SOURCE_SECONDS,
+  type Operation,
   type Task,
   type TaskParameters,
 } from '../domain/task.js';
@@ -49,11 +50,6 @@ export interface NewImportedExtension {
   readonly requestEcho: Readonly<Record<string, unknown>>;
 }
 
-/** A task's first entry and its whole chain. */
-function onRoute(route: readonly string[]): { provider: string; providerRoute: readonly string[] } {
-  return { provider: route[0]!, providerRoute: route };
-}
-
 export const UPGRADED_CANNOT_EXTEND = 'Videos generated after 1080P generation cannot be extended.';
 
 /** Use-cases on tasks shared by every dialect: create a generation, extend a task, read a task. */
@@ -68,8 +64,10 @@ export class TaskService {
 
   async createGeneration(input: NewGeneration): Promise<Task> {
     const { model, mode } = input.parameters;
-    const route = this.route(input.modelId, model).filter((name) => supports(this.providers.get(name), model, 'generate', mode));
-    if (route.length === 0) throw new ValidationError(`model ${model} cannot make this kind of video here`, 'model');
+    const route = this.route(input.modelId, model);
+    if (!route.some((name) => this.providers.canRun(name, { operation: 'generate', model, mode }))) {
+      throw new ValidationError(`model ${model} cannot make this kind of video here`, 'model');
+    }
     await this.checkCallbackUrl(input.callbackUrl);
     const id = newTaskId();
     return this.insertWithStart(input.key, {
@@ -82,7 +80,7 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
-      ...onRoute(route),
+      ...this.onRoute(route, 'generate', input.parameters),
     }, input.translationRequested);
   }
 
@@ -112,14 +110,16 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
-      ...onRoute(route),
+      ...route,
     });
   }
 
   async createImportedExtension(input: NewImportedExtension): Promise<Task> {
     const { model } = input.parameters;
-    const route = this.route(input.modelId, model).filter((name) => this.extendsAnyVideo(name, model));
-    if (route.length === 0) throw new ValidationError(`model ${model} cannot extend videos here`, 'model');
+    const route = this.route(input.modelId, model);
+    if (!route.some((name) => this.providers.canRun(name, { operation: 'extend', model, mode: 'text' }))) {
+      throw new ValidationError(`model ${model} cannot extend videos here`, 'model');
+    }
     const id = newTaskId();
     return this.insertWithStart(input.key, {
       id,
@@ -131,7 +131,7 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: null,
-      ...onRoute(route),
+      ...this.onRoute(route, 'extend', input.parameters),
     });
   }
 
@@ -171,7 +171,8 @@ export class TaskService {
           requestEcho: { taskId: source.id, ...(callbackUrl ? { callBackUrl: callbackUrl } : {}) },
           seed: source.seed,
           callbackUrl,
-          ...onRoute([upgrader]),
+          provider: upgrader,
+          providerRoute: [upgrader],
         },
         false,
         source.result.durationSeconds,
@@ -202,9 +203,10 @@ export class TaskService {
     return this.providers.routeFor(modelId ? [modelId, model] : [model]);
   }
 
-  private extendsAnyVideo(name: string, model: string): boolean {
-    const provider = this.providers.get(name);
-    return supports(provider, model, 'extend') && provider.capabilities(model)?.extendsFrom === 'any_video';
+  /** The task's whole configured chain, starting on the first entry that can run it. */
+  private onRoute(route: readonly string[], operation: Operation, parameters: Pick<TaskParameters, 'model' | 'mode'>) {
+    const provider = route.find((name) => this.providers.canRun(name, { operation, model: parameters.model, mode: parameters.mode }))!;
+    return { provider, providerRoute: route };
   }
 
   /**
@@ -212,16 +214,17 @@ export class TaskService {
    * that made the source while that entry still holds it, pinned there and nowhere else;
    * otherwise on the model's chain like a new task, with Segue's copy of the source as input.
    */
-  private extensionRoute(source: Task, model: string, modelId: string | undefined): readonly string[] {
+  private extensionRoute(source: Task, model: string, modelId: string | undefined): { provider: string; providerRoute: readonly string[] } {
     const maker = this.providers.names().includes(source.provider) ? this.providers.get(source.provider) : undefined;
-    const makerCapabilities = maker?.capabilities(model);
     let refusal: string | undefined;
-    if (maker && makerCapabilities?.extendsFrom === 'own_output') {
+    if (maker && maker.capabilities(model)?.extendsFrom === 'own_output') {
       refusal = maker.nativeExtensionRefusal?.(source, model, this.now());
-      if (refusal === undefined) return [maker.name];
+      if (refusal === undefined) return { provider: maker.name, providerRoute: [maker.name] };
     }
-    const route = this.route(modelId, model).filter((name) => this.extendsAnyVideo(name, model));
-    if (route.length > 0) return route;
+    const route = this.route(modelId, model);
+    if (route.some((name) => this.providers.canRun(name, { operation: 'extend', model, mode: 'text' }))) {
+      return this.onRoute(route, 'extend', { model, mode: 'text' });
+    }
     throw new InvalidStateError(
       refusal
         ? `This video cannot be extended: ${refusal}, and no configured provider extends other videos.`

@@ -11,6 +11,6 @@ export class SqlInboundWebhookLog implements InboundWebhookLog {
       .values({ id: `${source}:${id}`, source, received_at: at })
       .onConflict((conflict) => conflict.column('id').doNothing())
       .executeTakeFirst();
-    return Number(result.numInsertedRows ?? 0) === 1;
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 }

@@ -62,7 +62,8 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
 
 /** Moves a task no upstream accepted to the next entry of its route; false at the end of it. */
 async function fallBack(deps: TaskJobDependencies, task: Task, context: JobContext, why: string): Promise<boolean> {
-  const next = task.providerRoute[task.providerRoute.indexOf(task.provider) + 1];
+  const work = { operation: task.operation, model: task.parameters.model, mode: task.parameters.mode };
+  const next = task.providerRoute.slice(task.providerRoute.indexOf(task.provider) + 1).find((name) => deps.providers.canRun(name, work));
   if (!next || !(await deps.storage.tasks.moveToProvider(task.id, task.provider, next, Date.now()))) return false;
   context.logger.warn({ taskId: task.id, provider: task.provider, next, why }, 'falling back to the next provider');
   return true;
