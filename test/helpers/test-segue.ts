@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createSegue, type Segue } from '../../src/app/segue.js';
 import { loadConfig } from '../../src/config/config.js';
 
@@ -25,7 +25,7 @@ export interface TestSegue {
  * The worker runs unless `runWorker: false`; tests call HTTP through inject or listen themselves.
  */
 export async function startTestSegue(
-  options: { environment?: Record<string, string>; runWorker?: boolean; dataDir?: string } = {},
+  options: { environment?: Record<string, string>; runWorker?: boolean; dataDir?: string; logger?: Logger } = {},
 ): Promise<TestSegue> {
   const dataDir = options.dataDir ?? temporaryDirectory();
   const config = loadConfig({
@@ -40,7 +40,7 @@ export async function startTestSegue(
     SEGUE_READ_RATE_LIMIT: 'off',
     ...options.environment,
   });
-  const segue = await createSegue(config, pino({ level: process.env['SEGUE_TEST_LOG_LEVEL'] ?? 'silent' }));
+  const segue = await createSegue(config, options.logger ?? pino({ level: process.env['SEGUE_TEST_LOG_LEVEL'] ?? 'silent' }));
   await segue.keys.ensureBootstrap(config.bootstrapKey, config.bootstrapCredits);
   if (options.runWorker !== false) segue.worker.start();
   return {
