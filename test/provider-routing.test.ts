@@ -212,3 +212,20 @@ test('Gemini webhooks: a signed delivery makes Segue take the video at once; a r
   assert.deepEqual(await (await post(good, 'msg_twice')).json(), { status: 'accepted' });
   assert.deepEqual(await (await post(good, 'msg_twice')).json(), { status: 'duplicate' });
 });
+
+test('per-entry concurrency: tasks beyond maxConcurrent wait queued on their entry, then run there (not failed, not moved)', async () => {
+  const { fake, veo } = await rig({ fake: { pollsUntilDone: 0, generationMs: 1_000 }, google: { maxConcurrent: 1 } });
+  const ids: string[] = [];
+  for (const prompt of ['one', 'two', 'three']) ids.push((await veo.post('/api/v1/veo/generate', { prompt, model: 'veo3_fast' })).data.taskId);
+  for (const id of ids) {
+    const done = await veo.waitUntilDone(id);
+    assert.equal(done.successFlag, 1);
+    assert.equal(done.fallbackFlag, false);
+  }
+  const operations = (await (await fetch(`${fake.url}/_fake/operations`)).json()) as Array<{ createdAt: number; doneServedAt: number }>;
+  assert.equal(operations.length, 3);
+  operations.sort((a, b) => a.createdAt - b.createdAt);
+  for (let index = 1; index < operations.length; index++) {
+    assert.ok(operations[index]!.createdAt >= operations[index - 1]!.doneServedAt, 'the next create waited for the running one to finish');
+  }
+});
