@@ -16,10 +16,6 @@ export class TaskLifecycle {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async markRunning(taskId: string): Promise<boolean> {
-    return this.storage.tasks.transition(taskId, 'queued', { to: 'running', at: this.now() });
-  }
-
   /** Running too long without a final answer: keep the hold, keep polling, let clients see it generating. */
   async reconcile(taskId: string): Promise<boolean> {
     return this.storage.tasks.transition(taskId, 'running', { to: 'reconciling', at: this.now() });

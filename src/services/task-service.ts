@@ -155,7 +155,8 @@ export class TaskService {
     const existing = await this.storage.tasks.findChild(source.id, operation);
     if (existing) return { task: existing, created: false };
     // Upscaling works on Segue's own copy: the source's entry if it can, else one that can.
-    const upgrader = [source.provider, ...this.providers.names()].find((name) => supports(this.providers.get(name), source.parameters.model, operation));
+    const names = this.providers.names();
+    const upgrader = [source.provider, ...names].find((name) => names.includes(name) && supports(this.providers.get(name), source.parameters.model, operation));
     if (!upgrader) throw new InvalidStateError(`The ${target} version of this video is unavailable.`);
     await this.checkCallbackUrl(callbackUrl);
     try {
