@@ -1,16 +1,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isTerminal, type Task, type TaskResult } from '../../domain/task.js';
+import { isTerminal, type Task } from '../../domain/task.js';
 import { type MediaInfo, type MediaTools } from '../../media/media-tools.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { ProviderError } from '../../ports/video-provider.js';
 import { audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../providers/local/output-format.js';
-import { taskBlobKey } from '../../providers/local/render-manifest.js';
 import { watermarkFilter } from '../../providers/local/watermark-filter.js';
 import type { ProviderRegistry } from '../../providers/provider-registry.js';
 import type { TaskLifecycle } from '../../services/task-lifecycle.js';
 import type { Storage } from '../../storage/storage.js';
 import type { JobContext } from '../worker.js';
+import { type ResultFiles, storeResult } from './store-result.js';
 
 export interface IngestDependencies {
   readonly storage: Storage;
@@ -50,7 +50,7 @@ export async function ingestOutput(deps: IngestDependencies, { taskId }: { taskI
       return;
     }
     const files = await prepareFiles(deps, task, downloaded, info, workDir, context.signal);
-    const result = await store(deps, task.id, files);
+    const result = await storeResult(deps.blobs, task.id, files);
     const details = { engine: 'upstream', provider: provider.name, ...(handleDetails(task.providerHandle)) };
     if (await deps.lifecycle.succeed(task, result, details)) context.logger.info({ taskId, provider: provider.name }, 'task succeeded');
   } finally {
@@ -58,15 +58,8 @@ export async function ingestOutput(deps: IngestDependencies, { taskId }: { taskI
   }
 }
 
-interface PreparedFiles {
-  readonly videoPath: string;
-  readonly segmentPath: string | null;
-  readonly posterPath: string;
-  readonly info: MediaInfo;
-}
-
 /** The watermark (if asked for), the new seconds of an extension, and a poster frame. */
-async function prepareFiles(deps: IngestDependencies, task: Task, downloaded: string, info: MediaInfo, workDir: string, signal: AbortSignal): Promise<PreparedFiles> {
+async function prepareFiles(deps: IngestDependencies, task: Task, downloaded: string, info: MediaInfo, workDir: string, signal: AbortSignal): Promise<ResultFiles> {
   let videoPath = downloaded;
   const video = info.video!;
   if (task.parameters.watermark) {
@@ -92,26 +85,6 @@ async function prepareFiles(deps: IngestDependencies, task: Task, downloaded: st
   const posterPath = path.join(workDir, 'poster.jpg');
   await deps.media.ffmpeg(['-ss', String(Math.min(1, info.durationSeconds / 2)), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath], { signal });
   return { videoPath, segmentPath, posterPath, info };
-}
-
-async function store(deps: IngestDependencies, taskId: string, files: PreparedFiles): Promise<TaskResult> {
-  const videoKey = taskBlobKey(taskId, 'video.mp4');
-  const posterKey = taskBlobKey(taskId, 'poster.jpg');
-  const segmentKey = files.segmentPath ? taskBlobKey(taskId, 'segment.mp4') : null;
-  await deps.blobs.putFile(videoKey, files.videoPath);
-  await deps.blobs.putFile(posterKey, files.posterPath);
-  if (segmentKey && files.segmentPath) await deps.blobs.putFile(segmentKey, files.segmentPath);
-  const video = files.info.video!;
-  return {
-    videoKey,
-    segmentKey,
-    posterKey,
-    durationSeconds: Math.round(files.info.durationSeconds * 1000) / 1000,
-    width: video.width,
-    height: video.height,
-    fps: Math.round(video.fps * 1000) / 1000,
-    hasAudio: files.info.audio !== null,
-  };
 }
 
 /** The upstream's own names for the work (operation, model), kept with the result for operators. */

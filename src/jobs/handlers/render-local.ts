@@ -6,9 +6,10 @@ import { isTerminal, type Task } from '../../domain/task.js';
 import type { MediaInfo } from '../../media/media-tools.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { LocalRenderer, RenderOutput } from '../../providers/local/local-renderer.js';
-import { type RenderManifest, renderManifestKey, taskBlobKey } from '../../providers/local/render-manifest.js';
+import { type RenderManifest, renderManifestKey } from '../../providers/local/render-manifest.js';
 import type { Storage } from '../../storage/storage.js';
 import { taskJobKey } from '../job-kinds.js';
+import { storeResult } from './store-result.js';
 import type { JobContext } from '../worker.js';
 
 export interface RenderDependencies {
@@ -85,25 +86,9 @@ async function render(deps: RenderDependencies, taskId: string, workDir: string,
     if (error instanceof MediaError) return { status: 'failed', reason: 'input_unusable', message: error.message };
     throw error;
   }
-  const videoKey = taskBlobKey(taskId, 'video.mp4');
-  const posterKey = taskBlobKey(taskId, 'poster.jpg');
-  const segmentKey = output.segmentPath ? taskBlobKey(taskId, 'segment.mp4') : null;
-  await deps.blobs.putFile(videoKey, output.videoPath);
-  await deps.blobs.putFile(posterKey, output.posterPath);
-  if (segmentKey && output.segmentPath) await deps.blobs.putFile(segmentKey, output.segmentPath);
-  const video = output.info.video!;
   return {
     status: 'succeeded',
-    result: {
-      videoKey,
-      segmentKey,
-      posterKey,
-      durationSeconds: Math.round(output.info.durationSeconds * 1000) / 1000,
-      width: video.width,
-      height: video.height,
-      fps: Math.round(video.fps * 1000) / 1000,
-      hasAudio: output.info.audio !== null,
-    },
+    result: await storeResult(deps.blobs, taskId, output),
     details: { ...output.details, renderSeconds: Math.round((Date.now() - started) / 100) / 10 },
   };
 }
