@@ -75,3 +75,16 @@ test('.env.example lists every variable Segue reads', async () => {
     assert.match(example, new RegExp(`^#? ?${name}=`, 'm'), `${name} is missing from .env.example`);
   }
 });
+
+test('providers.example.json is a valid providers file; a route to an unknown entry stops start-up with its path', async () => {
+  const { loadProvidersFile } = await import('../src/providers/providers-file.js');
+  const { fileURLToPath } = await import('node:url');
+  const example = loadProvidersFile(fileURLToPath(new URL('../../providers.example.json', import.meta.url)));
+  assert.deepEqual(example.routes['veo3'], ['google', 'local']);
+  assert.equal(example.providers['google']?.maxConcurrent, 10);
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const bad = `${mkdtempSync(`${tmpdir()}/providers-`)}/bad.json`;
+  writeFileSync(bad, JSON.stringify({ providers: { local: { kind: 'local' } }, routes: { veo3: ['google'], '*': ['local'] } }));
+  assert.throws(() => loadProvidersFile(bad), /routes\.veo3\.0: no provider named google/);
+});
