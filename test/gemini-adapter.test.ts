@@ -45,6 +45,7 @@ async function pollUntilEnd(provider: GeminiVideoProvider, handle: unknown, subj
     const status = await provider.status(handle, subject, context);
     if (status.state !== 'pending') return { status, pending };
     pending++;
+    await new Promise((resolve) => setTimeout(resolve, 20)); // a poll interval, as the worker would wait
   }
 }
 
@@ -60,7 +61,7 @@ test('create → not done twice → done: the file uri is downloaded through a 3
   const handle = await provider.start(subject, context);
   assert.match((handle as { operation: string }).operation, /^models\/veo-3\.1-fast-generate-preview\/operations\/\w+$/);
   const { status, pending } = await pollUntilEnd(provider, handle, subject);
-  assert.equal(pending, 2, 'the fake answers "not done" twice');
+  assert.ok(pending >= 2, 'the fake answers "not done" twice (and more while its video renders)');
   assert.equal(status.state, 'output_ready');
   const output = (status as Extract<ProviderStatus, { state: 'output_ready' }>).output;
   assert.match(output.uri, /\/v1beta\/files\/\w+:download\?alt=media$/);
