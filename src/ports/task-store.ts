@@ -32,15 +32,12 @@ export interface TaskStore {
   /** Records the provider's opaque operation handle. */
   saveProviderHandle(id: string, handle: unknown): Promise<void>;
   /**
-   * Queued → running on `provider` if fewer than `maxConcurrent` of its tasks are running: the
-   * per-entry concurrency limit, counted in the database so that every worker process obeys it.
+   * Takes a slot on provider entry `to` for a task that no upstream has accepted yet (no handle),
+   * now on entry `from` (queued, or running there and falling back): it becomes running on `to` if
+   * fewer than `maxConcurrent` tasks run there. The per-entry concurrency limit, counted in the
+   * database so that every worker process obeys it. False if full, or if the task moved meanwhile.
    */
-  claimSlot(id: string, provider: string, maxConcurrent: number, at: number): Promise<boolean>;
-  /**
-   * Hands a task no upstream has accepted (no handle yet) to the next entry of its route; it
-   * waits queued there. False if it is no longer on `from` or was accepted meanwhile.
-   */
-  moveToProvider(id: string, from: string, to: string, at: number): Promise<boolean>;
+  claimSlot(id: string, move: { readonly from: string; readonly to: string }, maxConcurrent: number, at: number): Promise<boolean>;
   /** Records the upstream's own copy of the result, before Segue takes custody of it. */
   saveUpstreamOutput(id: string, output: UpstreamOutput): Promise<void>;
   /** Records progress (0–100) while running; progress never goes backwards. */

@@ -197,33 +197,22 @@ export class SqlTaskStore implements TaskStore {
       .execute();
   }
 
-  async claimSlot(id: string, provider: string, maxConcurrent: number, at: number): Promise<boolean> {
+  async claimSlot(id: string, move: { readonly from: string; readonly to: string }, maxConcurrent: number, at: number): Promise<boolean> {
     // One statement: SQLite runs it alone, so two workers cannot both take the last slot.
     const result = await this.db
       .updateTable('tasks')
-      .set({ state: 'running', started_at: at, updated_at: at })
+      .set({ state: 'running', provider: move.to, started_at: at, updated_at: at })
       .where('id', '=', id)
-      .where('state', '=', 'queued')
-      .where('provider', '=', provider)
+      .where('provider', '=', move.from)
+      .where('provider_handle', 'is', null)
+      .where('state', 'in', ['queued', 'running'])
       .where((eb) =>
         eb(
-          eb.selectFrom('tasks as running').select((inner) => inner.fn.countAll().as('count')).where('running.provider', '=', provider).where('running.state', '=', 'running'),
+          eb.selectFrom('tasks as running').select((inner) => inner.fn.countAll().as('count')).where('running.provider', '=', move.to).where('running.state', '=', 'running'),
           '<',
           maxConcurrent,
         ),
       )
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
-  }
-
-  async moveToProvider(id: string, from: string, to: string, at: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('tasks')
-      .set({ provider: to, state: 'queued', started_at: null, updated_at: at })
-      .where('id', '=', id)
-      .where('provider', '=', from)
-      .where('provider_handle', 'is', null)
-      .where('state', 'in', ['queued', 'running'])
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }

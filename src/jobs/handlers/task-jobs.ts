@@ -33,8 +33,12 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   }
   const provider = deps.providers.get(task.provider);
   const gate = deps.providers.gate(task.provider);
-  if (gate.isOpen() && (await fallBack(deps, task, context, 'circuit breaker open'))) return { retryAfterMs: 0 };
-  if (task.state === 'queued' && !(await deps.storage.tasks.claimSlot(taskId, task.provider, gate.limits.maxConcurrent, Date.now()))) {
+  if (gate.isOpen()) {
+    const fallback = await fallBack(deps, task, context, 'circuit breaker open');
+    if (fallback !== 'none') return { retryAfterMs: fallback === 'moved' ? 0 : slotWaitMs() };
+  }
+  const slot = { from: task.provider, to: task.provider };
+  if (task.state === 'queued' && !(await deps.storage.tasks.claimSlot(taskId, slot, gate.limits.maxConcurrent, Date.now()))) {
     return { retryAfterMs: slotWaitMs() };
   }
   const wait = gate.waitBeforeRequest();
@@ -50,7 +54,8 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
       return;
     }
     gate.recordFailure(error.message);
-    if (await fallBack(deps, task, context, error.message)) return { retryAfterMs: 0 };
+    const fallback = await fallBack(deps, task, context, error.message);
+    if (fallback !== 'none') return { retryAfterMs: fallback === 'moved' ? 0 : slotWaitMs() };
     throw error;
   }
   await deps.storage.transaction(async (stores) => {
@@ -60,13 +65,18 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   context.logger.info({ taskId, provider: provider.name }, 'task started');
 }
 
-/** Moves a task no upstream accepted to the next entry of its route; false at the end of it. */
-async function fallBack(deps: TaskJobDependencies, task: Task, context: JobContext, why: string): Promise<boolean> {
+/**
+ * Moves a task no upstream accepted to the next entry of its route that can run it, taking a slot
+ * there: `moved`, `full` (it stays where it is and asks again), or `none` at the end of the route.
+ */
+async function fallBack(deps: TaskJobDependencies, task: Task, context: JobContext, why: string): Promise<'moved' | 'full' | 'none'> {
   const work = { operation: task.operation, model: task.parameters.model, mode: task.parameters.mode };
   const next = task.providerRoute.slice(task.providerRoute.indexOf(task.provider) + 1).find((name) => deps.providers.canRun(name, work));
-  if (!next || !(await deps.storage.tasks.moveToProvider(task.id, task.provider, next, Date.now()))) return false;
+  if (!next) return 'none';
+  const slot = { from: task.provider, to: next };
+  if (!(await deps.storage.tasks.claimSlot(task.id, slot, deps.providers.gate(next).limits.maxConcurrent, Date.now()))) return 'full';
   context.logger.warn({ taskId: task.id, provider: task.provider, next, why }, 'falling back to the next provider');
-  return true;
+  return 'moved';
 }
 
 /**
