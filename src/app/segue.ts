@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { UrlSigner } from '../blobs/signed-urls.js';
+import { taskOfVideoKey } from '../blobs/task-blob-keys.js';
 import type { Config } from '../config/config.js';
 import { buildHttpApp } from '../http/app.js';
 import { UniversalPresenter } from '../http/universal/universal-presenter.js';
@@ -128,7 +129,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       tasks,
       imports: new MediaImportService(outbound, media, blobs, addressPolicy, { maxBytes: config.mediaMaxBytes, workDirectory }),
       presenter: new UniversalPresenter(signer),
-      taskOfOwnLink: (url) => /^tasks\/([A-Za-z0-9_-]+)\/video\.mp4$/.exec(signer.keyOf(url) ?? '')?.[1],
+      taskOfOwnLink: (url) => taskOfVideoKey(signer.keyOf(url) ?? ''),
       reads,
       bodyLimitBytes: Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024,
     },

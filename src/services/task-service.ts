@@ -187,10 +187,6 @@ export class TaskService {
     }
   }
 
-  async isOwnedBy(taskId: string, key: ApiKeyRecord): Promise<boolean> {
-    return (await this.storage.tasks.findOwned(taskId, key.id)) !== undefined;
-  }
-
   /**
    * The task if the presented API key is active and owns it: key check and lookup in one
    * query, for the routes clients poll. Undefined says neither which part failed.

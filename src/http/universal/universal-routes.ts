@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ValidationError } from '../../domain/errors.js';
+import { NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { ApiKeyRecord } from '../../ports/key-store.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
@@ -73,8 +73,8 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
  */
 async function createImportedExtension(deps: UniversalRouteDependencies, key: ApiKeyRecord, create: UniversalCreate, videoUrl: string) {
   const ownTaskId = deps.taskOfOwnLink(videoUrl);
-  if (ownTaskId && (await deps.tasks.isOwnedBy(ownTaskId, key))) {
-    return deps.tasks.createExtension({
+  if (ownTaskId) {
+    const extension = await deps.tasks.createExtension({
       key,
       sourceTaskId: ownTaskId,
       prompt: create.parameters.prompt,
@@ -84,7 +84,12 @@ async function createImportedExtension(deps: UniversalRouteDependencies, key: Ap
       model: create.parameters.model,
       modelId: create.modelId,
       requestEcho: create.requestEcho,
+    }).catch((error: unknown) => {
+      // Another key's link: not this caller's task, so it is fetched like any other URL.
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
     });
+    if (extension) return extension;
   }
   const isData = videoUrl.startsWith('data:');
   if (!isData) await deps.imports.checkUrl(videoUrl, 'video_url');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { taskBlobKey } from '../../blobs/task-blob-keys.js';
 
 /**
  * What a finished local render leaves beside its files (`tasks/<id>/render.json`), written last
@@ -27,9 +28,5 @@ export const renderManifestSchema = z.discriminatedUnion('status', [
 ]);
 
 export type RenderManifest = z.infer<typeof renderManifestSchema>;
-
-export function taskBlobKey(taskId: string, file: string): string {
-  return `tasks/${taskId}/${file}`;
-}
 
 export const renderManifestKey = (taskId: string) => taskBlobKey(taskId, 'render.json');
