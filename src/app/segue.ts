@@ -5,6 +5,8 @@ import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { UrlSigner } from '../blobs/signed-urls.js';
 import { taskOfVideoKey } from '../blobs/task-blob-keys.js';
 import type { Config } from '../config/config.js';
+import { readJsonConfigFile } from '../config/json-config-file.js';
+import { defaultPriceTable, priceTableSchema } from '../domain/pricing.js';
 import { buildHttpApp } from '../http/app.js';
 import { UniversalPresenter } from '../http/universal/universal-presenter.js';
 import { VeoPresenter } from '../http/veo/veo-presenter.js';
@@ -26,7 +28,6 @@ import { TaskLifecycle } from '../services/task-lifecycle.js';
 import { TaskService } from '../services/task-service.js';
 import { openSqliteDatabase } from '../storage/database.js';
 import { createSqlStorage, type Storage } from '../storage/storage.js';
-import { loadPriceTable } from './price-table-file.js';
 import { setUpProviders } from './provider-setup.js';
 import { urlSigningSecret } from './url-signing-secret.js';
 
@@ -73,7 +74,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const limiter = new RateLimiter();
   const admission = new Admission(
     storage,
-    loadPriceTable(config.pricesFile),
+    config.pricesFile ? readJsonConfigFile('SEGUE_PRICES', config.pricesFile, priceTableSchema) : defaultPriceTable,
     BlocklistPolicy.fromFile(config.promptBlocklistFile, config.englishOnly),
     limiter,
     config,

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../config/config.js';
+import { readJsonConfigFile } from '../config/json-config-file.js';
 
 const seconds = z.number().positive();
 
@@ -82,19 +82,7 @@ export const defaultProviders: ProvidersFile = providersFileSchema.parse({
 
 /** Reads and checks SEGUE_PROVIDERS; a bad file stops start-up with the offending path. */
 export function loadProvidersFile(file: string | undefined): ProvidersFile {
-  if (!file) return defaultProviders;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(`SEGUE_PROVIDERS: cannot read ${file} as JSON (${(error as Error).message})`);
-  }
-  const parsed = providersFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`SEGUE_PROVIDERS (${file}):\n  ${problems.join('\n  ')}`);
-  }
-  return parsed.data;
+  return file ? readJsonConfigFile('SEGUE_PROVIDERS', file, providersFileSchema) : defaultProviders;
 }
 
 /** The secret an entry names by environment variable; a missing one stops start-up. */
