@@ -25,13 +25,11 @@ export interface ProviderSetupDependencies {
   readonly environment?: NodeJS.ProcessEnv;
 }
 
-/** Where provider webhooks arrive, and the secret that signs them, per Gemini entry. */
-export interface ProviderWebhookSecrets {
-  readonly gemini: readonly string[];
-}
-
-/** Builds every provider entry of SEGUE_PROVIDERS (or the local engine alone) with its client. */
-export function setUpProviders(deps: ProviderSetupDependencies): { registry: ProviderRegistry; webhookSecrets: ProviderWebhookSecrets; close: () => Promise<void> } {
+/**
+ * Builds every provider entry of SEGUE_PROVIDERS (or the local engine alone) with its client; also
+ * answers the `whsec_` secrets of the Gemini entries that asked for webhooks.
+ */
+export function setUpProviders(deps: ProviderSetupDependencies): { registry: ProviderRegistry; geminiWebhookSecrets: readonly string[]; close: () => Promise<void> } {
   const file = loadProvidersFile(deps.config.providersFile);
   const clients: GeminiClient[] = [];
   const geminiWebhookSecrets: string[] = [];
@@ -57,7 +55,7 @@ export function setUpProviders(deps: ProviderSetupDependencies): { registry: Pro
   };
   return {
     registry: new ProviderRegistry(file, build),
-    webhookSecrets: { gemini: geminiWebhookSecrets },
+    geminiWebhookSecrets,
     close: async () => {
       await Promise.all(clients.map((client) => client.close()));
     },

@@ -137,7 +137,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     files: { signer, blobDirectory: blobs.directory },
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, lifecycle, storage } : undefined,
     providerReport: () => providers.report(),
-    geminiHooks: { storage, secrets: upstreams.webhookSecrets.gemini },
+    geminiHooks: { storage, secrets: upstreams.geminiWebhookSecrets },
     readiness: [
       { name: 'database', check: () => storage.ping() },
       {

@@ -52,7 +52,7 @@ export class ProviderGate {
       this.tokens -= 1;
       return 0;
     }
-    if (this.trialInFlight) this.trialInFlight = false;
+    this.trialInFlight = false;
     return Math.ceil(((1 - this.tokens) * 60_000) / perMinute);
   }
 

@@ -14,6 +14,7 @@ interface RegisteredEntry {
  */
 export class ProviderRegistry {
   private readonly entries = new Map<string, RegisteredEntry>();
+  private readonly routes: Readonly<Record<string, readonly string[]>>;
 
   constructor(
     file: ProvidersFile,
@@ -25,8 +26,6 @@ export class ProviderRegistry {
     }
     this.routes = file.routes;
   }
-
-  private readonly routes: Readonly<Record<string, readonly string[]>>;
 
   /**
    * The chain for the first of these model ids that has a route (most specific first, e.g. the
