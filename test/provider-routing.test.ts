@@ -98,7 +98,7 @@ test('Veo dialect: generate on Gemini → extend natively → extend after Googl
   assert.ok(Math.abs((await durationOf(third.response.fullResultUrls[0])) - 22) < 0.3);
 });
 
-test('universal dialect: a Gemini generation, extended natively through its own video link', async () => {
+test('universal dialect: a Gemini generation, extended natively through its own video link; an image reaches Gemini inline', async () => {
   const { fake, baseUrl, harness } = await rig();
   const call = async (method: 'GET' | 'POST', body?: unknown, query = '') => {
     const response = await fetch(`${baseUrl}/v2/video/generations${query}`, {
@@ -121,6 +121,16 @@ test('universal dialect: a Gemini generation, extended natively through its own 
   const body = creates(fake).at(-1)!.body as { instances: Array<{ video?: { uri: string } }> };
   assert.match(body.instances[0]!.video!.uri, /\/v1beta\/files\/\w+:download/, 'extended natively on Gemini');
   assert.ok(Math.abs((await durationOf(extended.video.url)) - 15) < 0.2);
+
+  // A user's image goes through the real fetch (a data: URI here) and reaches Gemini inline.
+  const picture = path.join(temporaryDirectory(), 'first.png');
+  await media.ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=1:duration=1', '-frames:v', '1', picture]);
+  const bytes = fs.readFileSync(picture).toString('base64');
+  const fromImage = await call('POST', { model: 'google/veo-3.1-i2v-fast', prompt: 'it comes alive', image_url: `data:image/png;base64,${bytes}` });
+  assert.equal((await done(fromImage.id)).status, 'completed');
+  const sent = creates(fake).at(-1)!.body as { instances: Array<{ image?: unknown }>; parameters: Record<string, unknown> };
+  assert.deepEqual(sent.instances[0]!.image, { bytesBase64Encoded: bytes, mimeType: 'image/png' });
+  assert.equal(sent.parameters['personGeneration'], 'allow_adult');
 });
 
 test('a failing entry: new tasks fall over to local with fallbackFlag set; the open breaker shows in /readyz and skips the entry', async () => {
