@@ -5,13 +5,17 @@ import { createSegue } from './app/segue.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const segue = await createSegue(config);
-  const issued = await segue.keys.ensureBootstrap(config.bootstrapKey, config.bootstrapCredits);
-  if (issued) {
+  const bootstrap = await segue.keys.ensureBootstrap(config.bootstrapKey, config.bootstrapCredits);
+  if (bootstrap.issued) {
     // Printed once, on the first start: the key is stored only as a hash.
     process.stdout.write(
-      `\n  Segue created your first API key (it is shown only this once):\n\n    ${issued.key}\n\n` +
-        `  Webhook signing secret: ${issued.webhookSecret}\n\n`,
+      `\n  Segue created your first API key (it is shown only this once):\n\n    ${bootstrap.issued.key}\n\n` +
+        `  Webhook signing secret: ${bootstrap.issued.webhookSecret}\n\n`,
     );
+  } else if (bootstrap.state === 'revoked') {
+    segue.logger.warn({ keyId: bootstrap.keyId }, 'SEGUE_BOOTSTRAP_KEY was revoked: it stays revoked and is not recreated');
+  } else if (bootstrap.state === 'rotated') {
+    segue.logger.warn('SEGUE_BOOTSTRAP_KEY was rotated away: the old value stays refused and is not recreated');
   }
   if (!segue.media.usable()) segue.logger.warn('ffmpeg/ffprobe are not usable: tasks will fail until they are');
   if (config.runWorker) segue.worker.start();

@@ -38,14 +38,14 @@ function startServer(port: number): ChildProcess {
 }
 
 /** Reads the jobs of a task (its callback's included) from the outside, as an operator would. */
-function jobsOf(taskId: string): Array<{ kind: string; state: string; attempts: number }> {
+function jobsOf(taskId: string): Array<{ kind: string; state: string; attempts: number; interruptions: number }> {
   const database = new SqliteDatabase(path.join(dataDir, 'segue.db'), { readonly: true, fileMustExist: true });
   try {
     const deliveries = database.prepare('select id from callback_deliveries where task_id = ?').all(taskId) as Array<{ id: string }>;
     const needles = [taskId, ...deliveries.map((delivery) => delivery.id)];
     return database
-      .prepare(`select kind, state, attempts from jobs where ${needles.map(() => 'payload like ?').join(' or ')} order by created_at`)
-      .all(...needles.map((needle) => `%${needle}%`)) as Array<{ kind: string; state: string; attempts: number }>;
+      .prepare(`select kind, state, attempts, interruptions from jobs where ${needles.map(() => 'payload like ?').join(' or ')} order by created_at`)
+      .all(...needles.map((needle) => `%${needle}%`)) as Array<{ kind: string; state: string; attempts: number; interruptions: number }>;
   } finally {
     database.close();
   }
@@ -78,7 +78,9 @@ test('a server killed with SIGKILL mid-render loses nothing: after a restart the
   const jobs = jobsOf(taskId);
   const render = jobs.find((job) => job.kind === 'local.render')!;
   assert.equal(render.state, 'succeeded');
-  assert.equal(render.attempts, 2, 'the render ran again after its lease expired');
+  // Issue #11: a kill is counted as an interruption, not as one of the render's attempts.
+  assert.equal(render.interruptions, 1, 'the render ran again after its lease expired');
+  assert.equal(render.attempts, 1, 'the kill did not spend an attempt');
   assert.equal(jobs.filter((job) => job.kind === 'local.render').length, 1);
   assert.deepEqual(
     jobs.map((job) => job.kind).sort(),

@@ -44,7 +44,9 @@ test('a claimed job is leased to one worker; an expired lease makes it claimable
   clock += 31_000;
   const second = await queue.claim('worker-2', ['task.poll'], 30_000);
   assert.equal(second?.id, first!.id);
-  assert.equal(second?.attempts, 2, 'a lost lease spends an attempt');
+  // Issue #11: a lease lost to a dead worker is an interruption, not one of the job's attempts.
+  assert.equal(second?.attempts, 1, 'a lost lease does not spend an attempt');
+  assert.equal(second?.interruptions, 1, 'a lost lease counts as an interruption');
   assert.equal(await queue.complete(first!.id, 'worker-1'), false, 'the old owner cannot complete it');
   assert.equal(await queue.heartbeat(first!.id, 'worker-1', 30_000), false, 'the old owner learns it lost the lease');
   assert.equal(await queue.complete(second!.id, 'worker-2'), true);
@@ -117,6 +119,7 @@ test('the worker retries a failing job, then gives up and runs the exhausted han
       'task.ingest': async () => {},
       'local.render': async () => {},
       'callback.deliver': async () => {},
+      'maintenance.sweep': async () => {},
     },
     onExhausted: { 'task.start': async ({ taskId }, error) => void exhausted.push(`${taskId}:${error}`) },
     concurrency: 2,

@@ -56,13 +56,40 @@ test('the first start creates one key when none is configured; later starts do n
   try {
     const keys = new KeyService(createSqlStorage(database.db));
     const first = await keys.ensureBootstrap(undefined, 10);
-    assert.ok(first?.key);
-    assert.equal(await keys.ensureBootstrap(undefined, 10), undefined);
-    assert.equal(await keys.ensureBootstrap('sk-configured-0123456789', 5), undefined);
+    assert.ok(first.issued?.key);
+    assert.equal((await keys.ensureBootstrap(undefined, 10)).issued, undefined);
+    assert.equal((await keys.ensureBootstrap('sk-configured-0123456789', 5)).issued, undefined);
     const configured = await keys.authenticate('sk-configured-0123456789');
     assert.equal(await keys.balance(configured!.id), 5);
     await keys.ensureBootstrap('sk-configured-0123456789', 5);
     assert.equal(await keys.balance(configured!.id), 5, 'ensuring again grants nothing more');
+  } finally {
+    await database.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a rotated or revoked bootstrap key is never brought back by the next start', async () => {
+  const dataDir = temporaryDirectory();
+  const database = await openSqliteDatabase(dataDir);
+  try {
+    const keys = new KeyService(createSqlStorage(database.db));
+    const rotatedValue = 'sk-bootstrap-rotated-0123';
+    const created = await keys.ensureBootstrap(rotatedValue, 100);
+    assert.equal(created.state, 'created');
+    const newValue = await keys.rotate(created.keyId!);
+    assert.equal((await keys.ensureBootstrap(rotatedValue, 100)).state, 'rotated');
+    assert.equal(await keys.authenticate(rotatedValue), undefined, 'the old value stays refused');
+    assert.equal(await keys.balance((await keys.authenticate(newValue))!.id), 100, 'no fresh credits anywhere');
+    assert.equal((await keys.list()).length, 1);
+
+    const revokedValue = 'sk-bootstrap-revoked-0123';
+    const second = await keys.ensureBootstrap(revokedValue, 100);
+    await keys.revoke(second.keyId!);
+    const again = await keys.ensureBootstrap(revokedValue, 100);
+    assert.deepEqual(again, { state: 'revoked', keyId: second.keyId });
+    assert.equal(await keys.authenticate(revokedValue), undefined);
+    assert.equal((await keys.list()).length, 2);
   } finally {
     await database.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -256,6 +256,11 @@ test('revoked keys get 401 at once; rotated keys keep their account; admin route
 
   assert.equal((await admin('POST', `/admin/keys/${created.id}/credits`, undefined, { amount: 50, note: 'bonus' })).json().balance, 350);
   assert.equal((await admin('POST', `/admin/keys/${created.id}/credits`, undefined, { amount: -1000 })).statusCode, 400, 'never below zero');
+  const huge = Number.MAX_SAFE_INTEGER;
+  const overflow = await admin('POST', `/admin/keys/${created.id}/credits`, undefined, { amount: huge });
+  assert.equal(overflow.statusCode, 400, 'a grant that would leave the safe-integer range is refused');
+  assert.match(overflow.json().error ?? overflow.body, /cannot go above 9007199254740991/);
+  assert.equal((await veo(harness, '/api/v1/chat/credit', null, rotated.key, 'GET')).body.data, 350, 'the balance stayed exact');
   const ledger = (await admin('GET', `/admin/keys/${created.id}/ledger`)).json().entries;
   assert.deepEqual(ledger.map((entry: { kind: string; amount: number }) => [entry.kind, entry.amount]), [['grant', 50], ['grant', 300]]);
 
@@ -278,7 +283,7 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
     lifecycle: harness.segue.lifecycle,
     taskTimeoutMs: 0,
   };
-  const context = { jobId: 'j', attempt: 1, signal: new AbortController().signal, logger: pino({ level: 'silent' }) };
+  const context = { jobId: 'j', workerId: 'w', attempt: 1, signal: new AbortController().signal, logger: pino({ level: 'silent' }) };
   const start = async () => {
     const taskId = (await veo(harness, '/api/v1/veo/generate', { prompt: 'slow upstream' }, harness.key)).body.data.taskId as string;
     await harness.segue.storage.tasks.transition(taskId, 'queued', { to: 'running', at: Date.now() - 1000 });

@@ -170,3 +170,28 @@ test('clips of other sizes, codecs and orientations are extended to 720p in thei
     assert.ok(Math.abs(info.video!.durationSeconds - 9) <= 0.1, `${name}: ${info.video!.durationSeconds} s`);
   }
 });
+
+test('media too large to decode is refused from its probe: at submit as a data: URI, at run time by URL', async () => {
+  const cases: Array<{ name: string; source: string; message: RegExp }> = [
+    { name: 'wide.mp4', source: 'color=c=gray:s=4200x2400:r=24:d=1', message: /4200×2400; videos up to 4096 pixels a side/ },
+    { name: 'fast.mp4', source: 'color=c=gray:s=320x180:r=240:d=1', message: /frame rate \(240\.0\) is not supported/ },
+  ];
+  for (const { name, source, message } of cases) {
+    const file = path.join(scratch, name);
+    await media.ffmpeg(['-f', 'lavfi', '-i', source, '-c:v', 'libx264', '-preset', 'ultrafast', file]);
+    const bytes = fs.readFileSync(file);
+    const refused = await fetch(`${base}/v2/video/generations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${harness.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'google/veo3-1-extend-video', prompt: 'x', video_url: `data:video/mp4;base64,${bytes.toString('base64')}` }),
+    });
+    const reply: any = await refused.json();
+    assert.equal(refused.status, 400, name);
+    assert.match(reply.message, message, name);
+
+    served.set(`/${name}`, { body: bytes });
+    const done = await generateAndPoll({ model: 'google/veo3-1-extend-video', prompt: 'x', video_url: `${mediaBase}/${name}` });
+    assert.equal(done.status, 'error', name);
+    assert.match(done.error.message, message, name);
+  }
+});

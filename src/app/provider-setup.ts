@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, type Config } from '../config/config.js';
 import { MediaError } from '../domain/errors.js';
+import type { ScratchSpace } from '../media/scratch-space.js';
 import type { SafeHttpClient } from '../net/safe-http.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { JobQueue } from '../ports/job-queue.js';
@@ -21,7 +22,7 @@ export interface ProviderSetupDependencies {
   readonly tasks: TaskStore;
   readonly blobs: BlobStore;
   readonly outbound: SafeHttpClient;
-  readonly workDirectory: string;
+  readonly scratch: ScratchSpace;
   readonly environment?: NodeJS.ProcessEnv;
 }
 
@@ -64,8 +65,8 @@ export function setUpProviders(deps: ProviderSetupDependencies): { registry: Pro
 
 /** A user's image, fetched like any user media (SSRF-guarded, capped) and inlined for the upstream. */
 async function fetchImage(deps: ProviderSetupDependencies, url: string, signal: AbortSignal): Promise<GeminiImage> {
-  await fs.mkdir(deps.workDirectory, { recursive: true });
-  const directory = await fs.mkdtemp(path.join(deps.workDirectory, 'image-'));
+  const directory = await deps.scratch.pathForRequest('image');
+  await fs.mkdir(directory);
   try {
     const file = path.join(directory, 'image');
     try {

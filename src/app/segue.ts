@@ -11,11 +11,14 @@ import { buildHttpApp } from '../http/app.js';
 import { UniversalPresenter } from '../http/universal/universal-presenter.js';
 import { VeoPresenter } from '../http/veo/veo-presenter.js';
 import { deliverCallback } from '../jobs/handlers/deliver-callback.js';
-import { renderLocal, sweepStaleWorkDirectories } from '../jobs/handlers/render-local.js';
+import { renderLocal } from '../jobs/handlers/render-local.js';
+import { sweepExpired } from '../jobs/handlers/sweep-expired.js';
+import { jobRequest } from '../jobs/job-kinds.js';
 import { ingestOutput } from '../jobs/handlers/ingest-output.js';
 import { failTaskAfterExhaustion, pollTask, startTask } from '../jobs/handlers/task-jobs.js';
 import { Worker } from '../jobs/worker.js';
 import { MediaTools } from '../media/media-tools.js';
+import { ScratchSpace } from '../media/scratch-space.js';
 import { SafeHttpClient } from '../net/safe-http.js';
 import { LocalRenderer } from '../providers/local/local-renderer.js';
 import { CallbackService } from '../services/callback-service.js';
@@ -30,6 +33,9 @@ import { openSqliteDatabase } from '../storage/database.js';
 import { createSqlStorage, type Storage } from '../storage/storage.js';
 import { setUpProviders } from './provider-setup.js';
 import { urlSigningSecret } from './url-signing-secret.js';
+
+/** How often a worker process removes the scratch space that dead workers left behind. */
+const SCRATCH_SWEEP_INTERVAL_MS = 60_000;
 
 /** A running Segue: its parts, for the entry points and the tests. */
 export interface Segue {
@@ -66,8 +72,8 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const outbound = new SafeHttpClient(addressPolicy);
   const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
   const presenter = new VeoPresenter(signer, config);
-  const workDirectory = path.join(config.dataDir, 'work');
-  const upstreams = setUpProviders({ config, jobs: storage.jobs, tasks: storage.tasks, blobs, outbound, workDirectory });
+  const scratch = new ScratchSpace(path.join(config.dataDir, 'work'), config.minFreeDiskBytes);
+  const upstreams = setUpProviders({ config, jobs: storage.jobs, tasks: storage.tasks, blobs, outbound, scratch });
   const providers = upstreams.registry;
   const lifecycle = new TaskLifecycle(storage);
   const keys = new KeyService(storage);
@@ -78,14 +84,19 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     BlocklistPolicy.fromFile(config.promptBlocklistFile, config.englishOnly),
     limiter,
     config,
+    () => scratch.hasRoom(),
   );
   const reads = new ReadLimit(limiter, config.readRateLimit);
   const tasks = new TaskService(storage, providers, addressPolicy, admission);
   const callbacks = new CallbackService(storage);
   const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
 
-  const swept = await sweepStaleWorkDirectories(workDirectory, 2 * config.ffmpegTimeoutMs);
-  if (swept > 0) logger.info({ swept }, 'removed work directories of dead renders');
+  const sweepScratch = async () => {
+    const swept = await scratch.sweep(() => storage.jobs.liveLeaseOwners(), 2 * config.mediaTimeoutMs + config.ffmpegTimeoutMs);
+    if (swept > 0) logger.info({ swept }, 'removed scratch space of dead workers');
+  };
+  await sweepScratch();
+  await storage.jobs.enqueue(jobRequest('maintenance.sweep', {}));
 
   const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs };
   const callbackDeps = {
@@ -101,9 +112,10 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       'task.start': (payload, context) => startTask(taskDeps, payload, context),
       'task.poll': (payload, context) => pollTask(taskDeps, payload, context),
       'task.ingest': (payload, context) =>
-        ingestOutput({ storage, providers, lifecycle, blobs, media, workDirectory }, payload, context),
+        ingestOutput({ storage, providers, lifecycle, blobs, media, scratch }, payload, context),
       'local.render': (payload, context) =>
-        renderLocal({ storage, blobs, renderer, workDirectory }, payload, context),
+        renderLocal({ storage, blobs, renderer, scratch }, payload, context),
+      'maintenance.sweep': (_payload, context) => sweepExpired(storage, Date.now, context),
       'callback.deliver': (payload, context) =>
         deliverCallback(callbackDeps, payload, context),
     },
@@ -128,7 +140,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     universal: {
       keys,
       tasks,
-      imports: new MediaImportService(outbound, media, blobs, addressPolicy, { maxBytes: config.mediaMaxBytes, workDirectory }),
+      imports: new MediaImportService(outbound, media, blobs, addressPolicy, scratch, { maxBytes: config.mediaMaxBytes }),
       presenter: new UniversalPresenter(signer),
       taskOfOwnLink: (url) => taskOfVideoKey(signer.keyOf(url) ?? ''),
       reads,
@@ -149,12 +161,19 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     ],
   });
 
+  // Scratch space is per machine: the workers of this process sweep it while they run.
+  const scratchSweeper = setInterval(() => {
+    if (worker.isRunning()) sweepScratch().catch((error) => logger.warn({ err: error }, 'scratch sweep failed'));
+  }, SCRATCH_SWEEP_INTERVAL_MS);
+  scratchSweeper.unref();
+
   let closed = false;
   return {
     config, logger, storage, keys, tasks, callbacks, admission, lifecycle, media, http, worker,
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(scratchSweeper);
       await http.close();
       await worker.stop(config.shutdownGraceMs);
       await outbound.close();

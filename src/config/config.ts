@@ -88,6 +88,7 @@ const environmentSchema = z.object({
   SEGUE_MEDIA_MAX_BYTES: positiveInt.default(200 * 1024 * 1024),
   SEGUE_MEDIA_TIMEOUT_SECONDS: positiveInt.default(60),
   SEGUE_FFMPEG_TIMEOUT_SECONDS: positiveInt.default(600),
+  SEGUE_MIN_FREE_DISK_MB: nonNegativeInt.default(1024),
   SEGUE_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   SEGUE_PRICES: z.string().min(1).optional(),
   SEGUE_RATE_LIMIT: rateLimit.default({ count: 20, windowMs: 10_000 }),
@@ -135,6 +136,8 @@ export interface Config {
   readonly mediaMaxBytes: number;
   readonly mediaTimeoutMs: number;
   readonly ffmpegTimeoutMs: number;
+  /** Below this much free space in the data directory, new tasks are refused (retryably) and renders wait. */
+  readonly minFreeDiskBytes: number;
   /** Bearer key of the admin API; the admin API is off without it. */
   readonly adminKey: string | undefined;
   /** Path of a JSON price table; the shipped defaults without it. */
@@ -198,6 +201,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     mediaMaxBytes: env.SEGUE_MEDIA_MAX_BYTES,
     mediaTimeoutMs: env.SEGUE_MEDIA_TIMEOUT_SECONDS * 1000,
     ffmpegTimeoutMs: env.SEGUE_FFMPEG_TIMEOUT_SECONDS * 1000,
+    minFreeDiskBytes: env.SEGUE_MIN_FREE_DISK_MB * 1024 * 1024,
     adminKey: env.SEGUE_ADMIN_KEY,
     pricesFile: env.SEGUE_PRICES,
     rateLimit: env.SEGUE_RATE_LIMIT,

@@ -46,3 +46,6 @@ export class MaintenanceError extends DomainError {}
 
 /** An operation (e.g. extension, 4K) is switched off by the operator. */
 export class FeatureDisabledError extends DomainError {}
+
+/** An `Idempotency-Key` was used before, within its window, for a different request. */
+export class IdempotencyConflictError extends InvalidStateError {}

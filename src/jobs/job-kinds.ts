@@ -25,9 +25,18 @@ export const jobKinds = {
     maxAttempts: 10,
     backoffMs: [1_000, 60_000],
   },
+  /** Forgets what has expired in the database (idempotency keys); runs again every few minutes, for ever. */
+  'maintenance.sweep': { payload: z.object({}), maxAttempts: 1000, backoffMs: [10_000, 600_000] },
 } as const;
 
 export type JobKind = keyof typeof jobKinds;
+
+/**
+ * How many times a job may be taken over from a dead worker before it is given up. Far above any
+ * attempt budget: a crash is not the job's fault, but a job that kills its worker every time
+ * (say, a video that makes ffmpeg exhaust memory) must still end.
+ */
+export const MAX_INTERRUPTIONS = 20;
 export type JobPayload<K extends JobKind> = z.infer<(typeof jobKinds)[K]['payload']>;
 
 export const allJobKinds = Object.keys(jobKinds) as JobKind[];

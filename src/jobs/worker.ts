@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobQueue, JobRecord } from '../ports/job-queue.js';
-import { allJobKinds, backoffDelay, type JobKind, jobKinds, type JobPayload } from './job-kinds.js';
+import { allJobKinds, backoffDelay, type JobKind, jobKinds, type JobPayload, MAX_INTERRUPTIONS } from './job-kinds.js';
 
 /** What a handler may answer instead of finishing: run me again later, without spending an attempt. */
 export interface RetryAfter {
@@ -10,6 +10,8 @@ export interface RetryAfter {
 
 export interface JobContext {
   readonly jobId: string;
+  /** The worker running the job: it owns the job's scratch directories while its lease lives. */
+  readonly workerId: string;
   readonly attempt: number;
   /** Aborted when the lease is lost or the worker shuts down; pass it to every slow call. */
   readonly signal: AbortSignal;
@@ -58,6 +60,10 @@ export class Worker {
 
   constructor(private readonly options: WorkerOptions) {
     options.subscribe(() => this.wake?.());
+  }
+
+  isRunning(): boolean {
+    return this.running;
   }
 
   start(): void {
@@ -143,7 +149,7 @@ export class Worker {
 
   private async execute(job: JobRecord, kind: JobKind, controller: AbortController): Promise<void> {
     const { queue, leaseMs } = this.options;
-    const logger = this.options.logger.child({ jobId: job.id, jobKind: kind, attempt: job.attempts });
+    const logger = this.options.logger.child({ jobId: job.id, jobKind: kind, attempt: job.attempts, interruptions: job.interruptions });
     const definition = jobKinds[kind];
     const payload = definition?.payload.safeParse(job.payload);
     if (!definition || !payload?.success) {
@@ -151,8 +157,8 @@ export class Worker {
       logger.error('job buried: unknown kind or invalid payload');
       return;
     }
-    if (job.attempts > job.maxAttempts) {
-      await this.exhaust(job, kind, payload.data, job.lastError ?? 'lease expired too many times', logger);
+    if (job.interruptions > MAX_INTERRUPTIONS) {
+      await this.exhaust(job, kind, payload.data, `its worker died ${job.interruptions} times while running it`, logger);
       return;
     }
     const heartbeat = setInterval(() => {
@@ -165,7 +171,7 @@ export class Worker {
     }, Math.max(250, Math.floor(leaseMs / 3)));
     try {
       const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | void>;
-      const outcome = await handler(payload.data, { jobId: job.id, attempt: job.attempts, signal: controller.signal, logger });
+      const outcome = await handler(payload.data, { jobId: job.id, workerId: this.id, attempt: job.attempts, signal: controller.signal, logger });
       if (outcome) {
         await queue.reschedule(job.id, this.id, Date.now() + outcome.retryAfterMs, { spendAttempt: false });
       } else {

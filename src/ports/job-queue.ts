@@ -5,7 +5,10 @@ export interface JobRecord {
   readonly payload: unknown;
   readonly idempotencyKey: string | null;
   readonly state: JobState;
+  /** Claims whose handler ran to an outcome (or is running now). */
   readonly attempts: number;
+  /** Claims lost because the worker died (its lease expired): bounded apart, by MAX_INTERRUPTIONS. */
+  readonly interruptions: number;
   readonly maxAttempts: number;
   readonly runAt: number;
   readonly leaseOwner: string | null;
@@ -43,4 +46,6 @@ export interface JobQueue {
   /** When the next queued job of these kinds is due, if any. */
   nextRunAt(kinds: readonly string[]): Promise<number | undefined>;
   findByKey(idempotencyKey: string): Promise<JobRecord | undefined>;
+  /** The workers that hold an unexpired lease now (the others are dead or idle). */
+  liveLeaseOwners(): Promise<Set<string>>;
 }

@@ -37,8 +37,15 @@ export interface KeyStore {
   setVeoHmacKey(id: string, hmacKey: string | null): Promise<void>;
   list(): Promise<ApiKeyRecord[]>;
   revoke(id: string, at: number): Promise<boolean>;
-  /** Gives the key a new secret value (same account, balance and history); the old value stops working. */
-  replaceSecret(id: string, keyHash: string, prefix: string): Promise<boolean>;
+  /** The key with this hash, revoked or not. */
+  findByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  /** Whether this hash was a key's value before a rotation replaced it. */
+  wasRetired(keyHash: string): Promise<boolean>;
+  /**
+   * Gives the key a new secret value (same account, balance and history); the old value stops
+   * working and is remembered as retired. Call inside a transaction.
+   */
+  replaceSecret(id: string, keyHash: string, prefix: string, at: number): Promise<boolean>;
   setLimits(id: string, limits: { rateLimit: string | null; maxUnfinishedTasks: number | null }): Promise<void>;
 }
 

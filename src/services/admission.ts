@@ -47,6 +47,8 @@ export class Admission {
     private readonly policy: PromptCheck,
     private readonly limiter: RateLimiter,
     private readonly defaults: AdmissionPolicy,
+    /** Whether the machine has disk space for new media work. */
+    private readonly hasRoom: () => Promise<boolean> = async () => true,
   ) {}
 
   async switches(): Promise<ServiceSwitches> {
@@ -86,6 +88,9 @@ export class Admission {
       throw new FeatureDisabledError(`This feature (${work.operation.replace('_', ' ')}) is currently disabled.`);
     }
     this.policy.check(work.prompt, { translationRequested: options.translationRequested ?? false });
+    if (!(await this.hasRoom())) {
+      throw new RateLimitedError('Segue is short of disk space for new videos; please try again later', 60);
+    }
     const price = this.priceOf(work);
     const limit = (key.rateLimit && parseRateLimit(key.rateLimit)) || this.defaults.rateLimit;
     const admitted = this.limiter.tryAcquire(key.id, limit);

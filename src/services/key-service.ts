@@ -24,12 +24,24 @@ function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
+/** What start-up found of the bootstrap key. */
+export interface BootstrapOutcome {
+  /** `revoked` / `rotated`: the configured value stays refused and is not recreated. */
+  readonly state: 'created' | 'active' | 'revoked' | 'rotated';
+  readonly keyId?: string;
+  /** A key generated because none was configured: shown once. */
+  readonly issued?: IssuedKey;
+}
+
 /** API keys: issue, ensure the bootstrap key, authenticate. */
 export class KeyService {
   constructor(private readonly storage: Storage) {}
 
   /** Creates a key with an opening credit grant, in one transaction. */
   async create(name: string, credits: number, presetKey?: string): Promise<IssuedKey> {
+    if (!Number.isSafeInteger(credits) || credits < 0) {
+      throw new ValidationError(`credits must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`, 'credits');
+    }
     const key = presetKey ?? newKeyValue();
     const issued = { id: newRowId(), key, webhookSecret: newWebhookSecret() };
     await this.storage.transaction(async (stores) => {
@@ -50,17 +62,22 @@ export class KeyService {
 
   /**
    * At start-up: makes sure SEGUE_BOOTSTRAP_KEY exists, or, on a first start without it,
-   * creates one key. Returns the key only when it was newly generated (to be printed once).
+   * creates one key. A bootstrap value that was revoked or rotated away is never brought back:
+   * the answer says so, for the log. `issued` is set only when a key was newly generated (to be
+   * printed once).
    */
-  async ensureBootstrap(bootstrapKey: string | undefined, credits: number): Promise<IssuedKey | undefined> {
+  async ensureBootstrap(bootstrapKey: string | undefined, credits: number): Promise<BootstrapOutcome> {
     if (bootstrapKey) {
-      if (!(await this.storage.keys.findActiveByHash(hashApiKey(bootstrapKey)))) {
-        await this.create('bootstrap', credits, bootstrapKey);
-      }
-      return undefined;
+      const hash = hashApiKey(bootstrapKey);
+      const existing = await this.storage.keys.findByHash(hash);
+      if (existing) return { state: existing.revokedAt === null ? 'active' : 'revoked', keyId: existing.id };
+      if (await this.storage.keys.wasRetired(hash)) return { state: 'rotated' };
+      const created = await this.create('bootstrap', credits, bootstrapKey);
+      return { state: 'created', keyId: created.id };
     }
-    if ((await this.storage.keys.count()) > 0) return undefined;
-    return this.create('first key', credits);
+    if ((await this.storage.keys.count()) > 0) return { state: 'active' };
+    const issued = await this.create('first key', credits);
+    return { state: 'created', keyId: issued.id, issued };
   }
 
   async authenticate(presented: string): Promise<ApiKeyRecord | undefined> {
@@ -95,9 +112,8 @@ export class KeyService {
   /** A new secret value for the same account (balance, history, webhook secret); the old value stops at once. */
   async rotate(apiKeyId: string): Promise<string> {
     const key = newKeyValue();
-    if (!(await this.storage.keys.replaceSecret(apiKeyId, hashApiKey(key), key.slice(0, 12)))) {
-      throw new NotFoundError('no such active API key');
-    }
+    const replaced = await this.storage.transaction((stores) => stores.keys.replaceSecret(apiKeyId, hashApiKey(key), key.slice(0, 12), Date.now()));
+    if (!replaced) throw new NotFoundError('no such active API key');
     return key;
   }
 
@@ -122,6 +138,10 @@ export class KeyService {
     return this.storage.transaction(async (stores) => {
       const balance = await stores.ledger.balance(apiKeyId);
       if (balance + amount < 0) throw new ValidationError(`the balance is ${balance}; it cannot go below zero`, 'amount');
+      // Every amount stays exact end to end (JSON, JavaScript and both databases).
+      if (!Number.isSafeInteger(balance + amount)) {
+        throw new ValidationError(`the balance is ${balance}; it cannot go above ${Number.MAX_SAFE_INTEGER}`, 'amount');
+      }
       await stores.ledger.append({ apiKeyId, kind: amount > 0 ? 'grant' : 'adjustment', amount, ...(note ? { note } : {}) });
       return balance + amount;
     });

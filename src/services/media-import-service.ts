@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { MediaError, ValidationError } from '../domain/errors.js';
 import { newRowId } from '../domain/ids.js';
-import { checkExtendableSource } from '../domain/source-video-rules.js';
+import { checkExtendableSource, sourceFacts } from '../domain/source-video-rules.js';
 import type { MediaTools } from '../media/media-tools.js';
+import type { ScratchSpace } from '../media/scratch-space.js';
 import { type AddressPolicy, checkUrlBeforeUse } from '../net/address-guard.js';
 import type { SafeHttpClient } from '../net/safe-http.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -19,7 +19,8 @@ export class MediaImportService {
     private readonly media: MediaTools,
     private readonly blobs: BlobStore,
     private readonly addressPolicy: AddressPolicy,
-    private readonly limits: { readonly maxBytes: number; readonly workDirectory: string },
+    private readonly scratch: ScratchSpace,
+    private readonly limits: { readonly maxBytes: number },
   ) {}
 
   /** Refuses a URL Segue would not fetch (scheme, credentials, non-public address). */
@@ -38,8 +39,7 @@ export class MediaImportService {
 
   /** Stores a video given as a data: URI after checking it; returns its blob key. */
   async storeDataUriVideo(dataUri: string, field: string): Promise<string> {
-    await fs.mkdir(this.limits.workDirectory, { recursive: true });
-    const staging = path.join(this.limits.workDirectory, `import-${newRowId()}`);
+    const staging = await this.scratch.pathForRequest('import');
     try {
       await this.http.download(dataUri, staging, { maxBytes: this.limits.maxBytes, timeoutMs: 60_000 });
       let info;
@@ -48,7 +48,7 @@ export class MediaImportService {
       } catch {
         throw new MediaError('is not a readable video');
       }
-      checkExtendableSource(info.video && { durationSeconds: info.video.durationSeconds, width: info.video.width, height: info.video.height });
+      checkExtendableSource(sourceFacts(info.video));
       const key = `imports/${newRowId().toLowerCase().replace(/[^a-z0-9]/g, '')}/source.mp4`;
       await this.blobs.putFile(key, staging);
       return key;

@@ -1,4 +1,4 @@
-import { InvalidStateError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { IdempotencyConflictError, InvalidStateError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { newTaskId, randomSeed } from '../domain/ids.js';
 import {
   EXTENSION_SECONDS,
@@ -11,6 +11,7 @@ import { jobRequest } from '../jobs/job-kinds.js';
 import { type AddressPolicy, checkUrlBeforeUse } from '../net/address-guard.js';
 import { supports } from '../ports/video-provider.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
+import type { IdempotencyRequest } from '../ports/idempotency-store.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../storage/storage.js';
 import type { Admission } from './admission.js';
@@ -26,6 +27,7 @@ export interface NewGeneration {
   readonly seed: number | undefined;
   readonly callbackUrl: string | null;
   readonly requestEcho: Readonly<Record<string, unknown>>;
+  readonly idempotency?: IdempotencyRequest;
 }
 
 export interface NewExtension {
@@ -39,6 +41,7 @@ export interface NewExtension {
   readonly model: string | undefined;
   readonly modelId?: string;
   readonly requestEcho: Readonly<Record<string, unknown>>;
+  readonly idempotency?: IdempotencyRequest;
 }
 
 /** An extension of a video Segue did not make (the universal dialect's `video_url`). */
@@ -48,7 +51,22 @@ export interface NewImportedExtension {
   readonly parameters: TaskParameters;
   readonly seed: number | undefined;
   readonly requestEcho: Readonly<Record<string, unknown>>;
+  readonly idempotency?: IdempotencyRequest;
 }
+
+/** How long an `Idempotency-Key` answers with its first task. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** Options of the one place that creates a task. */
+interface TaskInsertOptions {
+  readonly translationRequested?: boolean;
+  /** An upgrade's source length, for its price. */
+  readonly sourceSeconds?: number;
+  readonly idempotency?: IdempotencyRequest | undefined;
+}
+
+/** Another request took the same Idempotency-Key while this one was being created. */
+class IdempotencyKeyTaken extends Error {}
 
 export const UPGRADED_CANNOT_EXTEND = 'Videos generated after 1080P generation cannot be extended.';
 
@@ -62,7 +80,23 @@ export class TaskService {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * The task an earlier request with the same `Idempotency-Key` made within the window, or
+   * undefined; the same key with another request is a conflict.
+   */
+  async replayed(key: ApiKeyRecord, idempotency: IdempotencyRequest | undefined): Promise<Task | undefined> {
+    if (!idempotency) return undefined;
+    const record = await this.storage.idempotency.find(key.id, idempotency.key, this.now() - IDEMPOTENCY_WINDOW_MS);
+    if (!record) return undefined;
+    if (record.fingerprint !== idempotency.fingerprint) {
+      throw new IdempotencyConflictError('This Idempotency-Key was already used with a different request');
+    }
+    return this.storage.tasks.findById(record.taskId);
+  }
+
   async createGeneration(input: NewGeneration): Promise<Task> {
+    const replay = await this.replayed(input.key, input.idempotency);
+    if (replay) return replay;
     const { model, mode } = input.parameters;
     const route = this.route(input.modelId, model);
     if (!route.some((name) => this.providers.canRun(name, { operation: 'generate', model, mode }))) {
@@ -81,10 +115,12 @@ export class TaskService {
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
       ...this.onRoute(route, 'generate', input.parameters),
-    }, input.translationRequested);
+    }, { translationRequested: input.translationRequested ?? false, idempotency: input.idempotency });
   }
 
   async createExtension(input: NewExtension): Promise<Task> {
+    const replay = await this.replayed(input.key, input.idempotency);
+    if (replay) return replay;
     const source = await this.storage.tasks.findOwned(input.sourceTaskId, input.key.id);
     if (!source) throw new NotFoundError('Original video or task does not exist');
     await this.assertExtendable(source);
@@ -111,10 +147,12 @@ export class TaskService {
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
       ...route,
-    });
+    }, { idempotency: input.idempotency });
   }
 
   async createImportedExtension(input: NewImportedExtension): Promise<Task> {
+    const replay = await this.replayed(input.key, input.idempotency);
+    if (replay) return replay;
     const { model } = input.parameters;
     const route = this.route(input.modelId, model);
     if (!route.some((name) => this.providers.canRun(name, { operation: 'extend', model, mode: 'text' }))) {
@@ -132,7 +170,7 @@ export class TaskService {
       seed: input.seed ?? randomSeed(),
       callbackUrl: null,
       ...this.onRoute(route, 'extend', input.parameters),
-    });
+    }, { idempotency: input.idempotency });
   }
 
   /**
@@ -144,7 +182,10 @@ export class TaskService {
     sourceTaskId: string,
     target: '1080p' | '4k',
     callbackUrl: string | null,
+    idempotency?: IdempotencyRequest,
   ): Promise<{ task: Task; created: boolean }> {
+    const replay = await this.replayed(key, idempotency);
+    if (replay) return { task: replay, created: false };
     const operation = target === '4k' ? 'upgrade_4k' : 'upgrade_1080p';
     const source = await this.storage.tasks.findOwned(sourceTaskId, key.id);
     if (!source) throw new NotFoundError('record is null');
@@ -175,8 +216,7 @@ export class TaskService {
           provider: upgrader,
           providerRoute: [upgrader],
         },
-        false,
-        source.result.durationSeconds,
+        { sourceSeconds: source.result.durationSeconds, idempotency },
       );
       return { task, created: true };
     } catch (error) {
@@ -266,10 +306,10 @@ export class TaskService {
   private async insertWithStart(
     key: ApiKeyRecord,
     fields: Omit<Task, 'state' | 'progress' | 'failure' | 'result' | 'engineDetails' | 'createdAt' | 'startedAt' | 'finishedAt' | 'providerHandle' | 'price' | 'upstreamOutput'>,
-    translationRequested = false,
-    sourceSeconds?: number,
+    options: TaskInsertOptions = {},
   ): Promise<Task> {
     const { parameters } = fields;
+    const { idempotency } = options;
     const { price, slot } = await this.admission.begin(
       key,
       {
@@ -278,10 +318,11 @@ export class TaskService {
         prompt: parameters.prompt,
         durationSeconds: parameters.durationSeconds,
         resolution: parameters.resolution,
-        ...(sourceSeconds !== undefined ? { sourceSeconds } : {}),
+        ...(options.sourceSeconds !== undefined ? { sourceSeconds: options.sourceSeconds } : {}),
       },
-      { translationRequested },
+      { translationRequested: options.translationRequested ?? false },
     );
+    const now = this.now();
     const task: Task = {
       ...fields,
       price,
@@ -292,18 +333,24 @@ export class TaskService {
       failure: null,
       result: null,
       engineDetails: null,
-      createdAt: this.now(),
+      createdAt: now,
       startedAt: null,
       finishedAt: null,
     };
     try {
       await this.storage.transaction(async (stores) => {
+        if (idempotency && !(await stores.idempotency.claim(key.id, idempotency, task.id, now, now - IDEMPOTENCY_WINDOW_MS))) {
+          throw new IdempotencyKeyTaken();
+        }
         await this.admission.hold(stores, key, task.id, price);
         await stores.tasks.insert(task);
         await stores.jobs.enqueue(jobRequest('task.start', { taskId: task.id }));
       });
     } catch (error) {
       slot.release();
+      // A concurrent duplicate committed first: its task is the answer to both.
+      const winner = error instanceof IdempotencyKeyTaken ? await this.replayed(key, idempotency) : undefined;
+      if (winner) return winner;
       throw error;
     }
     return task;

@@ -69,6 +69,8 @@ export interface JobsTable {
   idempotency_key: string | null;
   state: string;
   attempts: Generated<number>;
+  /** Claims of this job that ended because its worker died (lease expired), not by the handler. */
+  interruptions: Generated<number>;
   max_attempts: number;
   run_at: number;
   lease_owner: string | null;
@@ -128,6 +130,22 @@ export interface Database {
   service_settings: ServiceSettingsTable;
   api_key_balances: ApiKeyBalancesTable;
   inbound_webhooks: InboundWebhooksTable;
+  retired_key_hashes: RetiredKeyHashesTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export interface RetiredKeyHashesTable {
+  key_hash: string;
+  api_key_id: string;
+  retired_at: number;
+}
+
+export interface IdempotencyKeysTable {
+  api_key_id: string;
+  idempotency_key: string;
+  fingerprint: string;
+  task_id: string;
+  created_at: number;
 }
 
 export interface InboundWebhooksTable {

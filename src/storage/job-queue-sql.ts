@@ -11,6 +11,7 @@ function toJob(row: Selectable<JobsTable>): JobRecord {
     idempotencyKey: row.idempotency_key,
     state: row.state as JobState,
     attempts: Number(row.attempts),
+    interruptions: Number(row.interruptions),
     maxAttempts: Number(row.max_attempts),
     runAt: Number(row.run_at),
     leaseOwner: row.lease_owner,
@@ -60,7 +61,9 @@ export class SqlJobQueue implements JobQueue {
         state: 'running',
         lease_owner: workerId,
         lease_expires_at: now + leaseMs,
-        attempts: sql`attempts + 1`,
+        // Taking over a job whose lease expired is not a new attempt: its worker died.
+        attempts: sql`case when state = 'running' then attempts else attempts + 1 end`,
+        interruptions: sql`case when state = 'running' then interruptions + 1 else interruptions end`,
         updated_at: now,
       })
       .where('id', '=', (eb) =>
@@ -155,6 +158,17 @@ export class SqlJobQueue implements JobQueue {
       .where('idempotency_key', '=', idempotencyKey)
       .executeTakeFirst();
     return row ? toJob(row) : undefined;
+  }
+
+  async liveLeaseOwners(): Promise<Set<string>> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select('lease_owner')
+      .distinct()
+      .where('state', '=', 'running')
+      .where('lease_expires_at', '>=', this.now())
+      .execute();
+    return new Set(rows.flatMap((row) => (row.lease_owner ? [row.lease_owner] : [])));
   }
 
   private async updateOwned(jobId: string, workerId: string, values: Record<string, unknown>): Promise<boolean> {

@@ -76,7 +76,25 @@ export class SqlKeyStore implements KeyStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async replaceSecret(id: string, keyHash: string, prefix: string): Promise<boolean> {
+  async findByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
+    return row ? toKey(row) : undefined;
+  }
+
+  async wasRetired(keyHash: string): Promise<boolean> {
+    const row = await this.db.selectFrom('retired_key_hashes').select('key_hash').where('key_hash', '=', keyHash).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async replaceSecret(id: string, keyHash: string, prefix: string, at: number): Promise<boolean> {
+    await this.db
+      .insertInto('retired_key_hashes')
+      .columns(['key_hash', 'api_key_id', 'retired_at'])
+      .expression((eb) =>
+        eb.selectFrom('api_keys').select(['key_hash', 'id', eb.val(at).as('retired_at')]).where('id', '=', id).where('revoked_at', 'is', null),
+      )
+      .onConflict((conflict) => conflict.column('key_hash').doNothing())
+      .execute();
     const result = await this.db
       .updateTable('api_keys')
       .set({ key_hash: keyHash, key_prefix: prefix })

@@ -183,6 +183,30 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_reliability': {
+    async up(db: Kysely<any>) {
+      // A job whose worker died is not the job's fault: such claims are counted apart from attempts.
+      await db.schema.alterTable('jobs').addColumn('interruptions', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // Key values that were rotated away: the bootstrap key must never bring one back.
+      await db.schema
+        .createTable('retired_key_hashes')
+        .addColumn('key_hash', 'text', (c) => c.primaryKey())
+        .addColumn('api_key_id', 'text', (c) => c.notNull().references('api_keys.id'))
+        .addColumn('retired_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Idempotency-Key of creates: one task per (API key, idempotency key) while it is fresh.
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('api_key_id', 'text', (c) => c.notNull().references('api_keys.id'))
+        .addColumn('idempotency_key', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('task_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['api_key_id', 'idempotency_key'])
+        .execute();
+      await db.schema.createIndex('idempotency_keys_by_age').on('idempotency_keys').column('created_at').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -3,12 +3,14 @@ import { sql } from 'kysely';
 import type { CallbackOutbox } from '../ports/callback-outbox.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { KeyStore, Ledger, SettingsStore } from '../ports/key-store.js';
+import type { IdempotencyStore } from '../ports/idempotency-store.js';
 import type { InboundWebhookLog } from '../ports/inbound-webhook-log.js';
 import type { TaskStore } from '../ports/task-store.js';
 import type { Database } from './database-schema.js';
 import { SqlCallbackOutbox } from './callback-outbox-sql.js';
 import { SqlJobQueue } from './job-queue-sql.js';
 import { SqlKeyStore, SqlLedger, SqlSettingsStore } from './key-store-sql.js';
+import { SqlIdempotencyStore } from './idempotency-store-sql.js';
 import { SqlInboundWebhookLog } from './inbound-webhook-log-sql.js';
 import { SqlTaskStore } from './task-store-sql.js';
 
@@ -21,6 +23,7 @@ export interface Stores {
   readonly callbacks: CallbackOutbox;
   readonly settings: SettingsStore;
   readonly inboundWebhooks: InboundWebhookLog;
+  readonly idempotency: IdempotencyStore;
 }
 
 /** All persistence, plus a unit of work: what `transaction` writes commits together or not at all. */
@@ -43,6 +46,7 @@ export function createSqlStorage(db: Kysely<Database>): Storage {
     callbacks: new SqlCallbackOutbox(executor),
     settings: new SqlSettingsStore(executor),
     inboundWebhooks: new SqlInboundWebhookLog(executor),
+    idempotency: new SqlIdempotencyStore(executor),
   });
   return {
     ...storesFor(db, signal),

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isTerminal, type Task } from '../../domain/task.js';
 import { type MediaInfo, type MediaTools } from '../../media/media-tools.js';
+import type { ScratchSpace } from '../../media/scratch-space.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { ProviderError } from '../../ports/video-provider.js';
 import { audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../providers/local/output-format.js';
@@ -18,7 +19,7 @@ export interface IngestDependencies {
   readonly lifecycle: TaskLifecycle;
   readonly blobs: BlobStore;
   readonly media: MediaTools;
-  readonly workDirectory: string;
+  readonly scratch: ScratchSpace;
 }
 
 /**
@@ -33,8 +34,7 @@ export async function ingestOutput(deps: IngestDependencies, { taskId }: { taskI
   if (!task || isTerminal(task.state) || !task.upstreamOutput) return;
   const provider = deps.providers.get(task.provider);
   if (!provider.download) throw new Error(`provider ${provider.name} cannot download outputs`);
-  await fs.mkdir(deps.workDirectory, { recursive: true });
-  const workDir = await fs.mkdtemp(path.join(deps.workDirectory, `${taskId}-ingest-`));
+  const workDir = await deps.scratch.createFor(context.workerId, `${taskId}-ingest`);
   try {
     const downloaded = path.join(workDir, 'upstream.mp4');
     try {

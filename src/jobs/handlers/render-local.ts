@@ -1,36 +1,44 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { MediaError } from '../../domain/errors.js';
-import { checkExtendableSource } from '../../domain/source-video-rules.js';
+import { checkExtendableSource, sourceFacts } from '../../domain/source-video-rules.js';
 import { isTerminal, type Task } from '../../domain/task.js';
 import type { MediaInfo } from '../../media/media-tools.js';
+import type { ScratchSpace } from '../../media/scratch-space.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { LocalRenderer, RenderOutput } from '../../providers/local/local-renderer.js';
 import { type RenderManifest, renderManifestKey } from '../../providers/local/render-manifest.js';
 import type { Storage } from '../../storage/storage.js';
 import { taskJobKey } from '../job-kinds.js';
 import { storeResult } from './store-result.js';
-import type { JobContext } from '../worker.js';
+import type { JobContext, RetryAfter } from '../worker.js';
 
 export interface RenderDependencies {
   readonly storage: Storage;
   readonly blobs: BlobStore;
   readonly renderer: LocalRenderer;
-  readonly workDirectory: string;
+  readonly scratch: ScratchSpace;
 }
+
+/** How long a render waits for disk space before it looks again. */
+const DISK_FULL_RETRY_MS = 30_000;
 
 /**
  * `local.render`: makes the video in a private work directory, moves the files into the blob
  * store, then writes the manifest last. Re-running it after a crash renders again from scratch
  * (the output is deterministic), and a render whose manifest exists is not redone.
  */
-export async function renderLocal(deps: RenderDependencies, { taskId }: { taskId: string }, context: JobContext): Promise<void> {
+export async function renderLocal(deps: RenderDependencies, { taskId }: { taskId: string }, context: JobContext): Promise<RetryAfter | void> {
   const task = await deps.storage.tasks.findById(taskId);
   if (!task || isTerminal(task.state)) return;
   const manifestKey = renderManifestKey(taskId);
   if (!(await deps.blobs.exists(manifestKey))) {
-    await fs.mkdir(deps.workDirectory, { recursive: true });
-    const workDir = await fs.mkdtemp(path.join(deps.workDirectory, `${taskId}-`));
+    // A nearly full disk is not the task's fault: the render waits (without spending an attempt).
+    if (!(await deps.scratch.hasRoom())) {
+      context.logger.warn({ taskId }, 'render waits: the scratch disk is nearly full');
+      return { retryAfterMs: DISK_FULL_RETRY_MS };
+    }
+    const workDir = await deps.scratch.createFor(context.workerId, taskId);
     try {
       await deps.storage.tasks.saveProgress(taskId, 10);
       const manifest = await render(deps, task.id, workDir, context.signal);
@@ -61,7 +69,7 @@ async function extensionSource(deps: RenderDependencies, task: Task, workDir: st
   } else {
     throw new MediaError('the extension has no source video');
   }
-  checkExtendableSource(info.video && { durationSeconds: info.video.durationSeconds, width: info.video.width, height: info.video.height });
+  checkExtendableSource(sourceFacts(info.video));
   return sourcePath;
 }
 
@@ -91,22 +99,4 @@ async function render(deps: RenderDependencies, taskId: string, workDir: string,
     result: await storeResult(deps.blobs, taskId, output),
     details: { ...output.details, renderSeconds: Math.round((Date.now() - started) / 100) / 10 },
   };
-}
-
-/**
- * Removes work directories left by renders whose process died (SIGKILL, power loss). Only old
- * ones: a directory younger than `olderThanMs` may belong to a render still running elsewhere.
- */
-export async function sweepStaleWorkDirectories(workDirectory: string, olderThanMs: number): Promise<number> {
-  let removed = 0;
-  const entries = await fs.readdir(workDirectory, { withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    const entryPath = path.join(workDirectory, entry.name);
-    const stats = await fs.stat(entryPath).catch(() => undefined);
-    if (stats && Date.now() - stats.mtimeMs > olderThanMs) {
-      await fs.rm(entryPath, { recursive: true, force: true });
-      removed++;
-    }
-  }
-  return removed;
 }

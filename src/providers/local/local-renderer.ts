@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { MediaError } from '../../domain/errors.js';
+import { checkDecodableImage } from '../../domain/source-video-rules.js';
 import type { AspectRatio, GenerationMode, Resolution } from '../../domain/task.js';
 import { EXTENSION_SECONDS } from '../../domain/task.js';
 import type { MediaInfo, MediaTools } from '../../media/media-tools.js';
@@ -251,6 +252,7 @@ export class LocalRenderer {
       if (!info.video || !imageFormats.test(info.formatName) || info.video.width < 16 || info.video.height < 16) {
         throw new MediaError(`image ${index + 1} is not a readable picture`);
       }
+      checkDecodableImage(info.video.width, info.video.height, `image ${index + 1}`);
       images.push({ path: imagePath, width: info.video.width, height: info.video.height });
     }
     return images;

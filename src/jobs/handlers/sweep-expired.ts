@@ -1,0 +1,17 @@
+import { IDEMPOTENCY_WINDOW_MS } from '../../services/task-service.js';
+import type { Storage } from '../../storage/storage.js';
+import type { JobContext, RetryAfter } from '../worker.js';
+
+/** How often the database is swept of what expired. */
+export const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+/**
+ * `maintenance.sweep`: forgets idempotency keys past their window, then asks to run again later.
+ * One job for the whole database (whichever worker claims it); each machine's scratch space is
+ * swept by its own workers.
+ */
+export async function sweepExpired(storage: Storage, now: () => number, context: JobContext): Promise<RetryAfter> {
+  const forgotten = await storage.idempotency.sweep(now() - IDEMPOTENCY_WINDOW_MS);
+  if (forgotten > 0) context.logger.info({ forgotten }, 'expired idempotency keys forgotten');
+  return { retryAfterMs: SWEEP_INTERVAL_MS };
+}
