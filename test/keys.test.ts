@@ -7,8 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import { KeyService } from '../src/services/key-service.js';
-import { openSqliteDatabase } from '../src/storage/database.js';
-import { createSqlStorage } from '../src/storage/storage.js';
+import { openStorage } from '../src/storage/open-storage.js';
 import { temporaryDirectory } from './helpers/test-segue.js';
 
 const run = promisify(execFile);
@@ -24,14 +23,14 @@ test('`segue keys create --json` prints a working key and a whsec_ secret; only 
     assert.match(issued.key, /^sk-segue-[A-Za-z0-9_-]{32}$/);
     assert.match(issued.webhookSecret, /^whsec_[A-Za-z0-9+/]{43}=$/);
 
-    const database = await openSqliteDatabase(dataDir);
+    const storage = await openStorage({ dataDir });
     try {
-      const keys = new KeyService(createSqlStorage(database.db));
+      const keys = new KeyService(storage);
       const record = await keys.authenticate(issued.key);
       assert.equal(record?.name, 'ci');
       assert.equal(await keys.balance(record!.id), 250);
     } finally {
-      await database.close();
+      await storage.close();
     }
     const raw = new SqliteDatabase(path.join(dataDir, 'segue.db'), { readonly: true });
     const everything = JSON.stringify(raw.prepare('select * from api_keys').all());
@@ -52,9 +51,9 @@ test('bad CLI use answers with the usage and exit code 2', async () => {
 
 test('the first start creates one key when none is configured; later starts do not', async () => {
   const dataDir = temporaryDirectory();
-  const database = await openSqliteDatabase(dataDir);
+  const storage = await openStorage({ dataDir });
   try {
-    const keys = new KeyService(createSqlStorage(database.db));
+    const keys = new KeyService(storage);
     const first = await keys.ensureBootstrap(undefined, 10);
     assert.ok(first.issued?.key);
     assert.equal((await keys.ensureBootstrap(undefined, 10)).issued, undefined);
@@ -64,16 +63,16 @@ test('the first start creates one key when none is configured; later starts do n
     await keys.ensureBootstrap('sk-configured-0123456789', 5);
     assert.equal(await keys.balance(configured!.id), 5, 'ensuring again grants nothing more');
   } finally {
-    await database.close();
+    await storage.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
 
 test('a rotated or revoked bootstrap key is never brought back by the next start', async () => {
   const dataDir = temporaryDirectory();
-  const database = await openSqliteDatabase(dataDir);
+  const storage = await openStorage({ dataDir });
   try {
-    const keys = new KeyService(createSqlStorage(database.db));
+    const keys = new KeyService(storage);
     const rotatedValue = 'sk-bootstrap-rotated-0123';
     const created = await keys.ensureBootstrap(rotatedValue, 100);
     assert.equal(created.state, 'created');
@@ -91,7 +90,7 @@ test('a rotated or revoked bootstrap key is never brought back by the next start
     assert.equal(await keys.authenticate(revokedValue), undefined);
     assert.equal((await keys.list()).length, 2);
   } finally {
-    await database.close();
+    await storage.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });

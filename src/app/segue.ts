@@ -29,8 +29,8 @@ import { RateLimiter, ReadLimit } from '../services/rate-limiter.js';
 import { MediaImportService } from '../services/media-import-service.js';
 import { TaskLifecycle } from '../services/task-lifecycle.js';
 import { TaskService } from '../services/task-service.js';
-import { openSqliteDatabase } from '../storage/database.js';
-import { createSqlStorage, type Storage } from '../storage/storage.js';
+import type { Storage } from '../ports/storage.js';
+import { openStorage } from '../storage/open-storage.js';
 import { setUpProviders } from './provider-setup.js';
 import { urlSigningSecret } from './url-signing-secret.js';
 
@@ -64,8 +64,7 @@ export function createLogger(config: Config): Logger {
 
 /** The composition root: builds every adapter from the configuration and wires them together. */
 export async function createSegue(config: Config, logger: Logger = createLogger(config)): Promise<Segue> {
-  const database = await openSqliteDatabase(config.dataDir);
-  const storage = createSqlStorage(database.db);
+  const storage = await openStorage(config);
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
   const media = new MediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, defaultTimeoutMs: config.ffmpegTimeoutMs });
   const addressPolicy = { allowPrivateNetworks: config.allowPrivateNetworks };
@@ -178,7 +177,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       await worker.stop(config.shutdownGraceMs);
       await outbound.close();
       await upstreams.close();
-      await database.close();
+      await storage.close();
     },
   };
 }

@@ -1,17 +1,17 @@
 import { loadConfig } from '../config/config.js';
-import { openSqliteDatabase } from '../storage/database.js';
-import { createSqlStorage, type Storage } from '../storage/storage.js';
+import type { Storage } from '../ports/storage.js';
+import { openStorage } from '../storage/open-storage.js';
 
 /** A mistake in how a command was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
 /** Runs an operator command against the data directory of the current environment. */
 export async function withStorage<T>(work: (storage: Storage) => Promise<T>): Promise<T> {
-  const database = await openSqliteDatabase(loadConfig().dataDir);
+  const storage = await openStorage(loadConfig());
   try {
-    return await work(createSqlStorage(database.db));
+    return await work(storage);
   } finally {
-    await database.close();
+    await storage.close();
   }
 }
 

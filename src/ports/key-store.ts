@@ -48,33 +48,3 @@ export interface KeyStore {
   replaceSecret(id: string, keyHash: string, prefix: string, at: number): Promise<boolean>;
   setLimits(id: string, limits: { rateLimit: string | null; maxUnfinishedTasks: number | null }): Promise<void>;
 }
-
-/** An operator's switches, stored so that every process sees them. */
-export interface SettingsStore {
-  get(name: string): Promise<string | undefined>;
-  set(name: string, value: string, at: number): Promise<void>;
-}
-
-export type LedgerEntryKind = 'grant' | 'hold' | 'capture' | 'release' | 'adjustment';
-
-export interface LedgerEntry {
-  readonly kind: LedgerEntryKind;
-  readonly amount: number;
-  readonly taskId: string | null;
-  readonly note: string | null;
-  readonly createdAt: number;
-}
-
-/**
- * The append-only credit ledger of a key; the balance is the sum of its amounts. A hold is the
- * price taken when a task is accepted (negative); a release gives it back (positive); a capture
- * (zero) marks it spent. A task has at most one entry of each kind: the store refuses a second.
- */
-export interface Ledger {
-  append(entry: { apiKeyId: string; kind: LedgerEntryKind; amount: number; taskId?: string; note?: string }): Promise<void>;
-  /** The running balance, kept with every entry. */
-  balance(apiKeyId: string): Promise<number>;
-  /** The sum of every entry: always equal to `balance` (an audit compares them). */
-  ledgerSum(apiKeyId: string): Promise<number>;
-  history(apiKeyId: string, limit: number): Promise<LedgerEntry[]>;
-}

@@ -9,7 +9,7 @@ import {
 import { type PriceTable, priceOf, type PricedWork } from '../domain/pricing.js';
 import type { Operation } from '../domain/task.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
-import type { Storage, Stores } from '../storage/storage.js';
+import type { Storage, Stores } from '../ports/storage.js';
 import type { PromptCheck } from './prompt-policy.js';
 import type { RateLimiter, Slot } from './rate-limiter.js';
 
@@ -107,9 +107,8 @@ export class Admission {
       throw new RateLimitedError(`Too many requests: ${cap} tasks are already unfinished`, 10);
     }
     if (price === 0) return;
-    if ((await stores.ledger.balance(key.id)) < price) {
+    if (!(await stores.ledger.holdIfCovered(key.id, taskId, price))) {
       throw new InsufficientCreditsError(`Insufficient credits: this task costs ${price} credits`);
     }
-    await stores.ledger.append({ apiKeyId: key.id, kind: 'hold', amount: -price, taskId });
   }
 }

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../domain/errors.js';
 import { jobRequest } from '../jobs/job-kinds.js';
 import type { CallbackAttempt, CallbackDelivery } from '../ports/callback-outbox.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage } from '../ports/storage.js';
 
 /** Reading and repairing callback deliveries, always within one API key's own tasks. */
 export class CallbackService {

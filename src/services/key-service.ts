@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { parseRateLimit } from '../config/config.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { newRowId } from '../domain/ids.js';
-import type { ApiKeyRecord, LedgerEntry } from '../ports/key-store.js';
-import type { Storage } from '../storage/storage.js';
+import type { ApiKeyRecord } from '../ports/key-store.js';
+import type { LedgerEntry } from '../ports/ledger.js';
+import type { Storage } from '../ports/storage.js';
 
 /** A key as handed to its owner, once. Only its hash is stored. */
 export interface IssuedKey {

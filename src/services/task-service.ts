@@ -13,7 +13,7 @@ import { supports } from '../ports/video-provider.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { IdempotencyRequest } from '../ports/idempotency-store.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage } from '../ports/storage.js';
 import type { Admission } from './admission.js';
 import { hashApiKey } from './key-service.js';
 

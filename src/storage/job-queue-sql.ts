@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { newRowId } from '../domain/ids.js';
 import type { EnqueueRequest, JobQueue, JobRecord, JobState } from '../ports/job-queue.js';
 import type { Database, JobsTable } from './database-schema.js';
+import type { StorageDialect } from './storage-dialect.js';
 
 function toJob(row: Selectable<JobsTable>): JobRecord {
   return {
@@ -21,13 +22,15 @@ function toJob(row: Selectable<JobsTable>): JobRecord {
 }
 
 /**
- * The jobs table as a queue. A claim is one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`,
- * which SQLite runs under its single write lock, so two workers never claim the same job.
+ * The jobs table as a queue. A claim is one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`:
+ * SQLite runs it under its single write lock; where writers are concurrent the inner select
+ * locks its row and skips locked ones. Either way two workers never claim the same job.
  * `onEnqueued` lets an in-process worker wake at once instead of at its next poll.
  */
 export class SqlJobQueue implements JobQueue {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly dialect: StorageDialect,
     private readonly onEnqueued: () => void = () => {},
     private readonly now: () => number = Date.now,
   ) {}
@@ -78,7 +81,9 @@ export class SqlJobQueue implements JobQueue {
             ]),
           )
           .orderBy('run_at')
-          .limit(1),
+          .limit(1)
+          // Where writers run side by side, a row another claim holds is skipped, not waited for.
+          .$if(this.dialect.capabilities.skipLocked, (query) => query.forUpdate().skipLocked()),
       )
       .returningAll()
       .executeTakeFirst();

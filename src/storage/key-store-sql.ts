@@ -1,6 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { newRowId } from '../domain/ids.js';
-import type { ApiKeyRecord, KeyStore, Ledger, LedgerEntry, LedgerEntryKind, NewApiKey, SettingsStore } from '../ports/key-store.js';
+import type { ApiKeyRecord, KeyStore, NewApiKey } from '../ports/key-store.js';
 import type { ApiKeysTable, Database } from './database-schema.js';
 
 function toKey(row: Selectable<ApiKeysTable>): ApiKeyRecord {
@@ -118,79 +117,5 @@ export class SqlKeyStore implements KeyStore {
       .select((eb) => eb.fn.countAll().as('count'))
       .executeTakeFirstOrThrow();
     return Number(row.count);
-  }
-}
-
-export class SqlLedger implements Ledger {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  /** Call inside a transaction: the entry and the running balance are written together. */
-  async append(entry: { apiKeyId: string; kind: LedgerEntryKind; amount: number; taskId?: string; note?: string }): Promise<void> {
-    await this.db
-      .insertInto('ledger_entries')
-      .values({
-        id: newRowId(),
-        api_key_id: entry.apiKeyId,
-        kind: entry.kind,
-        amount: entry.amount,
-        task_id: entry.taskId ?? null,
-        note: entry.note ?? null,
-        created_at: Date.now(),
-      })
-      .execute();
-    await this.db
-      .insertInto('api_key_balances')
-      .values({ api_key_id: entry.apiKeyId, balance: entry.amount })
-      .onConflict((conflict) => conflict.column('api_key_id').doUpdateSet((eb) => ({ balance: eb('api_key_balances.balance', '+', entry.amount) })))
-      .execute();
-  }
-
-  /** The balance recomputed from every entry (to check the running one against). */
-  async ledgerSum(apiKeyId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('ledger_entries')
-      .select((eb) => eb.fn.sum<number>('amount').as('sum'))
-      .where('api_key_id', '=', apiKeyId)
-      .executeTakeFirst();
-    return Number(row?.sum ?? 0);
-  }
-
-  async history(apiKeyId: string, limit: number): Promise<LedgerEntry[]> {
-    const rows = await this.db
-      .selectFrom('ledger_entries')
-      .selectAll()
-      .where('api_key_id', '=', apiKeyId)
-      .orderBy('created_at', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => ({
-      kind: row.kind as LedgerEntryKind,
-      amount: Number(row.amount),
-      taskId: row.task_id,
-      note: row.note,
-      createdAt: Number(row.created_at),
-    }));
-  }
-
-  async balance(apiKeyId: string): Promise<number> {
-    const row = await this.db.selectFrom('api_key_balances').select('balance').where('api_key_id', '=', apiKeyId).executeTakeFirst();
-    return Number(row?.balance ?? 0);
-  }
-}
-
-export class SqlSettingsStore implements SettingsStore {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  async get(name: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('service_settings').select('value').where('name', '=', name).executeTakeFirst();
-    return row?.value;
-  }
-
-  async set(name: string, value: string, at: number): Promise<void> {
-    await this.db
-      .insertInto('service_settings')
-      .values({ name, value, updated_at: at })
-      .onConflict((conflict) => conflict.column('name').doUpdateSet({ value, updated_at: at }))
-      .execute();
   }
 }

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { canTransition, withParameterDefaults, type FailureReason, type FailureStage, type Operation, type Task, type TaskState, type UpstreamOutput } from '../domain/task.js';
 import type { TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
+import type { StorageDialect } from './storage-dialect.js';
 import { ReusableQuery } from './reusable-query.js';
 
 type TaskRow = Selectable<TasksTable>;
@@ -82,7 +83,10 @@ function lookups(db: Kysely<Database>) {
 export class SqlTaskStore implements TaskStore {
   private readonly lookups: ReturnType<typeof lookups>;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: StorageDialect,
+  ) {
     this.lookups = lookups(db);
   }
 
@@ -198,8 +202,9 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async claimSlot(id: string, move: { readonly from: string; readonly to: string }, maxConcurrent: number, at: number): Promise<boolean> {
-    // One statement: SQLite runs it alone, so two workers cannot both take the last slot.
-    const result = await this.db
+    // Counting and taking are serialised per entry, so two workers cannot both take the last slot.
+    const result = await this.dialect.serialized(this.db, `provider-slots:${move.to}`, (executor) =>
+      executor
       .updateTable('tasks')
       .set({ state: 'running', provider: move.to, started_at: at, updated_at: at })
       .where('id', '=', id)
@@ -213,7 +218,8 @@ export class SqlTaskStore implements TaskStore {
           maxConcurrent,
         ),
       )
-      .executeTakeFirst();
+      .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) === 1;
   }
 

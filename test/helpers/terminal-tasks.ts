@@ -1,7 +1,7 @@
 import { newTaskId } from '../../src/domain/ids.js';
 import type { Task, TaskResult } from '../../src/domain/task.js';
 import { TaskLifecycle } from '../../src/services/task-lifecycle.js';
-import type { Storage } from '../../src/storage/storage.js';
+import type { Storage } from '../../src/ports/storage.js';
 
 /** The stored result of an 8 s, 720p video with sound, as the engine records one. */
 export function storedResult(taskId: string): TaskResult {
@@ -24,30 +24,21 @@ export async function succeedQueuedTask(storage: Storage, taskId: string): Promi
   return (await storage.tasks.findById(taskId))!;
 }
 
-/**
- * Stores a running task owned by `apiKeyId` and ends it through the real lifecycle (the same
- * transaction that writes the callback outbox), without rendering anything.
- */
-export async function endTask(
-  storage: Storage,
-  apiKeyId: string,
-  callbackUrl: string,
-  outcome: 'succeed' | 'fail' = 'succeed',
-): Promise<Task> {
-  const id = newTaskId();
-  const task: Task = {
+/** A running local task of `apiKeyId` as the engine stores one, with any fields overridden. */
+export function taskFixture(fields: Partial<Task> & { apiKeyId: string }): Task {
+  const id = fields.id ?? newTaskId();
+  return {
     id,
-    apiKeyId,
     operation: 'generate',
     parentTaskId: null,
     rootTaskId: id,
     parameters: { prompt: 'callback test', model: 'veo3_fast', aspectRatio: '16:9', mode: 'text', imageUrls: [], watermark: null, negativePrompt: null, durationSeconds: 8, resolution: '720p', generateAudio: true, sourceVideoUrl: null, sourceVideoKey: null },
-    requestEcho: { prompt: 'callback test', callBackUrl: callbackUrl },
+    requestEcho: { prompt: 'callback test' },
     providerRoute: ['local'],
     upstreamOutput: null,
     seed: 12345,
     price: 0,
-    callbackUrl,
+    callbackUrl: null,
     provider: 'local',
     providerHandle: null,
     state: 'running',
@@ -58,7 +49,22 @@ export async function endTask(
     createdAt: Date.now(),
     startedAt: Date.now(),
     finishedAt: null,
+    ...fields,
   };
+}
+
+/**
+ * Stores a running task owned by `apiKeyId` and ends it through the real lifecycle (the same
+ * transaction that writes the callback outbox), without rendering anything.
+ */
+export async function endTask(
+  storage: Storage,
+  apiKeyId: string,
+  callbackUrl: string,
+  outcome: 'succeed' | 'fail' = 'succeed',
+): Promise<Task> {
+  const task = taskFixture({ apiKeyId, callbackUrl, requestEcho: { prompt: 'callback test', callBackUrl: callbackUrl } });
+  const id = task.id;
   await storage.tasks.insert(task);
   const lifecycle = new TaskLifecycle(storage);
   if (outcome === 'succeed') {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { verifySegueCallback } from '../../callbacks/webhook-signatures.js';
 import { taskJobKey } from '../../jobs/job-kinds.js';
-import type { Storage } from '../../storage/storage.js';
+import type { Storage } from '../../ports/storage.js';
 
 export interface GeminiHookDependencies {
   readonly storage: Storage;

@@ -5,7 +5,7 @@ import { AddressRefusedError } from '../../net/address-guard.js';
 import type { SafeHttpClient } from '../../net/safe-http.js';
 import type { CallbackDelivery } from '../../ports/callback-outbox.js';
 import type { ApiKeyRecord } from '../../ports/key-store.js';
-import type { Storage } from '../../storage/storage.js';
+import type { Storage } from '../../ports/storage.js';
 import type { JobContext, RetryAfter } from '../worker.js';
 
 export interface CallbackDependencies {

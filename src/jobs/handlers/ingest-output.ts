@@ -9,7 +9,7 @@ import { audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../provide
 import { watermarkFilter } from '../../providers/local/watermark-filter.js';
 import type { ProviderRegistry } from '../../providers/provider-registry.js';
 import type { TaskLifecycle } from '../../services/task-lifecycle.js';
-import type { Storage } from '../../storage/storage.js';
+import type { Storage } from '../../ports/storage.js';
 import type { JobContext } from '../worker.js';
 import { type ResultFiles, storeResult } from './store-result.js';
 

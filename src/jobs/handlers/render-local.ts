@@ -8,7 +8,7 @@ import type { ScratchSpace } from '../../media/scratch-space.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { LocalRenderer, RenderOutput } from '../../providers/local/local-renderer.js';
 import { type RenderManifest, renderManifestKey } from '../../providers/local/render-manifest.js';
-import type { Storage } from '../../storage/storage.js';
+import type { Storage } from '../../ports/storage.js';
 import { taskJobKey } from '../job-kinds.js';
 import { storeResult } from './store-result.js';
 import type { JobContext, RetryAfter } from '../worker.js';

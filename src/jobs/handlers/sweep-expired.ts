@@ -1,5 +1,5 @@
 import { IDEMPOTENCY_WINDOW_MS } from '../../services/task-service.js';
-import type { Storage } from '../../storage/storage.js';
+import type { Storage } from '../../ports/storage.js';
 import type { JobContext, RetryAfter } from '../worker.js';
 
 /** How often the database is swept of what expired. */

@@ -2,7 +2,7 @@ import { isTerminal, type Task } from '../../domain/task.js';
 import { ProviderError, type ProviderStatus } from '../../ports/video-provider.js';
 import type { ProviderRegistry } from '../../providers/provider-registry.js';
 import type { TaskLifecycle } from '../../services/task-lifecycle.js';
-import type { Storage } from '../../storage/storage.js';
+import type { Storage } from '../../ports/storage.js';
 import { jobRequest } from '../job-kinds.js';
 import type { JobContext, RetryAfter } from '../worker.js';
 

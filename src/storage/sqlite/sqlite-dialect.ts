@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, sql } from 'kysely';
+import type { Database } from '../database-schema.js';
+import { migrateToLatest } from '../migrations.js';
+import type { StorageDialect } from '../storage-dialect.js';
+
+/**
+ * The embedded SQLite database in the data directory. WAL lets readers run beside the one
+ * writer; busy_timeout makes a second process (a separate worker) wait for the write lock
+ * instead of failing. One writer at a time is what makes claims and holds safe here.
+ */
+export async function openSqliteDialect(dataDir: string): Promise<StorageDialect> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const connection = new SqliteDatabase(path.join(dataDir, 'segue.db'));
+  connection.pragma('journal_mode = WAL');
+  connection.pragma('synchronous = NORMAL');
+  connection.pragma('busy_timeout = 10000');
+  connection.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+  await migrateUnderWriteLock(connection, db);
+  return {
+    name: 'sqlite',
+    capabilities: { skipLocked: false, concurrentWriters: false },
+    db,
+    // BEGIN IMMEDIATE takes the write lock up front: a transaction that reads (a balance, a
+    // count) and then writes can neither deadlock nor act on a read another process changed.
+    writeTransaction: (work) =>
+      db.connection().execute(async (executor) => {
+        await sql`begin immediate`.execute(executor);
+        try {
+          const value = await work(executor);
+          await sql`commit`.execute(executor);
+          return value;
+        } catch (error) {
+          await sql`rollback`.execute(executor);
+          throw error;
+        }
+      }),
+    // One writer at a time: every write statement is already serialised.
+    serialized: (executor, _name, work) => work(executor),
+    close: () => db.destroy(),
+  };
+}
+
+/**
+ * Several processes started at once on a fresh data directory must not each create the schema:
+ * the migrations run inside one IMMEDIATE transaction, so the others wait for the write lock and
+ * then find the schema up to date. SQLite's DDL is transactional: a failed step leaves nothing.
+ */
+async function migrateUnderWriteLock(connection: SqliteDatabase.Database, db: Kysely<Database>): Promise<void> {
+  connection.exec('BEGIN IMMEDIATE');
+  try {
+    await migrateToLatest(db);
+    connection.exec('COMMIT');
+  } catch (error) {
+    if (connection.inTransaction) connection.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+/**
+ * Kysely prepares every statement anew; preparing costs more than running a primary-key
+ * lookup. Segue's queries are a small fixed set, so their prepared statements are kept
+ * (bounded, in case of an unforeseen variety of SQL texts).
+ */
+function withStatementCache(connection: SqliteDatabase.Database, limit = 512): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        if (statements.size >= limit) statements.delete(statements.keys().next().value!);
+        statement = connection.prepare(sql);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}

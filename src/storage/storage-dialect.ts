@@ -1,0 +1,31 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './database-schema.js';
+
+/**
+ * What a database engine can do that the stores may rely on. Stores read these flags; nothing
+ * above storage knows which engine runs (kysely's `DialectAdapter` is the model).
+ */
+export interface StorageCapabilities {
+  /** Row locks that skip rows another transaction holds (`FOR UPDATE SKIP LOCKED`): claims run side by side. */
+  readonly skipLocked: boolean;
+  /** Several processes write at once (Postgres); false: one writer at a time (SQLite). */
+  readonly concurrentWriters: boolean;
+}
+
+/**
+ * One database engine behind the stores: how to open it, how a write transaction begins, and
+ * how work that must not interleave across processes is serialised.
+ */
+export interface StorageDialect {
+  readonly name: string;
+  readonly capabilities: StorageCapabilities;
+  readonly db: Kysely<Database>;
+  /** Runs `work` in a transaction that writes; what it read cannot change under it before it commits. */
+  writeTransaction<T>(work: (executor: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` so that no other work serialised under the same `name` runs at the same time, in
+   * any process (e.g. counting and taking a provider entry's slots).
+   */
+  serialized<T>(executor: Kysely<Database>, name: string, work: (executor: Kysely<Database>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,39 @@
+/**
+ * A separate process racing others on one database, for the storage contract suite:
+ * `node storage-race-worker.js DIALECT LOCATION OPERATION ARG…` (`open` only opens and migrates).
+ * Prints one JSON line of what it won.
+ */
+import { SqlJobQueue } from '../../src/storage/job-queue-sql.js';
+import { createSqlStorage } from '../../src/storage/sql-storage.js';
+import { openDialect } from './storage-dialects.js';
+
+const [dialectName, location, operation, ...args] = process.argv.slice(2);
+const dialect = await openDialect(dialectName!, location!);
+const storage = createSqlStorage(dialect);
+const won: string[] = [];
+try {
+  if (operation === 'claim') {
+    const queue = new SqlJobQueue(dialect.db, dialect);
+    for (;;) {
+      const job = await queue.claim(`race-${process.pid}`, ['task.start'], 600_000);
+      if (!job) break;
+      won.push(job.id);
+    }
+  } else if (operation === 'slot') {
+    const [entry, max, ...taskIds] = args;
+    for (const taskId of taskIds) {
+      if (await storage.tasks.claimSlot(taskId, { from: 'queue', to: entry! }, Number(max), Date.now())) won.push(taskId);
+    }
+  } else if (operation === 'hold') {
+    const [apiKeyId, price, ...taskIds] = args;
+    for (const taskId of taskIds) {
+      const held = await storage.transaction((stores) => stores.ledger.holdIfCovered(apiKeyId!, taskId, Number(price)));
+      if (held) won.push(taskId);
+    }
+  } else if (operation !== 'open') {
+    throw new Error(`unknown operation ${operation}`);
+  }
+} finally {
+  await storage.close();
+}
+process.stdout.write(`${JSON.stringify(won)}\n`);

@@ -1,0 +1,167 @@
+/**
+ * The storage contract: what every storage dialect guarantees, checked on each one in DIALECTS
+ * (a dialect that cannot run here is skipped with its reason). Races run in separate processes.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { jobRequest } from '../src/jobs/job-kinds.js';
+import type { Storage } from '../src/ports/storage.js';
+import { SqlJobQueue } from '../src/storage/job-queue-sql.js';
+import { createSqlStorage } from '../src/storage/sql-storage.js';
+import { DIALECTS, type TestDatabase } from './helpers/storage-dialects.js';
+import { taskFixture } from './helpers/terminal-tasks.js';
+
+const raceWorker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'storage-race-worker.js');
+const run = promisify(execFile);
+
+/** Starts `count` processes doing the same operation on the same database at once; answers what each won. */
+async function race(dialect: string, database: TestDatabase, count: number, operation: string, args: (index: number) => string[]): Promise<string[][]> {
+  const runs = Array.from({ length: count }, (_, index) =>
+    run(process.execPath, [raceWorker, dialect, database.location, operation, ...args(index)], { timeout: 60_000 }),
+  );
+  return (await Promise.all(runs)).map(({ stdout }) => JSON.parse(stdout.trim().split('\n').pop()!) as string[]);
+}
+
+async function withDatabase(create: () => Promise<TestDatabase>, work: (database: TestDatabase, storage: Storage) => Promise<void>) {
+  const database = await create();
+  const storage = createSqlStorage(await database.open());
+  try {
+    await work(database, storage);
+  } finally {
+    await storage.close();
+    await database.drop();
+  }
+}
+
+async function newKey(storage: Storage, id: string, credits: number) {
+  await storage.transaction(async (stores) => {
+    await stores.keys.insert({ id, name: id, keyHash: `hash-${id}`, prefix: id.slice(0, 12), webhookSecret: 'whsec_x', createdAt: Date.now() });
+    await stores.ledger.append({ apiKeyId: id, kind: 'grant', amount: credits });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`storage contract: ${dialect.name}`, { skip: dialect.skip }, () => {
+    test('several processes opening a fresh database at once all migrate it safely', async () => {
+      const database = await dialect.create();
+      try {
+        await race(dialect.name, database, 3, 'open', () => []);
+        const storage = createSqlStorage(await database.open());
+        await newKey(storage, 'key-fresh', 5);
+        assert.equal(await storage.ledger.balance('key-fresh'), 5);
+        await storage.close();
+      } finally {
+        await database.drop();
+      }
+    });
+
+    test('racing processes never claim the same job, and every due job is claimed', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        for (let index = 0; index < 120; index++) await storage.jobs.enqueue(jobRequest('task.start', { taskId: `t${index}` }));
+        const won = (await race(dialect.name, database, 3, 'claim', () => [])).flat();
+        assert.equal(won.length, 120);
+        assert.equal(new Set(won).size, 120, 'no job claimed twice');
+      });
+    });
+
+    test('racing processes never fill a provider entry past its slots', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        await newKey(storage, 'key-slots', 0);
+        const ids = Array.from({ length: 30 }, (_, index) => `slot-task-${index}`);
+        for (const id of ids) await storage.tasks.insert(taskFixture({ id, apiKeyId: 'key-slots', state: 'queued', provider: 'queue', startedAt: null }));
+        const won = (await race(dialect.name, database, 3, 'slot', (index) => ['entry-a', '4', ...ids.filter((_, i) => i % 3 === index)])).flat();
+        assert.equal(won.length, 4, `exactly the 4 slots were taken (${won.length})`);
+        const running = await storage.tasks.listByState('running', 100);
+        assert.equal(running.filter((task) => task.provider === 'entry-a').length, 4);
+      });
+    });
+
+    test('racing holds never overspend a balance', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        await newKey(storage, 'key-money', 10);
+        const won = (await race(dialect.name, database, 3, 'hold', (index) => ['key-money', '1', ...Array.from({ length: 8 }, (_, i) => `hold-${index}-${i}`)])).flat();
+        assert.equal(won.length, 10, 'ten holds of 1 credit fit in 10 credits');
+        assert.equal(await storage.ledger.balance('key-money'), 0);
+        assert.equal(await storage.ledger.ledgerSum('key-money'), 0, 'the running balance equals the ledger');
+      });
+    });
+
+    test('money moves once per task: a second hold, capture or release is refused', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-once', 100);
+        assert.equal(await storage.transaction((stores) => stores.ledger.holdIfCovered('key-once', 'task-1', 30)), true);
+        await assert.rejects(storage.transaction((stores) => stores.ledger.holdIfCovered('key-once', 'task-1', 30)));
+        await storage.transaction((stores) => stores.ledger.append({ apiKeyId: 'key-once', kind: 'release', amount: 30, taskId: 'task-1' }));
+        await assert.rejects(storage.transaction((stores) => stores.ledger.append({ apiKeyId: 'key-once', kind: 'release', amount: 30, taskId: 'task-1' })));
+        assert.equal(await storage.ledger.balance('key-once'), 100, 'a refused entry moved nothing');
+        assert.equal(await storage.ledger.ledgerSum('key-once'), 100);
+      });
+    });
+
+    test('a claimed job is leased to one worker; a dead worker’s lease is an interruption, not an attempt', async () => {
+      await withDatabase(dialect.create, async (database) => {
+        const opened = await database.open();
+        let clock = 1_000_000;
+        const queue = new SqlJobQueue(opened.db, opened, () => {}, () => clock);
+        try {
+          await queue.enqueue(jobRequest('task.poll', { taskId: 'b' }));
+          await queue.enqueue(jobRequest('task.poll', { taskId: 'b' }));
+          const first = await queue.claim('worker-1', ['task.poll'], 30_000);
+          assert.equal(first?.attempts, 1);
+          assert.equal(await queue.claim('worker-2', ['task.poll'], 30_000), undefined, 'one job per key, and a leased job is not claimable');
+          assert.deepEqual(await queue.liveLeaseOwners(), new Set(['worker-1']));
+          clock += 31_000;
+          const second = await queue.claim('worker-2', ['task.poll'], 30_000);
+          assert.equal(second?.id, first!.id);
+          assert.deepEqual([second?.attempts, second?.interruptions], [1, 1]);
+          assert.equal(await queue.complete(first!.id, 'worker-1'), false, 'the old owner cannot complete it');
+          assert.equal(await queue.heartbeat(first!.id, 'worker-1', 30_000), false, 'the old owner learns it lost the lease');
+          assert.equal(await queue.complete(second!.id, 'worker-2'), true);
+        } finally {
+          await opened.close();
+        }
+      });
+    });
+
+    test('claims filter by kind and respect run_at; retry-after gives the attempt back; wake makes a job due', async () => {
+      await withDatabase(dialect.create, async (database) => {
+        const opened = await database.open();
+        let clock = 1_000_000;
+        const queue = new SqlJobQueue(opened.db, opened, () => {}, () => clock);
+        try {
+          await queue.enqueue(jobRequest('task.poll', { taskId: 'c' }, { runAt: clock + 10_000 }));
+          await queue.enqueue(jobRequest('local.render', { taskId: 'c' }));
+          assert.equal(await queue.claim('w', ['task.poll'], 1000), undefined, 'not due yet');
+          assert.equal(await queue.nextRunAt(['task.poll']), clock + 10_000);
+          const render = await queue.claim('w', ['local.render'], 1000);
+          assert.equal(render?.kind, 'local.render');
+          await queue.reschedule(render!.id, 'w', clock + 500, { spendAttempt: false });
+          clock += 600;
+          assert.equal((await queue.claim('w', ['local.render'], 1000))?.attempts, 1, 'retry-after did not spend an attempt');
+          await queue.wake('task.poll:c');
+          assert.equal((await queue.claim('w', ['task.poll'], 1000))?.kind, 'task.poll', 'wake made the poll due now');
+        } finally {
+          await opened.close();
+        }
+      });
+    });
+
+    test('an idempotency key is taken once while fresh, and again once stale', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-idem', 0);
+        const request = { key: 'retry-1', fingerprint: 'f1' };
+        assert.equal(await storage.idempotency.claim('key-idem', request, 'task-a', 1000, 0), true);
+        assert.equal(await storage.idempotency.claim('key-idem', request, 'task-b', 2000, 0), false, 'fresh: held by the first');
+        assert.deepEqual(await storage.idempotency.find('key-idem', 'retry-1', 0), { fingerprint: 'f1', taskId: 'task-a' });
+        assert.equal(await storage.idempotency.find('key-idem', 'retry-1', 1001), undefined, 'stale records are not answered');
+        assert.equal(await storage.idempotency.claim('key-idem', { key: 'retry-1', fingerprint: 'f2' }, 'task-c', 5000, 1001), true, 'a stale key is taken again');
+        assert.equal(await storage.idempotency.sweep(6000), 1);
+        assert.equal(await storage.idempotency.find('key-idem', 'retry-1', 0), undefined);
+      });
+    });
+  });
+}
