@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { download, freePort } from './helpers/http-client.js';
 import { frameHashes, framePsnr, media } from './helpers/media-checks.js';
 import { assertMatches, fetchReplySchema, fixturesDirectory } from './helpers/published-schemas.js';
+import { sharedMissing } from './helpers/shared-material.js';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -70,7 +71,7 @@ async function generateAndPoll(body: Record<string, unknown>): Promise<any> {
   );
 }
 
-test('monalisa.mp4 over HTTP and as a data: URI: completed, source + 7 s, a seamless 720p seam', async () => {
+test('monalisa.mp4 over HTTP and as a data: URI: completed, source + 7 s, a seamless 720p seam', { skip: sharedMissing }, async () => {
   served.set('/monalisa.mp4', { body: fs.readFileSync(monalisa) });
   const sourceSeconds = (await media.probe(monalisa)).video!.durationSeconds;
   for (const video_url of [`${mediaBase}/monalisa.mp4`, `data:video/mp4;base64,${fs.readFileSync(monalisa).toString('base64')}`]) {

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { TaskLifecycle } from '../src/services/task-lifecycle.js';
 import { media } from './helpers/media-checks.js';
 import { assertMatches, createReplySchemas, fetchReplySchema } from './helpers/published-schemas.js';
+import { sharedMissing } from './helpers/shared-material.js';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';
 import { succeedQueuedTask } from './helpers/terminal-tasks.js';
 
@@ -57,7 +58,7 @@ const minimalBodies: Record<string, Record<string, unknown>> = {
   'google/veo3-1-fast-extend-video': { video_url: 'https://example.com/clip.mp4', aspect_ratio: 'auto', duration: 7, resolution: '720p', provider: 'GOOGLE' },
 };
 
-test('every model id is accepted; create and fetch replies match the published schemas', async () => {
+test('every model id is accepted; create and fetch replies match the published schemas', { skip: sharedMissing }, async () => {
   assert.deepEqual(Object.keys(minimalBodies).sort(), Object.keys(createReplySchemas).sort(), 'every published model is covered');
   for (const [model, extra] of Object.entries(minimalBodies)) {
     const reply = await create({ model, prompt: 'a fox in the snow', ...extra });
