@@ -64,20 +64,37 @@ export interface VerifyOptions {
 }
 
 /**
- * Verifies a Segue callback with whichever secrets the receiver holds; every given scheme must
- * pass. Returns false for a missing, stale (over 5 minutes) or wrong signature.
+ * Verifies a Standard Webhooks message (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
+ * with one `whsec_` secret: Segue's own callbacks, and the upstreams that sign the same way.
+ * False for a missing, stale (over 5 minutes by default) or wrong signature.
+ */
+export function verifyStandardWebhook(options: {
+  readonly headers: VerifyOptions['headers'];
+  readonly rawBody: string;
+  readonly secret: string;
+  readonly toleranceSeconds?: number;
+  readonly nowSeconds?: number;
+}): boolean {
+  const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  const id = header(options.headers, 'webhook-id');
+  const timestamp = timestampFresh(header(options.headers, 'webhook-timestamp'), now, options.toleranceSeconds ?? TIMESTAMP_TOLERANCE_SECONDS);
+  const signatures = header(options.headers, 'webhook-signature');
+  if (!id || timestamp === undefined || !signatures) return false;
+  const expected = standardWebhookSignature(options.secret, id, timestamp, options.rawBody);
+  return signatures.split(' ').some((candidate) => equalText(candidate, expected));
+}
+
+/**
+ * Verifies a Segue callback with whichever secrets the receiver holds (the Standard Webhooks
+ * secret, the Veo dialect's HMAC key); every given scheme must pass.
  */
 export function verifySegueCallback(options: VerifyOptions): boolean {
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
   const tolerance = options.toleranceSeconds ?? TIMESTAMP_TOLERANCE_SECONDS;
   if (!options.webhookSecret && !options.veoHmacKey) return false;
   if (options.webhookSecret) {
-    const id = header(options.headers, 'webhook-id');
-    const timestamp = timestampFresh(header(options.headers, 'webhook-timestamp'), now, tolerance);
-    const signatures = header(options.headers, 'webhook-signature');
-    if (!id || timestamp === undefined || !signatures) return false;
-    const expected = standardWebhookSignature(options.webhookSecret, id, timestamp, options.rawBody);
-    if (!signatures.split(' ').some((candidate) => equalText(candidate, expected))) return false;
+    const standard = { headers: options.headers, rawBody: options.rawBody, secret: options.webhookSecret, toleranceSeconds: tolerance, nowSeconds: now };
+    if (!verifyStandardWebhook(standard)) return false;
   }
   if (options.veoHmacKey) {
     const timestamp = timestampFresh(header(options.headers, 'x-webhook-timestamp'), now, tolerance);

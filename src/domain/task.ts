@@ -136,7 +136,6 @@ export interface Task {
 export const EXTENSION_SECONDS = 7;
 export const GENERATION_SECONDS = 8;
 export const MAX_SOURCE_SECONDS = 141;
-export const MAX_TOTAL_SECONDS = 148;
 
 const allowedTransitions: Readonly<Record<TaskState, readonly TaskState[]>> = {
   queued: ['running', 'failed'],

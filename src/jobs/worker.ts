@@ -41,6 +41,12 @@ export interface WorkerOptions {
   readonly subscribe: (listener: () => void) => void;
 }
 
+/**
+ * Where the worker is in its life (as pg-boss names them): `stopped` (new, or after stop),
+ * `active` (claiming), `stopping` (no new claims; running jobs finish or are released).
+ */
+export type WorkerState = 'stopped' | 'active' | 'stopping';
+
 /** An error a handler throws to say "do not retry": the job is buried at once. */
 export function isPermanent(error: unknown): boolean {
   return (error as { isRetryable?: boolean } | null)?.isRetryable === false;
@@ -53,8 +59,7 @@ export function isPermanent(error: unknown): boolean {
 export class Worker {
   readonly id = `worker-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly active = new Map<string, { kind: JobKind; controller: AbortController; done: Promise<void> }>();
-  private running = false;
-  private stopping = false;
+  private state: WorkerState = 'stopped';
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
 
@@ -63,20 +68,19 @@ export class Worker {
   }
 
   isRunning(): boolean {
-    return this.running;
+    return this.state === 'active';
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
+    if (this.state !== 'stopped') return;
+    this.state = 'active';
     this.loopDone = this.loop();
   }
 
   /** Stops claiming, lets running jobs finish for `graceMs`, then aborts and releases the rest. */
   async stop(graceMs: number): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.stopping = true;
+    if (this.state !== 'active') return;
+    this.state = 'stopping';
     this.wake?.();
     await this.loopDone;
     const all = Promise.all([...this.active.values()].map((job) => job.done));
@@ -87,10 +91,11 @@ export class Worker {
       await all;
     }
     clearTimeout(timer);
+    this.state = 'stopped';
   }
 
   private async loop(): Promise<void> {
-    while (this.running) {
+    while (this.state === 'active') {
       try {
         const claimedAny = await this.fillSlots();
         if (!claimedAny) await this.sleep();
@@ -113,7 +118,7 @@ export class Worker {
 
   private async fillSlots(): Promise<boolean> {
     let claimedAny = false;
-    while (this.running && this.active.size < this.options.concurrency) {
+    while (this.state === 'active' && this.active.size < this.options.concurrency) {
       const job = await this.options.queue.claim(this.id, this.claimableKinds(), this.options.leaseMs);
       if (!job) break;
       claimedAny = true;
@@ -179,7 +184,7 @@ export class Worker {
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (controller.signal.aborted && this.stopping) {
+      if (controller.signal.aborted && this.state === 'stopping') {
         // Released, not failed: the next worker runs it again without losing an attempt.
         await queue.reschedule(job.id, this.id, Date.now(), { spendAttempt: false, error: message });
         logger.info('job released on shutdown');

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { verifySegueCallback } from '../../callbacks/webhook-signatures.js';
+import { verifyStandardWebhook } from '../../callbacks/webhook-signatures.js';
 import { taskJobKey } from '../../jobs/job-kinds.js';
 import type { Storage } from '../../ports/storage.js';
 
@@ -27,7 +27,7 @@ export async function geminiHookRoutes(app: FastifyInstance, deps: GeminiHookDep
 
   app.post('/hooks/gemini', async (request, reply) => {
     const rawBody = typeof request.body === 'string' ? request.body : '';
-    const verified = deps.secrets.some((webhookSecret) => verifySegueCallback({ headers: request.headers, rawBody, webhookSecret }));
+    const verified = deps.secrets.some((webhookSecret) => verifyStandardWebhook({ headers: request.headers, rawBody, secret: webhookSecret }));
     if (!verified) return reply.code(401).send({ error: 'invalid or stale webhook signature' });
     const id = String(request.headers['webhook-id']);
     if (!(await deps.storage.inboundWebhooks.recordOnce(id, 'gemini', Date.now()))) return reply.code(200).send({ status: 'duplicate' });
