@@ -4,7 +4,7 @@ import path from 'node:path';
 import { MediaTools } from '../src/media/media-tools.js';
 import { SafeHttpClient } from '../src/net/safe-http.js';
 import { LocalRenderer } from '../src/providers/local/local-renderer.js';
-import { audioEncoderArgs } from '../src/providers/local/output-format.js';
+import { audioEncoderArgs } from '../src/media/output-format.js';
 import { ambientAudioSource } from '../src/providers/local/scene-graphs.js';
 import { assemble, planJoin } from '../src/providers/local/stitcher.js';
 

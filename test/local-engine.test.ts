@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { checkWatermark } from '../src/domain/watermark.js';
 import { ValidationError } from '../src/domain/errors.js';
 import { seededRandom } from '../src/providers/local/seeded-random.js';
-import { watermarkFilter } from '../src/providers/local/watermark-filter.js';
+import { watermarkFilter } from '../src/media/watermark-filter.js';
 import { download, freePort } from './helpers/http-client.js';
 import { framePsnr, largestStep, media, monoSamples } from './helpers/media-checks.js';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';

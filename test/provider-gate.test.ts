@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ProviderGate } from '../src/providers/provider-gate.js';
+import { ProviderGate } from '../src/engine/routing/provider-gate.js';
 
 test('request rate: a minute\'s allowance at once, then one request per 60/N s', () => {
   let now = 0;

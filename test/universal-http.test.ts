@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { TaskLifecycle } from '../src/services/task-lifecycle.js';
+import { TaskLifecycle } from '../src/engine/lifecycle/task-lifecycle.js';
 import { media } from './helpers/media-checks.js';
 import { assertMatches, createReplySchemas, fetchReplySchema } from './helpers/published-schemas.js';
 import { sharedMissing } from './helpers/shared-material.js';

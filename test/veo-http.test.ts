@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { TaskLifecycle } from '../src/services/task-lifecycle.js';
+import { TaskLifecycle } from '../src/engine/lifecycle/task-lifecycle.js';
 import { startTestSegue, type TestSegue } from './helpers/test-segue.js';
 import { succeedQueuedTask } from './helpers/terminal-tasks.js';
 

@@ -13,7 +13,7 @@ import { GeminiClient } from '../providers/gemini/gemini-client.js';
 import { imageMimeType } from '../providers/gemini/gemini-request.js';
 import { GeminiVideoProvider } from '../providers/gemini/gemini-video-provider.js';
 import { LocalProvider } from '../providers/local/local-provider.js';
-import { ProviderRegistry } from '../providers/provider-registry.js';
+import { ProviderRegistry } from '../engine/routing/provider-registry.js';
 import { loadProvidersFile, type ProviderEntry, secretFromEnvironment } from '../providers/providers-file.js';
 
 export interface ProviderSetupDependencies {

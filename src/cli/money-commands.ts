@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { KeyService } from '../services/key-service.js';
-import { TaskLifecycle } from '../services/task-lifecycle.js';
+import { TaskLifecycle } from '../engine/lifecycle/task-lifecycle.js';
 import { print, UsageError, withStorage } from './cli-support.js';
 
 export const moneyUsage = `  credits grant KEY_OR_ID N [--note TEXT] [--json]      add N credits (a negative N takes them away, never below 0)

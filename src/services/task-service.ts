@@ -10,7 +10,7 @@ import {
 import { jobRequest } from '../jobs/job-kinds.js';
 import { type AddressPolicy, checkUrlBeforeUse } from '../net/address-guard.js';
 import { supports } from '../ports/video-provider.js';
-import type { ProviderRegistry } from '../providers/provider-registry.js';
+import type { ProviderRegistry } from '../engine/routing/provider-registry.js';
 import type { IdempotencyRequest } from '../ports/idempotency-store.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../ports/storage.js';

@@ -1,6 +1,6 @@
 import { newTaskId } from '../../src/domain/ids.js';
 import type { Task, TaskResult } from '../../src/domain/task.js';
-import { TaskLifecycle } from '../../src/services/task-lifecycle.js';
+import { TaskLifecycle } from '../../src/engine/lifecycle/task-lifecycle.js';
 import type { Storage } from '../../src/ports/storage.js';
 
 /** The stored result of an 8 s, 720p video with sound, as the engine records one. */

@@ -5,7 +5,7 @@ import { DomainError, InvalidStateError, NotFoundError, UnauthorizedError, Valid
 import type { ApiKeyRecord } from '../../ports/key-store.js';
 import type { Admission } from '../../services/admission.js';
 import type { KeyService } from '../../services/key-service.js';
-import type { TaskLifecycle } from '../../services/task-lifecycle.js';
+import type { TaskLifecycle } from '../../engine/lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
 import { bearerToken } from '../auth.js';
 

@@ -7,12 +7,12 @@ import { EXTENSION_SECONDS } from '../../domain/task.js';
 import type { MediaInfo, MediaTools } from '../../media/media-tools.js';
 import { MediaProcessError } from '../../media/process-runner.js';
 import type { SafeHttpClient } from '../../net/safe-http.js';
-import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from './output-format.js';
+import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from '../../media/output-format.js';
 import { ambientAudioSource, proceduralSceneSource } from './scene-graphs.js';
 import { between, seededRandom } from './seeded-random.js';
 import { assemble, type JoinPlan, planJoin, targetAspectRatio } from './stitcher.js';
 import { renderTextureSegment } from './texture-renderer.js';
-import { watermarkFilter } from './watermark-filter.js';
+import { watermarkFilter } from '../../media/watermark-filter.js';
 
 /** Files a render leaves in its work directory, ready to be moved into the blob store. */
 export interface RenderOutput {

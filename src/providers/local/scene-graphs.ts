@@ -1,5 +1,5 @@
 import { between, seededRandom } from './seeded-random.js';
-import { AUDIO_SAMPLE_RATE, OUTPUT_FPS } from './output-format.js';
+import { AUDIO_SAMPLE_RATE, OUTPUT_FPS } from '../../media/output-format.js';
 
 /** The scene repeats every this many seconds, so its own motion can carry an extension on. */
 export const SCENE_PERIOD_SECONDS = 6;

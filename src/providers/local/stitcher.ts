@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AspectRatio } from '../../domain/task.js';
 import type { MediaInfo, MediaTools } from '../../media/media-tools.js';
-import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from './output-format.js';
+import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from '../../media/output-format.js';
 
 /**
  * How a source and its new seconds become one video. `stream_copy` keeps every source frame

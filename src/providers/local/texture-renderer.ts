@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EXTENSION_SECONDS } from '../../domain/task.js';
 import type { MediaInfo, MediaTools } from '../../media/media-tools.js';
-import { AUDIO_SAMPLE_RATE, containerArgs, videoEncoderArgs } from './output-format.js';
+import { AUDIO_SAMPLE_RATE, containerArgs, videoEncoderArgs } from '../../media/output-format.js';
 import type { JoinPlan } from './stitcher.js';
 import { framesOf, planVideoTexture, type TexturePlan } from './video-texture.js';
 

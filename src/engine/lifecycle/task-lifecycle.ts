@@ -1,8 +1,8 @@
-import { canTransition, type Task, type TaskFailure, type TaskResult } from '../domain/task.js';
-import { jobRequest } from '../jobs/job-kinds.js';
-import { InvalidStateError, NotFoundError } from '../domain/errors.js';
-import { newDeliveryId } from '../domain/ids.js';
-import type { Storage, Stores } from '../ports/storage.js';
+import { canTransition, type Task, type TaskFailure, type TaskResult } from '../../domain/task.js';
+import { jobRequest } from '../../jobs/job-kinds.js';
+import { InvalidStateError, NotFoundError } from '../../domain/errors.js';
+import { newDeliveryId } from '../../domain/ids.js';
+import type { Storage, Stores } from '../../ports/storage.js';
 
 /**
  * The one place where tasks reach a terminal state. Each change is a compare-and-set on the

@@ -6,12 +6,12 @@ import { isTerminal, type Task } from '../../domain/task.js';
 import type { MediaInfo } from '../../media/media-tools.js';
 import type { ScratchSpace } from '../../media/scratch-space.js';
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { LocalRenderer, RenderOutput } from '../../providers/local/local-renderer.js';
-import { type RenderManifest, renderManifestKey } from '../../providers/local/render-manifest.js';
+import type { LocalRenderer, RenderOutput } from './local-renderer.js';
+import { type RenderManifest, renderManifestKey } from './render-manifest.js';
 import type { Storage } from '../../ports/storage.js';
-import { taskJobKey } from '../job-kinds.js';
-import { storeResult } from './store-result.js';
-import type { JobContext, RetryAfter } from '../worker.js';
+import { taskJobKey } from '../../jobs/job-kinds.js';
+import { storeResult } from '../../engine/custody/store-result.js';
+import type { JobContext, RetryAfter } from '../../jobs/worker.js';
 
 export interface RenderDependencies {
   readonly storage: Storage;

@@ -1,4 +1,4 @@
-import type { AspectRatio, Resolution } from '../../domain/task.js';
+import type { AspectRatio, Resolution } from '../domain/task.js';
 
 /** The local engine's output, like Veo's: 24 fps, 720p, H.264 + AAC in MP4 with faststart. */
 export const OUTPUT_FPS = 24;

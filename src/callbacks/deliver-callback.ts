@@ -1,12 +1,12 @@
-import { decideAfterAttempt, parseRetryAfter, type SendResult } from '../../callbacks/delivery-policy.js';
-import { standardWebhookSignature, veoWebhookSignature } from '../../callbacks/webhook-signatures.js';
-import type { VeoPresenter } from '../../http/veo/veo-presenter.js';
-import { AddressRefusedError } from '../../net/address-guard.js';
-import type { SafeHttpClient } from '../../net/safe-http.js';
-import type { CallbackDelivery } from '../../ports/callback-outbox.js';
-import type { ApiKeyRecord } from '../../ports/key-store.js';
-import type { Storage } from '../../ports/storage.js';
-import type { JobContext, RetryAfter } from '../worker.js';
+import { decideAfterAttempt, parseRetryAfter, type SendResult } from './delivery-policy.js';
+import { standardWebhookSignature, veoWebhookSignature } from './webhook-signatures.js';
+import type { VeoPresenter } from '../http/veo/veo-presenter.js';
+import { AddressRefusedError } from '../net/address-guard.js';
+import type { SafeHttpClient } from '../net/safe-http.js';
+import type { CallbackDelivery } from '../ports/callback-outbox.js';
+import type { ApiKeyRecord } from '../ports/key-store.js';
+import type { Storage } from '../ports/storage.js';
+import type { JobContext, RetryAfter } from '../jobs/worker.js';
 
 export interface CallbackDependencies {
   readonly storage: Storage;

@@ -5,12 +5,12 @@ import { type MediaInfo, type MediaTools } from '../../media/media-tools.js';
 import type { ScratchSpace } from '../../media/scratch-space.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { ProviderError } from '../../ports/video-provider.js';
-import { audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../providers/local/output-format.js';
-import { watermarkFilter } from '../../providers/local/watermark-filter.js';
-import type { ProviderRegistry } from '../../providers/provider-registry.js';
-import type { TaskLifecycle } from '../../services/task-lifecycle.js';
+import { audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../media/output-format.js';
+import { watermarkFilter } from '../../media/watermark-filter.js';
+import type { ProviderRegistry } from '../routing/provider-registry.js';
+import type { TaskLifecycle } from '../lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
-import type { JobContext } from '../worker.js';
+import type { JobContext } from '../../jobs/worker.js';
 import { type ResultFiles, storeResult } from './store-result.js';
 
 export interface IngestDependencies {

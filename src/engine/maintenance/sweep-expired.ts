@@ -1,6 +1,6 @@
 import { IDEMPOTENCY_WINDOW_MS } from '../../services/task-service.js';
 import type { Storage } from '../../ports/storage.js';
-import type { JobContext, RetryAfter } from '../worker.js';
+import type { JobContext, RetryAfter } from '../../jobs/worker.js';
 
 /** How often the database is swept of what expired. */
 export const SWEEP_INTERVAL_MS = 10 * 60 * 1000;

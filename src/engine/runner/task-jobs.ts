@@ -1,10 +1,10 @@
 import { isTerminal, type Task } from '../../domain/task.js';
 import { ProviderError, type ProviderStatus } from '../../ports/video-provider.js';
-import type { ProviderRegistry } from '../../providers/provider-registry.js';
-import type { TaskLifecycle } from '../../services/task-lifecycle.js';
+import type { ProviderRegistry } from '../routing/provider-registry.js';
+import type { TaskLifecycle } from '../lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
-import { jobRequest } from '../job-kinds.js';
-import type { JobContext, RetryAfter } from '../worker.js';
+import { jobRequest } from '../../jobs/job-kinds.js';
+import type { JobContext, RetryAfter } from '../../jobs/worker.js';
 
 export interface TaskJobDependencies {
   readonly storage: Storage;

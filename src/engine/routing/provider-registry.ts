@@ -1,7 +1,7 @@
-import type { GenerationMode, Operation } from '../domain/task.js';
-import { supports, type VideoProvider } from '../ports/video-provider.js';
+import type { GenerationMode, Operation } from '../../domain/task.js';
+import { supports, type VideoProvider } from '../../ports/video-provider.js';
 import { type GateReport, ProviderGate } from './provider-gate.js';
-import type { ProviderEntry, ProvidersFile } from './providers-file.js';
+import type { ProviderEntry, ProvidersFile } from '../../providers/providers-file.js';
 
 interface RegisteredEntry {
   readonly provider: VideoProvider;
