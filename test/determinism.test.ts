@@ -22,7 +22,8 @@ async function generateAndHash(body: Record<string, unknown>): Promise<string[]>
   const task = await waitFor(`task ${taskId}`, async () => {
     const current = await harness.segue.storage.tasks.findById(taskId);
     return current?.state === 'succeeded' || current?.state === 'failed' ? current : undefined;
-  });
+    // Three renders side by side on a busy 2-core machine can take minutes; the wait is on state.
+  }, { timeoutMs: 240_000 });
   assert.equal(task.state, 'succeeded', task.failure?.message);
   const stored = await harness.segue.storage.tasks.findById(taskId);
   return frameHashes(`${harness.dataDir}/blobs/${stored!.result!.videoKey}`);

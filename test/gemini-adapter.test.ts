@@ -6,7 +6,8 @@ import type { FakeGeminiServer } from '../src/fake-upstream/fake-gemini-server.j
 import { ProviderError, type ProviderStatus } from '../src/ports/video-provider.js';
 import { GeminiClient } from '../src/providers/gemini/gemini-client.js';
 import { GeminiVideoProvider } from '../src/providers/gemini/gemini-video-provider.js';
-import { type GeminiEntry, loadProvidersFile } from '../src/providers/providers-file.js';
+import type { GeminiEntry } from '../src/providers/gemini/gemini-entry.js';
+import { loadProvidersFile } from '../src/providers/providers-file.js';
 import { creates, FAKE_GEMINI_KEY, startFakeGemini, writeProvidersFile } from './helpers/fake-gemini.js';
 import { media } from './helpers/media-checks.js';
 import { temporaryDirectory } from './helpers/test-segue.js';
@@ -15,14 +16,12 @@ const signal = new AbortController().signal;
 const context = { signal };
 let fake: FakeGeminiServer;
 let entry: GeminiEntry;
-const known = new Map<string, Task>();
 const tiny = { bytesBase64Encoded: Buffer.from('not really a png').toString('base64'), mimeType: 'image/png' };
 
 function providerFor(server: FakeGeminiServer, overrides: Partial<GeminiEntry> = {}, now = Date.now): GeminiVideoProvider {
   const client = new GeminiClient({ baseUrl: server.url, apiKey: FAKE_GEMINI_KEY, timeoutMs: 10_000, maxDownloadBytes: 50 * 1024 * 1024 });
   return new GeminiVideoProvider('google', { ...entry, ...overrides }, {
     client,
-    findTask: async (id) => known.get(id),
     fetchImage: async () => tiny,
     webhookUrl: null,
     now,
@@ -133,7 +132,7 @@ test('429 RESOURCE_EXHAUSTED on a poll is retryable with the upstream\'s delay; 
   assert.ok(unavailable instanceof ProviderError && unavailable.isRetryable, '503 on create may be retried (or fall over)');
   const wrongKey = new GeminiVideoProvider('google', entry, {
     client: new GeminiClient({ baseUrl: fake.url, apiKey: 'AIza-wrong-key-000000', timeoutMs: 5_000, maxDownloadBytes: 1 }),
-    findTask: async () => undefined, fetchImage: async () => tiny, webhookUrl: null,
+    fetchImage: async () => tiny, webhookUrl: null,
   });
   const refused = await wrongKey.start(task(), context).then(() => undefined, (caught: unknown) => caught);
   assert.ok(refused instanceof ProviderError && !refused.isRetryable, 'a bad key is not retried');
@@ -147,9 +146,9 @@ test('native extension: the request carries the earlier video.uri, 720p, 8 s, al
   const { status } = await pollUntilEnd(provider, await provider.start(source, context), source);
   const output = (status as Extract<ProviderStatus, { state: 'output_ready' }>).output;
   const made: Task = { ...source, state: 'succeeded', upstreamOutput: output, result: { videoKey: 'v', segmentKey: null, posterKey: 'p', durationSeconds: 8, width: 1280, height: 720, fps: 24, hasAudio: true } };
-  known.set(made.id, made);
   const extension = task({ operation: 'extend', parentTaskId: made.id, prompt: 'the camera rises' });
-  const { status: extended } = await pollUntilEnd(provider, await provider.start(extension, context), extension);
+  // The engine resolves the source and hands it over: providers never read the task store.
+  const { status: extended } = await pollUntilEnd(provider, await provider.start(extension, { signal, source: { task: made, link: null } }), extension);
   const body = creates(fake).at(-1)!.body as { instances: Array<Record<string, unknown>>; parameters: Record<string, unknown> };
   assert.deepEqual(body.instances[0]!['video'], { uri: output.uri });
   assert.equal(body.parameters['resolution'], '720p');
@@ -172,8 +171,8 @@ test('an extension out of range is refused before any upstream call: too old, to
   assert.match(provider.nativeExtensionRefusal({ ...good, provider: 'other-account' }, 'veo3_fast', now)!, /not made on google/);
   assert.match(provider.nativeExtensionRefusal(good, 'veo3_lite', now)!, /cannot extend/);
   const before = fake.requests.length;
-  known.set('old', { ...good, id: 'old', upstreamOutput: { uri: 'u', createdAt: now - 48 * 3600_000 } });
-  const refused = await provider.start(task({ operation: 'extend', parentTaskId: 'old' }), context).then(() => undefined, (caught: unknown) => caught);
+  const old: Task = { ...good, id: 'old', upstreamOutput: { uri: 'u', createdAt: now - 48 * 3600_000 } };
+  const refused = await provider.start(task({ operation: 'extend', parentTaskId: 'old' }), { signal, source: { task: old, link: null } }).then(() => undefined, (caught: unknown) => caught);
   assert.ok(refused instanceof ProviderError && !refused.isRetryable);
   assert.equal(fake.requests.length, before, 'nothing was sent upstream');
 });

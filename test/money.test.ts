@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobRequest } from '../src/jobs/job-kinds.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -279,9 +280,13 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
   const blobs = new FsBlobStore(path.join(harness.dataDir, 'blobs'));
   const deps = {
     storage: harness.segue.storage,
-    providers: new ProviderRegistry(defaultProviders, (name) => new LocalProvider(harness.segue.storage.jobs, blobs, name)),
+    providers: new ProviderRegistry(
+      { local: { provider: new LocalProvider((taskId) => harness.segue.storage.jobs.enqueue(jobRequest('local.render', { taskId })), blobs), limits: defaultProviders.providers['local']! } },
+      defaultProviders.routes,
+    ),
     lifecycle: harness.segue.lifecycle,
     taskTimeoutMs: 0,
+    linkTo: (key: string) => `http://127.0.0.1/files/${key}`,
   };
   const context = { jobId: 'j', workerId: 'w', attempt: 1, signal: new AbortController().signal, logger: pino({ level: 'silent' }) };
   const start = async () => {

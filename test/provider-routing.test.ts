@@ -215,7 +215,7 @@ test('Gemini webhooks: a signed delivery makes Segue take the video at once; a r
   const body = JSON.stringify({ type: 'video.generated', data: { user_metadata: { segueTaskId: created.data.taskId } } });
   const timestamp = Math.floor(Date.now() / 1000);
   const post = (signature: string, id = 'msg_forged', at = timestamp) =>
-    fetch(`${baseUrl}/hooks/gemini`, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(at), 'webhook-signature': signature }, body });
+    fetch(`${baseUrl}/hooks/google`, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(at), 'webhook-signature': signature }, body });
   assert.equal((await post('v1,AAAA')).status, 401);
   assert.equal((await post(standardWebhookSignature(secret, 'msg_old', timestamp - 600, body), 'msg_old', timestamp - 600)).status, 401, 'older than 5 minutes');
   const good = standardWebhookSignature(secret, 'msg_twice', timestamp, body);

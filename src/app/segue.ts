@@ -7,13 +7,14 @@ import { taskOfVideoKey } from '../blobs/task-blob-keys.js';
 import type { Config } from '../config/config.js';
 import { readJsonConfigFile } from '../config/json-config-file.js';
 import { defaultPriceTable, priceTableSchema } from '../domain/pricing.js';
+import type { Task } from '../domain/task.js';
 import { buildHttpApp } from '../http/app.js';
 import { UniversalPresenter } from '../http/universal/universal-presenter.js';
 import { VeoPresenter } from '../http/veo/veo-presenter.js';
 import { deliverCallback } from '../callbacks/deliver-callback.js';
 import { renderLocal } from '../providers/local/render-local-job.js';
 import { sweepExpired } from '../engine/maintenance/sweep-expired.js';
-import { jobRequest } from '../jobs/job-kinds.js';
+import { jobRequest, taskJobKey } from '../jobs/job-kinds.js';
 import { ingestOutput } from '../engine/custody/ingest-output.js';
 import { failTaskAfterExhaustion, pollTask, startTask } from '../engine/runner/task-jobs.js';
 import { Worker } from '../jobs/worker.js';
@@ -27,6 +28,8 @@ import { KeyService } from '../services/key-service.js';
 import { BlocklistPolicy } from '../services/prompt-policy.js';
 import { RateLimiter, ReadLimit } from '../services/rate-limiter.js';
 import { MediaImportService } from '../services/media-import-service.js';
+import { OperatorService } from '../services/operator-service.js';
+import { ProviderHookService } from '../services/provider-hook-service.js';
 import { TaskLifecycle } from '../engine/lifecycle/task-lifecycle.js';
 import { TaskService } from '../services/task-service.js';
 import type { Storage } from '../ports/storage.js';
@@ -72,7 +75,13 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
   const presenter = new VeoPresenter(signer, config);
   const scratch = new ScratchSpace(path.join(config.dataDir, 'work'), config.minFreeDiskBytes);
-  const upstreams = setUpProviders({ config, jobs: storage.jobs, tasks: storage.tasks, blobs, outbound, scratch });
+  const upstreams = setUpProviders({
+    config,
+    blobs,
+    outbound,
+    scratch,
+    requestRender: (taskId) => storage.jobs.enqueue(jobRequest('local.render', { taskId })),
+  });
   const providers = upstreams.registry;
   const lifecycle = new TaskLifecycle(storage);
   const keys = new KeyService(storage);
@@ -97,11 +106,12 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   await sweepScratch();
   await storage.jobs.enqueue(jobRequest('maintenance.sweep', {}));
 
-  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs };
+  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs, linkTo: (key: string) => signer.urlFor(key) };
   const callbackDeps = {
     storage,
     http: outbound,
-    presenter,
+    // Only the Veo dialect takes callback URLs today; a dialect that adds them brings its own body.
+    bodyFor: (task: Task) => presenter.callbackBody(task),
     timeoutMs: config.callbackTimeoutMs,
     scheduleMs: config.callbackRetryScheduleMs,
   };
@@ -113,7 +123,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       'task.ingest': (payload, context) =>
         ingestOutput({ storage, providers, lifecycle, blobs, media, scratch }, payload, context),
       'local.render': (payload, context) =>
-        renderLocal({ storage, blobs, renderer, scratch }, payload, context),
+        renderLocal({ tasks: storage.tasks, blobs, renderer, scratch, onRendered: (taskId) => storage.jobs.wake(taskJobKey('task.poll', taskId)) }, payload, context),
       'maintenance.sweep': (_payload, context) => sweepExpired(storage, Date.now, context),
       'callback.deliver': (payload, context) =>
         deliverCallback(callbackDeps, payload, context),
@@ -146,9 +156,9 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       bodyLimitBytes: Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024,
     },
     files: { signer, blobDirectory: blobs.directory },
-    admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, lifecycle, storage } : undefined,
+    admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle) } : undefined,
     providerReport: () => providers.report(),
-    geminiHooks: { storage, secrets: upstreams.geminiWebhookSecrets },
+    providerHooks: new ProviderHookService(storage, providers),
     readiness: [
       { name: 'database', check: () => storage.ping() },
       {

@@ -1,8 +1,8 @@
 import { decideAfterAttempt, parseRetryAfter, type SendResult } from './delivery-policy.js';
 import { standardWebhookSignature, veoWebhookSignature } from './webhook-signatures.js';
-import type { VeoPresenter } from '../http/veo/veo-presenter.js';
 import { AddressRefusedError } from '../net/address-guard.js';
 import type { SafeHttpClient } from '../net/safe-http.js';
+import type { CallbackBody } from '../ports/callback-body.js';
 import type { CallbackDelivery } from '../ports/callback-outbox.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../ports/storage.js';
@@ -11,7 +11,7 @@ import type { JobContext, RetryAfter } from '../jobs/worker.js';
 export interface CallbackDependencies {
   readonly storage: Storage;
   readonly http: SafeHttpClient;
-  readonly presenter: VeoPresenter;
+  readonly bodyFor: CallbackBody;
   readonly timeoutMs: number;
   readonly scheduleMs: readonly number[];
 }
@@ -53,7 +53,7 @@ export async function deliverCallback(
   const [task, key] = await Promise.all([tasks.findById(delivery.taskId), keys.findById(delivery.apiKeyId)]);
   if (!task || !key) throw new Error(`delivery ${deliveryId} lost its task or key`);
 
-  const body = JSON.stringify(deps.presenter.callbackBody(task));
+  const body = JSON.stringify(deps.bodyFor(task));
   const started = Date.now();
   let result: SendResult = { statusCode: null, refused: false, retryAfterMs: null };
   let error: string | null = null;

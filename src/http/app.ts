@@ -3,7 +3,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import { type AdminRouteDependencies, adminRoutes } from './admin/admin-routes.js';
 import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
-import { type GeminiHookDependencies, geminiHookRoutes } from './hooks/gemini-hook-routes.js';
+import type { ProviderHookService } from '../services/provider-hook-service.js';
+import { providerHookRoutes } from './hooks/provider-hook-routes.js';
 import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
 import { type UniversalRouteDependencies, universalRoutes } from './universal/universal-routes.js';
 import { type VeoRouteDependencies, veoRoutes } from './veo/veo-routes.js';
@@ -18,7 +19,7 @@ export interface HttpDependencies {
   readonly readiness: readonly ReadinessCheck[];
   /** What `/readyz` reports about each provider entry (breakers, limits). */
   readonly providerReport: () => Record<string, unknown>;
-  readonly geminiHooks: GeminiHookDependencies;
+  readonly providerHooks: ProviderHookService;
 }
 
 /** The HTTP face of Segue: each dialect is an encapsulated plugin with its own error mapping. */
@@ -39,7 +40,7 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     await app.register(async (scope) => adminRoutes(scope, admin), { prefix: '/admin' });
   }
   await app.register(async (scope) => fileRoutes(scope, deps.files));
-  if (deps.geminiHooks.secrets.length > 0) await app.register(async (scope) => geminiHookRoutes(scope, deps.geminiHooks));
+  await app.register(async (scope) => providerHookRoutes(scope, deps.providerHooks));
   await app.register(async (scope) => opsRoutes(scope, deps.readiness, deps.providerReport));
   return app;
 }

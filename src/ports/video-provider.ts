@@ -24,6 +24,28 @@ export interface ProviderContext {
 }
 
 /**
+ * The video an extension continues, resolved by the engine before `start`: providers never read
+ * the task store. `task` is the source task when Segue made it (with its result facts and, if
+ * an upstream made it, that upstream's own copy); `link` a signed, expiring URL of Segue's copy,
+ * for upstreams that fetch the source themselves.
+ */
+export interface ExtensionSource {
+  readonly task: Task | null;
+  readonly link: string | null;
+}
+
+export interface StartContext extends ProviderContext {
+  /** For an extension: its source, resolved. */
+  readonly source?: ExtensionSource;
+}
+
+/** A provider's verifier of its upstream's webhooks ("your video is ready"). */
+export interface ProviderWebhook {
+  /** The delivery's id and the task it names, or undefined when it is forged, stale or unreadable. */
+  verify(headers: Readonly<Record<string, string | string[] | undefined>>, rawBody: string): { readonly deliveryId: string; readonly taskId: string | undefined } | undefined;
+}
+
+/**
  * The contract every upstream and the local engine implement. `start` returns an opaque,
  * JSON-serialisable handle that is stored on the task; `status` is called from scheduled poll
  * jobs, so no worker waits while a provider works.
@@ -31,7 +53,7 @@ export interface ProviderContext {
 export interface VideoProvider {
   readonly name: string;
   capabilities(model: string): ModelCapabilities | undefined;
-  start(task: Task, context: ProviderContext): Promise<unknown>;
+  start(task: Task, context: StartContext): Promise<unknown>;
   status(handle: unknown, task: Task, context: ProviderContext): Promise<ProviderStatus>;
   /** How long to wait before polling a task that was started `elapsedMs` ago (again). */
   pollDelayMs(elapsedMs: number): number;

@@ -1,5 +1,6 @@
 import { IdempotencyConflictError, InvalidStateError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { newTaskId, randomSeed } from '../domain/ids.js';
+import { IDEMPOTENCY_WINDOW_MS } from '../domain/idempotency.js';
 import {
   EXTENSION_SECONDS,
   MAX_SOURCE_SECONDS,
@@ -53,9 +54,6 @@ export interface NewImportedExtension {
   readonly requestEcho: Readonly<Record<string, unknown>>;
   readonly idempotency?: IdempotencyRequest;
 }
-
-/** How long an `Idempotency-Key` answers with its first task. */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** Options of the one place that creates a task. */
 interface TaskInsertOptions {

@@ -11,7 +11,7 @@ import type { ProviderRegistry } from '../routing/provider-registry.js';
 import type { TaskLifecycle } from '../lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
 import type { JobContext } from '../../jobs/worker.js';
-import { type ResultFiles, storeResult } from './store-result.js';
+import { type ResultFiles, storeResult } from '../../blobs/store-result.js';
 
 export interface IngestDependencies {
   readonly storage: Storage;

@@ -1,4 +1,4 @@
-import { IDEMPOTENCY_WINDOW_MS } from '../../services/task-service.js';
+import { IDEMPOTENCY_WINDOW_MS } from '../../domain/idempotency.js';
 import type { Storage } from '../../ports/storage.js';
 import type { JobContext, RetryAfter } from '../../jobs/worker.js';
 

@@ -1,11 +1,22 @@
 import type { GenerationMode, Operation } from '../../domain/task.js';
-import { supports, type VideoProvider } from '../../ports/video-provider.js';
-import { type GateReport, ProviderGate } from './provider-gate.js';
-import type { ProviderEntry, ProvidersFile } from '../../providers/providers-file.js';
+import { type ProviderWebhook, supports, type VideoProvider } from '../../ports/video-provider.js';
+import { type GateLimits, type GateReport, ProviderGate } from './provider-gate.js';
+
+/** One configured entry: its provider and the limits it runs under. */
+export interface ProviderEntryPlacement {
+  readonly provider: VideoProvider;
+  readonly limits: GateLimits;
+  /** The entry's verifier of upstream webhooks, when it takes them. */
+  readonly webhook?: ProviderWebhook;
+}
+
+/** Model id (public model, dialect id, or `*`) → ordered chain of entry names. */
+export type RouteTable = Readonly<Record<string, readonly string[]>>;
 
 interface RegisteredEntry {
   readonly provider: VideoProvider;
   readonly gate: ProviderGate;
+  readonly webhook: ProviderWebhook | undefined;
 }
 
 /**
@@ -17,14 +28,14 @@ export class ProviderRegistry {
   private readonly routes: Readonly<Record<string, readonly string[]>>;
 
   constructor(
-    file: ProvidersFile,
-    build: (name: string, entry: ProviderEntry) => VideoProvider,
+    entries: Readonly<Record<string, ProviderEntryPlacement>>,
+    routes: RouteTable,
     now: () => number = Date.now,
   ) {
-    for (const [name, entry] of Object.entries(file.providers)) {
-      this.entries.set(name, { provider: build(name, entry), gate: new ProviderGate(entry, now) });
+    for (const [name, { provider, limits, webhook }] of Object.entries(entries)) {
+      this.entries.set(name, { provider, gate: new ProviderGate(limits, now), webhook });
     }
-    this.routes = file.routes;
+    this.routes = routes;
   }
 
   /**
@@ -56,6 +67,11 @@ export class ProviderRegistry {
 
   get(name: string): VideoProvider {
     return this.entry(name).provider;
+  }
+
+  /** The webhook verifier of an entry, if it takes webhooks (undefined for unknown names too). */
+  webhook(name: string): ProviderWebhook | undefined {
+    return this.entries.get(name)?.webhook;
   }
 
   gate(name: string): ProviderGate {

@@ -1,5 +1,5 @@
 import { isTerminal, type Task } from '../../domain/task.js';
-import { ProviderError, type ProviderStatus } from '../../ports/video-provider.js';
+import { type ExtensionSource, ProviderError, type ProviderStatus } from '../../ports/video-provider.js';
 import type { ProviderRegistry } from '../routing/provider-registry.js';
 import type { TaskLifecycle } from '../lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
@@ -12,6 +12,8 @@ export interface TaskJobDependencies {
   readonly lifecycle: TaskLifecycle;
   /** A task still pending after this long goes to reconciliation (its credits stay held). */
   readonly taskTimeoutMs: number;
+  /** A signed, expiring link to one of Segue's stored files, for upstreams that fetch a source. */
+  readonly linkTo: (blobKey: string) => string;
 }
 
 /** How long a task waits for a free slot on its entry before asking again (jittered). */
@@ -45,7 +47,8 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   if (wait > 0) return { retryAfterMs: wait };
   let handle: unknown;
   try {
-    handle = await provider.start({ ...task, state: 'running' }, { signal: context.signal });
+    const source = task.operation === 'extend' ? await extensionSource(deps, task) : undefined;
+    handle = await provider.start({ ...task, state: 'running' }, { signal: context.signal, ...(source ? { source } : {}) });
     gate.recordSuccess();
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
@@ -63,6 +66,13 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
     await stores.jobs.enqueue(jobRequest('task.poll', { taskId }, { runAt: Date.now() + provider.pollDelayMs(0) }));
   });
   context.logger.info({ taskId, provider: provider.name }, 'task started');
+}
+
+/** The video an extension continues, resolved for the provider: the source task and a link to Segue's copy. */
+async function extensionSource(deps: TaskJobDependencies, task: Task): Promise<ExtensionSource> {
+  const parent = task.parentTaskId ? ((await deps.storage.tasks.findById(task.parentTaskId)) ?? null) : null;
+  const storedKey = parent?.result?.videoKey ?? task.parameters.sourceVideoKey;
+  return { task: parent, link: storedKey ? deps.linkTo(storedKey) : null };
 }
 
 /**

@@ -5,16 +5,14 @@ import { DomainError, InvalidStateError, NotFoundError, UnauthorizedError, Valid
 import type { ApiKeyRecord } from '../../ports/key-store.js';
 import type { Admission } from '../../services/admission.js';
 import type { KeyService } from '../../services/key-service.js';
-import type { TaskLifecycle } from '../../engine/lifecycle/task-lifecycle.js';
-import type { Storage } from '../../ports/storage.js';
+import type { OperatorService } from '../../services/operator-service.js';
 import { bearerToken } from '../auth.js';
 
 export interface AdminRouteDependencies {
   readonly adminKey: string;
   readonly keys: KeyService;
   readonly admission: Admission;
-  readonly lifecycle: TaskLifecycle;
-  readonly storage: Storage;
+  readonly operator: OperatorService;
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
@@ -122,12 +120,12 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependen
   app.get('/tasks', async (request: FastifyRequest<{ Querystring: { state?: string } }>) => {
     const state = z.enum(['queued', 'running', 'reconciling', 'succeeded', 'failed']).safeParse(request.query.state ?? 'reconciling');
     if (!state.success) throw new ValidationError('state must be queued, running, reconciling, succeeded or failed');
-    const tasks = await deps.storage.tasks.listByState(state.data, 500);
+    const tasks = await deps.operator.tasksIn(state.data, 500);
     return { tasks: tasks.map((task) => ({ id: task.id, apiKeyId: task.apiKeyId, operation: task.operation, state: task.state, price: task.price, provider: task.provider, createdAt: new Date(task.createdAt).toISOString() })) };
   });
 
   app.post('/tasks/:id/settle', async (request: FastifyRequest<{ Params: { id: string } }>) => {
     const { outcome } = parse(settleBody, request.body);
-    return { settled: await deps.lifecycle.settleReconciling(request.params.id, outcome), outcome };
+    return { settled: await deps.operator.settle(request.params.id, outcome), outcome };
   });
 }

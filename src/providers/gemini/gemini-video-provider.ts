@@ -5,9 +5,10 @@ import {
   type ProviderContext,
   ProviderError,
   type ProviderStatus,
+  type StartContext,
   type VideoProvider,
 } from '../../ports/video-provider.js';
-import type { GeminiEntry } from '../providers-file.js';
+import type { GeminiEntry } from './gemini-entry.js';
 import type { GeminiImage } from './gemini-api-types.js';
 import type { GeminiClient } from './gemini-client.js';
 import { geminiCreateBody } from './gemini-request.js';
@@ -16,7 +17,6 @@ const handleSchema = z.object({ operation: z.string(), model: z.string() });
 
 export interface GeminiProviderDependencies {
   readonly client: GeminiClient;
-  readonly findTask: (id: string) => Promise<Task | undefined>;
   /** Fetches a user's image (SSRF-guarded, size-capped) and inlines it. */
   readonly fetchImage: (url: string, signal: AbortSignal) => Promise<GeminiImage>;
   /** Where Gemini should announce finished videos, when provider webhooks are on. */
@@ -75,10 +75,10 @@ export class GeminiVideoProvider implements VideoProvider {
     return undefined;
   }
 
-  async start(task: Task, context: ProviderContext): Promise<unknown> {
+  async start(task: Task, context: StartContext): Promise<unknown> {
     const spec = this.model(task.parameters.model);
     if (!spec) throw new ProviderError(`${this.name} has no model for ${task.parameters.model}`, false, 'internal');
-    const sourceVideoUri = task.operation === 'extend' ? await this.nativeSource(task) : null;
+    const sourceVideoUri = task.operation === 'extend' ? this.nativeSource(task, context.source?.task ?? null) : null;
     const images: GeminiImage[] = [];
     for (const url of task.operation === 'generate' ? task.parameters.imageUrls : []) {
       images.push(await this.deps.fetchImage(url, context.signal));
@@ -133,8 +133,7 @@ export class GeminiVideoProvider implements VideoProvider {
   }
 
   /** The Gemini uri an extension continues; refused (not paid for) if it no longer qualifies. */
-  private async nativeSource(task: Task): Promise<string> {
-    const source = task.parentTaskId ? await this.deps.findTask(task.parentTaskId) : undefined;
+  private nativeSource(task: Task, source: Task | null): string {
     const refusal = source ? this.nativeExtensionRefusal(source, task.parameters.model, this.now()) : 'the source video is unknown';
     if (refusal || !source?.upstreamOutput) throw new ProviderError(`This video cannot be extended on ${this.name}: ${refusal}`, false, 'input_unusable');
     return source.upstreamOutput.uri;

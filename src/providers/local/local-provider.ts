@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import type { Task } from '../../domain/task.js';
-import { jobRequest } from '../../jobs/job-kinds.js';
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { JobQueue } from '../../ports/job-queue.js';
 import type { ModelCapabilities, ProviderStatus, VideoProvider } from '../../ports/video-provider.js';
 import { renderManifestKey, renderManifestSchema } from './render-manifest.js';
 
@@ -20,7 +18,8 @@ const capabilities: ModelCapabilities = {
  */
 export class LocalProvider implements VideoProvider {
   constructor(
-    private readonly jobs: JobQueue,
+    /** Queues the task's render job (ffmpeg work runs under the worker's render limit). */
+    private readonly requestRender: (taskId: string) => Promise<void>,
     private readonly blobs: BlobStore,
     readonly name = 'local',
   ) {}
@@ -31,7 +30,7 @@ export class LocalProvider implements VideoProvider {
   }
 
   async start(task: Task): Promise<unknown> {
-    await this.jobs.enqueue(jobRequest('local.render', { taskId: task.id }));
+    await this.requestRender(task.id);
     return { manifestKey: renderManifestKey(task.id) };
   }
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { MediaError } from '../../domain/errors.js';
 import { checkExtendableSource, sourceFacts } from '../../domain/source-video-rules.js';
 import { isTerminal, type Task } from '../../domain/task.js';
@@ -8,16 +9,23 @@ import type { ScratchSpace } from '../../media/scratch-space.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { LocalRenderer, RenderOutput } from './local-renderer.js';
 import { type RenderManifest, renderManifestKey } from './render-manifest.js';
-import type { Storage } from '../../ports/storage.js';
-import { taskJobKey } from '../../jobs/job-kinds.js';
-import { storeResult } from '../../engine/custody/store-result.js';
-import type { JobContext, RetryAfter } from '../../jobs/worker.js';
+import type { TaskStore } from '../../ports/task-store.js';
+import { storeResult } from '../../blobs/store-result.js';
 
 export interface RenderDependencies {
-  readonly storage: Storage;
+  readonly tasks: Pick<TaskStore, 'findById' | 'saveProgress'>;
   readonly blobs: BlobStore;
   readonly renderer: LocalRenderer;
   readonly scratch: ScratchSpace;
+  /** Called when the manifest is written (the task's poll then reads it at once). */
+  readonly onRendered: (taskId: string) => Promise<void>;
+}
+
+/** What the worker hands a render: the job's owner, its abort signal and its logger. */
+export interface RenderContext {
+  readonly workerId: string;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
 }
 
 /** How long a render waits for disk space before it looks again. */
@@ -28,8 +36,8 @@ const DISK_FULL_RETRY_MS = 30_000;
  * store, then writes the manifest last. Re-running it after a crash renders again from scratch
  * (the output is deterministic), and a render whose manifest exists is not redone.
  */
-export async function renderLocal(deps: RenderDependencies, { taskId }: { taskId: string }, context: JobContext): Promise<RetryAfter | void> {
-  const task = await deps.storage.tasks.findById(taskId);
+export async function renderLocal(deps: RenderDependencies, { taskId }: { taskId: string }, context: RenderContext): Promise<{ retryAfterMs: number } | void> {
+  const task = await deps.tasks.findById(taskId);
   if (!task || isTerminal(task.state)) return;
   const manifestKey = renderManifestKey(taskId);
   if (!(await deps.blobs.exists(manifestKey))) {
@@ -40,20 +48,20 @@ export async function renderLocal(deps: RenderDependencies, { taskId }: { taskId
     }
     const workDir = await deps.scratch.createFor(context.workerId, taskId);
     try {
-      await deps.storage.tasks.saveProgress(taskId, 10);
+      await deps.tasks.saveProgress(taskId, 10);
       const manifest = await render(deps, task.id, workDir, context.signal);
       await deps.blobs.putJson(manifestKey, manifest);
     } finally {
       await fs.rm(workDir, { recursive: true, force: true });
     }
   }
-  await deps.storage.jobs.wake(taskJobKey('task.poll', taskId));
+  await deps.onRendered(taskId);
 }
 
 /** The video an extension continues: its parent's result, or a video imported for it. */
 async function extensionSource(deps: RenderDependencies, task: Task, workDir: string, signal: AbortSignal): Promise<string> {
   if (task.parentTaskId) {
-    const parent = await deps.storage.tasks.findById(task.parentTaskId);
+    const parent = await deps.tasks.findById(task.parentTaskId);
     if (!parent?.result) throw new MediaError('the source video is no longer available');
     return deps.blobs.localPath(parent.result.videoKey);
   }
@@ -74,7 +82,7 @@ async function extensionSource(deps: RenderDependencies, task: Task, workDir: st
 }
 
 async function render(deps: RenderDependencies, taskId: string, workDir: string, signal: AbortSignal): Promise<RenderManifest> {
-  const task = (await deps.storage.tasks.findById(taskId))!;
+  const task = (await deps.tasks.findById(taskId))!;
   const started = Date.now();
   let output: RenderOutput;
   try {
@@ -85,7 +93,7 @@ async function render(deps: RenderDependencies, taskId: string, workDir: string,
       const { aspectRatio, generateAudio, watermark } = task.parameters;
       output = await deps.renderer.extend({ seed: task.seed, sourcePath, aspectRatio, generateAudio, watermark }, workDir, signal);
     } else {
-      const parent = task.parentTaskId ? await deps.storage.tasks.findById(task.parentTaskId) : undefined;
+      const parent = task.parentTaskId ? await deps.tasks.findById(task.parentTaskId) : undefined;
       if (!parent?.result) throw new MediaError('the source video is no longer available');
       const sourcePath = await deps.blobs.localPath(parent.result.videoKey);
       output = await deps.renderer.upscale({ sourcePath, target: task.operation === 'upgrade_4k' ? '4k' : '1080p' }, workDir, signal);

@@ -1,7 +1,7 @@
-import type { TaskResult } from '../../domain/task.js';
-import type { MediaInfo } from '../../media/media-tools.js';
-import type { BlobStore } from '../../ports/blob-store.js';
-import { taskBlobKey } from '../../blobs/task-blob-keys.js';
+import type { TaskResult } from '../domain/task.js';
+import type { MediaInfo } from '../media/media-tools.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { taskBlobKey } from './task-blob-keys.js';
 
 /** A finished video's files in a work directory, probed. */
 export interface ResultFiles {

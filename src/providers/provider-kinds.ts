@@ -1,0 +1,5 @@
+import { geminiPlugin } from './gemini/gemini-plugin.js';
+import { localPlugin } from './local/local-plugin.js';
+
+/** Every kind of provider entry Segue can build: the one list (the providers file's schema is made from it). */
+export const providerPlugins = [localPlugin, geminiPlugin] as const;
