@@ -163,10 +163,12 @@ export class OutboundResponse {
       await finished(file);
       return bytes;
     } catch (error) {
+      // Taken before the clean-up, whose own complaints (writes cut short) are not the cause.
+      const cause = fileError ?? error;
       file.destroy();
       if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
       await fs.promises.rm(destination, { force: true });
-      throw fileError ?? error;
+      throw cause;
     }
   }
 

@@ -78,7 +78,7 @@ export class GeminiClient {
       }
       if (response.statusCode !== 200) throw await this.errorFrom(response);
       const limit = this.options.maxDownloadBytes;
-      await this.read(() => response.toFile(destination, limit), signal, `the video is larger than ${limit} bytes`, false);
+      await this.read(() => response.toFile(destination, limit), `the video is larger than ${limit} bytes`, false);
       return;
     }
     throw new ProviderError('the download redirected too many times', true);
@@ -98,7 +98,7 @@ export class GeminiClient {
     const headers = { 'x-goog-api-key': this.options.apiKey, ...(body ? { 'content-type': 'application/json' } : {}) };
     const response = await this.send(new URL(path, this.origin), method, headers, signal, this.options.timeoutMs, body);
     if (response.statusCode !== 200) throw await this.errorFrom(response);
-    const text = await this.read(() => response.text(maxAnswerBytes), signal, `Gemini answered with more than ${maxAnswerBytes} bytes`, true);
+    const text = await this.read(() => response.text(maxAnswerBytes), `Gemini answered with more than ${maxAnswerBytes} bytes`, true);
     try {
       return JSON.parse(text);
     } catch {
@@ -113,27 +113,27 @@ export class GeminiClient {
     try {
       return await this.outbound.request({ url, method, headers, signal, timeoutMs: budget, stallTimeoutMs, ...(body ? { body } : {}) });
     } catch (error) {
-      throw this.failure(error, signal);
+      throw this.failure(error);
     }
   }
 
   /** Reads a body; a body over its cap fails with `tooLarge`, anything else as the network would. */
-  private async read<T>(reading: () => Promise<T>, signal: AbortSignal, tooLarge: string, isRetryable: boolean): Promise<T> {
+  private async read<T>(reading: () => Promise<T>, tooLarge: string, isRetryable: boolean): Promise<T> {
     try {
       return await reading();
     } catch (error) {
       if (error instanceof OutboundError && error.failure === 'too_large') throw new ProviderError(tooLarge, isRetryable);
-      throw this.failure(error, signal);
+      throw this.failure(error);
     }
   }
 
   /**
-   * The caller's own abort passes through (unless it was a timeout of theirs); everything else
-   * is a network trouble worth trying again (polls are harmless to repeat).
+   * Trouble on the way to Gemini (or a timeout of the caller's) is worth trying again: polls are
+   * harmless to repeat. Local trouble (the disk) and the caller's own abort pass through.
    */
-  private failure(error: unknown, signal: AbortSignal): unknown {
-    if (signal.aborted && error === signal.reason && !(error instanceof DOMException)) return error;
-    return new ProviderError(`Gemini could not be reached: ${this.scrub((error as Error).message)}`, true);
+  private failure(error: unknown): unknown {
+    if (!(error instanceof OutboundError) && !(error instanceof DOMException)) return error;
+    return new ProviderError(`Gemini could not be reached: ${this.scrub(error.message)}`, true);
   }
 
   private async errorFrom(response: OutboundResponse): Promise<ProviderError> {
