@@ -2,7 +2,6 @@ import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Pool } from 'undici';
 import { MediaTools } from '../src/media/media-tools.js';
 import { freePort, stopProcess, waitUntilUp } from './bench-support.js';
 
@@ -78,17 +77,15 @@ export async function inFlightBenchmark(): Promise<Record<string, unknown>> {
     const sampler = setInterval(() => (peakMegabytes = Math.max(peakMegabytes, residentMegabytes(segue.pid!))), 1_000);
 
     const createStarted = Date.now();
-    const pool = new Pool(segueUrl, { connections: 16 });
     let next = 0;
     await Promise.all(Array.from({ length: 16 }, async () => {
       while (next < tasks) {
         next++;
-        const response = await pool.request({ method: 'POST', path: '/api/v1/veo/generate', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ prompt: `in flight ${next}`, model: 'veo3_fast' }) });
-        const answer = (await response.body.json()) as { code: number };
+        const response = await fetch(`${segueUrl}/api/v1/veo/generate`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ prompt: `in flight ${next}`, model: 'veo3_fast' }) });
+        const answer = (await response.json()) as { code: number };
         if (answer.code !== 200) throw new Error(`create answered ${JSON.stringify(answer)}`);
       }
     }));
-    await pool.close();
     const operations = async () => (await (await fetch(`${fakeUrl}/_fake/operations`)).json()) as FakeOperation[];
     while ((await operations()).length < tasks) await pause(1_000);
     const allStartedAt = Date.now();

@@ -2,7 +2,6 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { request } from 'undici';
 import { standardWebhookSignature } from '../callbacks/webhook-signatures.js';
 import type { MediaTools } from '../media/media-tools.js';
 import { FakeVideoMaker } from './fake-gemini-media.js';
@@ -251,11 +250,12 @@ export class FakeGeminiServer {
         for (const uri of operation.webhookUris) {
           const timestamp = Math.floor(Date.now() / 1000);
           const signature = standardWebhookSignature(this.options.webhookSecret!, id, timestamp, payload);
-          await request(uri, {
+          await fetch(uri, {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature },
             body: payload,
-          }).then((response) => response.body.dump(), () => undefined);
+            signal: AbortSignal.timeout(10_000),
+          }).then((response) => response.body?.cancel(), () => undefined);
         }
       }
     }, Math.max(0, operation.readyAt - Date.now()));

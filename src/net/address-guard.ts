@@ -12,23 +12,58 @@ for (const [prefix, bits] of [
   blocked.addSubnet(prefix, bits, 'ipv4');
 }
 for (const [prefix, bits] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32],
+  ['::', 128], ['::1', 128], ['100::', 64], ['2001:db8::', 32],
   ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) {
   blocked.addSubnet(prefix, bits, 'ipv6');
 }
 
-/** Whether an IP address is on the public internet (not loopback, private, link-local, multicast, metadata…). */
+/**
+ * Whether an IP address is on the public internet (not loopback, private, link-local, multicast,
+ * metadata…). An IPv6 address that carries an IPv4 address (compatible, mapped, 6to4, Teredo,
+ * NAT64) is public only if the IPv4 address it reaches is.
+ */
 export function isPublicAddress(address: string): boolean {
   const family = net.isIP(address);
   if (family === 4) return !blocked.check(address, 'ipv4');
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped?.[1]) return isPublicAddress(mapped[1]);
-    if (/^::ffff:/i.test(address)) return false;
-    return !blocked.check(address, 'ipv6');
-  }
-  return false;
+  if (family !== 6) return false;
+  const bytes = ipv6Bytes(address);
+  const embedded = embeddedIpv4(bytes);
+  if (embedded !== null && !isPublicAddress(embedded)) return false;
+  return !blocked.check(address.split('%')[0]!, 'ipv6');
+}
+
+/** The 16 bytes of an IPv6 address in any spelling Node accepts (`::`, an IPv4 tail, a `%zone`). */
+export function ipv6Bytes(address: string): Uint8Array {
+  const text = address.split('%')[0]!;
+  if (net.isIP(text) !== 6) throw new Error(`not an IPv6 address: ${address}`);
+  const words = (part: string): number[] =>
+    part === '' ? [] : part.split(':').flatMap((group) => {
+      if (!group.includes('.')) return [Number.parseInt(group, 16)];
+      const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+      return [(a << 8) | b, (c << 8) | d];
+    });
+  const [left = '', right] = text.split('::');
+  const head = words(left);
+  const tail = right === undefined ? [] : words(right);
+  const all = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  return Uint8Array.from(all.flatMap((word) => [word >> 8, word & 0xff]));
+}
+
+/**
+ * The IPv4 address an IPv6 address leads to, or null: IPv4-compatible `::/96`, IPv4-mapped
+ * `::ffff:0:0/96`, 6to4 `2002::/16` (bits 16–48), Teredo `2001::/32` (the client: the last 32
+ * bits inverted), NAT64 `64:ff9b::/96` and `64:ff9b:1::/48` (the last 32 bits).
+ */
+export function embeddedIpv4(bytes: Uint8Array): string | null {
+  const at = (offset: number, mask = 0) => [0, 1, 2, 3].map((index) => bytes[offset + index]! ^ mask).join('.');
+  const zeros = (from: number, to: number) => bytes.subarray(from, to).every((byte) => byte === 0);
+  const word = (index: number) => (bytes[index * 2]! << 8) | bytes[index * 2 + 1]!;
+  if (zeros(0, 10) && (word(5) === 0 || word(5) === 0xffff)) return at(12);
+  if (word(0) === 0x2002) return at(2);
+  if (word(0) === 0x2001 && word(1) === 0) return at(12, 0xff);
+  if (word(0) === 0x64 && word(1) === 0xff9b && (zeros(4, 12) || word(2) === 1)) return at(12);
+  return null;
 }
 
 /** Refused: the URL is not http(s), or its host is (or resolves to) a non-public address. */

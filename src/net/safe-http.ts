@@ -1,9 +1,7 @@
 import fs from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import { Agent, request } from 'undici';
 import { MediaError } from '../domain/errors.js';
 import { type AddressPolicy, AddressRefusedError, checkUrlShape, guardedLookup } from './address-guard.js';
+import { OutboundError, OutboundHttp } from './outbound-http.js';
 
 const maxRedirects = 5;
 
@@ -14,60 +12,73 @@ export interface PostResult {
   readonly bodyPreview: string;
 }
 
+/** Limits every exchange of a `SafeHttpClient` shares, beyond the per-call size and time. */
+export interface SafeHttpOptions {
+  /** The longest wait for the next byte the client expects; default 15 s (and never over the call's timeout). */
+  readonly stallTimeoutMs?: number;
+  /** Largest response head accepted; default 64 KiB. */
+  readonly maxHeaderBytes?: number;
+}
+
 /**
  * Outbound HTTP on a user's behalf (media imports, callbacks): http(s) only, every connection
  * pinned to a checked public address, redirects re-checked hop by hop, sizes and times capped.
  */
 export class SafeHttpClient {
-  private readonly agent: Agent;
+  private readonly outbound: OutboundHttp;
+  private readonly stallTimeoutMs: number;
 
-  constructor(private readonly policy: AddressPolicy) {
-    this.agent = new Agent({ connect: { lookup: guardedLookup(policy) }, keepAliveTimeout: 4000 });
+  constructor(
+    private readonly policy: AddressPolicy,
+    options: SafeHttpOptions = {},
+  ) {
+    this.outbound = new OutboundHttp({
+      lookup: guardedLookup(policy),
+      keepAliveMs: 4000,
+      ...(options.maxHeaderBytes ? { maxHeaderBytes: options.maxHeaderBytes } : {}),
+    });
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 15_000;
   }
 
-  /** Downloads an http(s) URL or a data: URI into `destination`. Throws MediaError on any refusal. */
+  /**
+   * Downloads an http(s) URL or a data: URI into `destination`. Throws MediaError on any refusal
+   * or failure of the peer; the caller's own abort rejects with the signal's reason.
+   */
   async download(
     source: string,
     destination: string,
     limits: { maxBytes: number; timeoutMs: number; signal?: AbortSignal },
   ): Promise<{ bytes: number; contentType: string | null }> {
     if (source.startsWith('data:')) return this.writeDataUri(source, destination, limits.maxBytes);
-    const signals = [AbortSignal.timeout(limits.timeoutMs), ...(limits.signal ? [limits.signal] : [])];
-    const signal = AbortSignal.any(signals);
-    let url = checkUrlShape(source, this.policy);
+    const deadline = Date.now() + limits.timeoutMs;
     try {
+      let url = checkUrlShape(source, this.policy);
       for (let hop = 0; hop <= maxRedirects; hop++) {
-        const response = await request(url, { method: 'GET', dispatcher: this.agent, signal });
-        if (response.statusCode >= 300 && response.statusCode < 400 && response.headers.location) {
-          await response.body.dump();
-          url = checkUrlShape(new URL(String(response.headers.location), url).toString(), this.policy);
+        const timeoutMs = Math.max(1, deadline - Date.now());
+        const response = await this.outbound.request({
+          url,
+          method: 'GET',
+          timeoutMs,
+          stallTimeoutMs: Math.min(this.stallTimeoutMs, timeoutMs),
+          ...(limits.signal ? { signal: limits.signal } : {}),
+        });
+        const location = response.headers.location;
+        if (response.statusCode >= 300 && response.statusCode < 400 && location) {
+          response.discard();
+          url = checkUrlShape(new URL(location, url).toString(), this.policy);
           continue;
         }
         if (response.statusCode !== 200) {
-          await response.body.dump();
+          response.discard();
           throw new MediaError(`the server answered HTTP ${response.statusCode}`);
         }
-        const declared = Number(response.headers['content-length'] ?? NaN);
-        if (declared > limits.maxBytes) {
-          await response.body.dump();
-          throw new MediaError(`the file is larger than ${limits.maxBytes} bytes`);
-        }
-        let bytes = 0;
-        const counter = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            bytes += chunk.length;
-            if (bytes > limits.maxBytes) done(new MediaError(`the file is larger than ${limits.maxBytes} bytes`));
-            else done(null, chunk);
-          },
-        });
-        await pipeline(response.body, counter, fs.createWriteStream(destination));
-        const contentType = response.headers['content-type'];
-        return { bytes, contentType: typeof contentType === 'string' ? contentType : null };
+        const bytes = await response.toFile(destination, limits.maxBytes);
+        return { bytes, contentType: response.headers['content-type'] ?? null };
       }
       throw new MediaError('too many redirects');
     } catch (error) {
       await fs.promises.rm(destination, { force: true });
-      throw asMediaError(error, signal);
+      throw asMediaError(error, limits.maxBytes, limits.signal);
     }
   }
 
@@ -78,33 +89,26 @@ export class SafeHttpClient {
     headers: Record<string, string>,
     limits: { timeoutMs: number; maxBodyBytes?: number },
   ): Promise<PostResult> {
-    const url = checkUrlShape(target, this.policy);
-    const signal = AbortSignal.timeout(limits.timeoutMs);
+    const cap = limits.maxBodyBytes ?? 4096;
     try {
-      const response = await request(url, {
+      const response = await this.outbound.request({
+        url: checkUrlShape(target, this.policy),
         method: 'POST',
         body,
         headers: { 'content-type': 'application/json', 'user-agent': 'Segue-Webhooks/1', ...headers },
-        dispatcher: this.agent,
-        signal,
+        timeoutMs: limits.timeoutMs,
+        stallTimeoutMs: Math.min(this.stallTimeoutMs, limits.timeoutMs),
       });
-      const cap = limits.maxBodyBytes ?? 4096;
-      let preview = '';
-      for await (const chunk of response.body) {
-        preview += (chunk as Buffer).toString('utf8');
-        if (preview.length >= cap) {
-          response.body.destroy();
-          break;
-        }
-      }
-      return { statusCode: response.statusCode, headers: response.headers, bodyPreview: preview.slice(0, cap) };
+      const bodyPreview = await response.head(cap);
+      return { statusCode: response.statusCode, headers: response.headers, bodyPreview };
     } catch (error) {
-      throw asMediaError(error, signal);
+      throw asMediaError(error, cap);
     }
   }
 
+  /** Closes the pooled connections. */
   async close(): Promise<void> {
-    await this.agent.close();
+    this.outbound.close();
   }
 
   private async writeDataUri(source: string, destination: string, maxBytes: number) {
@@ -128,12 +132,16 @@ export class SafeHttpClient {
   }
 }
 
-function asMediaError(error: unknown, signal: AbortSignal): Error {
-  if (error instanceof MediaError || error instanceof AddressRefusedError) return error;
-  if (signal.aborted) return new MediaError('the request timed out');
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof AddressRefusedError) return cause;
-  const message = error instanceof Error ? error.message : String(error);
-  if (/private, loopback|could not be resolved/.test(message)) return new AddressRefusedError(message);
-  return new MediaError(`the request failed (${(error as { code?: string }).code ?? message})`);
+/** A failure as the media layer speaks it; the caller's own abort passes through untouched. */
+function asMediaError(error: unknown, maxBytes: number, signal?: AbortSignal): unknown {
+  if (error instanceof MediaError) return error;
+  if (signal?.aborted && error === signal.reason) return error;
+  if (!(error instanceof OutboundError)) {
+    return new MediaError(`the request failed (${(error as { code?: string }).code ?? String(error)})`);
+  }
+  if (error.cause instanceof AddressRefusedError) return error.cause;
+  if (error.failure === 'timeout') return new MediaError('the request timed out');
+  if (error.failure === 'stalled') return new MediaError(`the request ${error.message}`);
+  if (error.failure === 'too_large') return new MediaError(`the file is larger than ${maxBytes} bytes`);
+  return new MediaError(`the request failed: ${error.message}`);
 }

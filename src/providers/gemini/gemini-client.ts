@@ -1,7 +1,4 @@
-import fs from 'node:fs';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Agent, type Dispatcher, request } from 'undici';
+import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
 import {
   createResponseSchema,
@@ -17,9 +14,17 @@ export interface GeminiClientOptions {
   readonly apiKey: string;
   readonly timeoutMs: number;
   readonly maxDownloadBytes: number;
+  /** The longest wait for the next byte Gemini owes; default `timeoutMs`. */
+  readonly stallTimeoutMs?: number;
+  /** Largest response head accepted; default 64 KiB. */
+  readonly maxHeaderBytes?: number;
 }
 
 const maxRedirects = 5;
+/** The largest JSON answer read (an operation with inline results stays far below). */
+const maxAnswerBytes = 1024 * 1024;
+/** How much of an error answer is read to explain it. */
+const maxErrorBytes = 64 * 1024;
 /** HTTP answers after which the same call may succeed later (or on another entry). */
 const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -30,11 +35,14 @@ const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
  */
 export class GeminiClient {
   private readonly origin: string;
-  private readonly agent: Dispatcher;
+  private readonly outbound: OutboundHttp;
 
   constructor(private readonly options: GeminiClientOptions) {
     this.origin = new URL(options.baseUrl).origin;
-    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
+    this.outbound = new OutboundHttp({
+      keepAliveMs: 30_000,
+      ...(options.maxHeaderBytes ? { maxHeaderBytes: options.maxHeaderBytes } : {}),
+    });
   }
 
   /** Starts a long-running generation; answers the operation's name. */
@@ -57,34 +65,28 @@ export class GeminiClient {
   async download(uri: string, destination: string, signal: AbortSignal): Promise<void> {
     let url = new URL(uri);
     if (url.origin !== this.origin) throw new ProviderError('the video uri is not on the configured Gemini origin', false);
-    const timed = AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs * 5)]);
+    const deadline = Date.now() + this.options.timeoutMs * 5;
     for (let hop = 0; hop <= maxRedirects; hop++) {
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ProviderError('the download redirected to a non-http URL', false);
       const headers: Record<string, string> = url.origin === this.origin ? { 'x-goog-api-key': this.options.apiKey } : {};
-      const response = await this.send(url, { method: 'GET', headers, signal: timed });
+      const response = await this.send(url, 'GET', headers, signal, deadline - Date.now());
       const location = response.headers.location;
       if (response.statusCode >= 300 && response.statusCode < 400 && location) {
-        await response.body.dump();
-        url = new URL(String(location), url);
+        response.discard();
+        url = new URL(location, url);
         continue;
       }
-      if (response.statusCode !== 200) throw await this.errorFrom(response.statusCode, response.headers, await response.body.text());
-      let bytes = 0;
+      if (response.statusCode !== 200) throw await this.errorFrom(response);
       const limit = this.options.maxDownloadBytes;
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytes += chunk.length;
-          done(bytes > limit ? new ProviderError(`the video is larger than ${limit} bytes`, false) : null, chunk);
-        },
-      });
-      await pipeline(response.body, counter, fs.createWriteStream(destination));
+      await this.read(() => response.toFile(destination, limit), `the video is larger than ${limit} bytes`, false);
       return;
     }
     throw new ProviderError('the download redirected too many times', true);
   }
 
+  /** Closes the pooled connections. */
   async close(): Promise<void> {
-    await this.agent.close();
+    this.outbound.close();
   }
 
   /** Removes the key from any text that may reach a log, a task record or a client. */
@@ -93,14 +95,10 @@ export class GeminiClient {
   }
 
   private async call(method: 'GET' | 'POST', path: string, signal: AbortSignal, body?: string): Promise<unknown> {
-    const response = await this.send(new URL(path, this.origin), {
-      method,
-      headers: { 'x-goog-api-key': this.options.apiKey, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body } : {}),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
-    });
-    const text = await response.body.text();
-    if (response.statusCode !== 200) throw await this.errorFrom(response.statusCode, response.headers, text);
+    const headers = { 'x-goog-api-key': this.options.apiKey, ...(body ? { 'content-type': 'application/json' } : {}) };
+    const response = await this.send(new URL(path, this.origin), method, headers, signal, this.options.timeoutMs, body);
+    if (response.statusCode !== 200) throw await this.errorFrom(response);
+    const text = await this.read(() => response.text(maxAnswerBytes), `Gemini answered with more than ${maxAnswerBytes} bytes`, true);
     try {
       return JSON.parse(text);
     } catch {
@@ -108,17 +106,40 @@ export class GeminiClient {
     }
   }
 
-  private async send(url: URL, options: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal: AbortSignal }) {
+  /** Sends one request within `timeoutMs` (never less than 1 ms); failures become ProviderErrors. */
+  private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, signal: AbortSignal, timeoutMs: number, body?: string): Promise<OutboundResponse> {
+    const budget = Math.max(1, timeoutMs);
+    const stallTimeoutMs = Math.min(this.options.stallTimeoutMs ?? this.options.timeoutMs, budget);
     try {
-      return await request(url, { ...options, dispatcher: this.agent });
+      return await this.outbound.request({ url, method, headers, signal, timeoutMs: budget, stallTimeoutMs, ...(body ? { body } : {}) });
     } catch (error) {
-      if (options.signal.aborted && !(options.signal.reason instanceof DOMException)) throw error;
-      // The network failed or the call timed out: worth trying again (polls are harmless to repeat).
-      throw new ProviderError(`Gemini could not be reached: ${this.scrub((error as Error).message)}`, true);
+      throw this.failure(error);
     }
   }
 
-  private async errorFrom(statusCode: number, headers: Record<string, string | string[] | undefined>, text: string): Promise<ProviderError> {
+  /** Reads a body; a body over its cap fails with `tooLarge`, anything else as the network would. */
+  private async read<T>(reading: () => Promise<T>, tooLarge: string, isRetryable: boolean): Promise<T> {
+    try {
+      return await reading();
+    } catch (error) {
+      if (error instanceof OutboundError && error.failure === 'too_large') throw new ProviderError(tooLarge, isRetryable);
+      throw this.failure(error);
+    }
+  }
+
+  /**
+   * Trouble on the way to Gemini (or a timeout of the caller's) is worth trying again: polls are
+   * harmless to repeat. Local trouble (the disk) and the caller's own abort pass through.
+   */
+  private failure(error: unknown): unknown {
+    if (!(error instanceof OutboundError) && !(error instanceof DOMException)) return error;
+    return new ProviderError(`Gemini could not be reached: ${this.scrub(error.message)}`, true);
+  }
+
+  private async errorFrom(response: OutboundResponse): Promise<ProviderError> {
+    const { statusCode, headers } = response;
+    // A body that breaks off still leaves the status to explain the failure.
+    const text = await response.head(maxErrorBytes).catch(() => '');
     const envelope = errorEnvelopeSchema.safeParse(safeJson(text));
     const detail = envelope.success ? [envelope.data.error.status, envelope.data.error.message].filter(Boolean).join(': ') : `HTTP ${statusCode}`;
     const retryAfterSeconds = Number(headers['retry-after']);
