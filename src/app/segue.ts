@@ -122,9 +122,11 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     subscribe: (listener) => storage.onJobEnqueued(listener),
   });
 
+  // A body carrying one medium of the largest accepted size as a base64 data: URI, and the fields around it.
+  const mediaBodyLimitBytes = Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024;
   const http = await buildHttpApp({
     logger,
-    veo: { keys, tasks, presenter, callbacks, reads },
+    veo: { keys, tasks, presenter, callbacks, reads, mediaBodyLimitBytes },
     universal: {
       keys,
       tasks,
@@ -132,7 +134,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
       presenter: new UniversalPresenter(signer),
       taskOfOwnLink: (url) => taskOfVideoKey(signer.keyOf(url) ?? ''),
       reads,
-      bodyLimitBytes: Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024,
+      mediaBodyLimitBytes,
     },
     files: { signer, blobDirectory: blobs.directory },
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, lifecycle, storage } : undefined,

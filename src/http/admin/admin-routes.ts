@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DomainError, InvalidStateError, NotFoundError, UnauthorizedError, ValidationError } from '../../domain/errors.js';
@@ -7,7 +6,8 @@ import type { Admission } from '../../services/admission.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { TaskLifecycle } from '../../services/task-lifecycle.js';
 import type { Storage } from '../../storage/storage.js';
-import { bearerToken } from '../auth.js';
+import { authenticateAdmin } from '../auth.js';
+import { readJsonBodies } from '../json-bodies.js';
 
 export interface AdminRouteDependencies {
   readonly adminKey: string;
@@ -16,8 +16,6 @@ export interface AdminRouteDependencies {
   readonly lifecycle: TaskLifecycle;
   readonly storage: Storage;
 }
-
-const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /** A key as operators see it: never its secrets. */
 function publicKey(key: ApiKeyRecord & { balance?: number }) {
@@ -56,11 +54,8 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
  * service switches, and settling tasks stuck in reconciliation. Plain JSON, real statuses.
  */
 export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependencies): Promise<void> {
-  const expected = digest(deps.adminKey);
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    const token = bearerToken(request);
-    if (!token || !timingSafeEqual(digest(token), expected)) throw new UnauthorizedError('admin key required');
-  });
+  readJsonBodies(app);
+  authenticateAdmin(app, deps.adminKey);
   app.setErrorHandler((error, request, reply: FastifyReply) => {
     const statusCode =
       error instanceof UnauthorizedError ? 401
@@ -70,7 +65,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependen
       : (error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500 ? (error as { statusCode: number }).statusCode
       : 500;
     if (statusCode === 500) request.log.error({ err: error }, 'unexpected admin error');
-    return reply.code(statusCode).send({ error: statusCode === 500 ? 'Internal server error' : (error as Error).message });
+    const message = statusCode === 500 ? 'Internal server error' : statusCode === 401 ? 'admin key required' : (error as Error).message;
+    return reply.code(statusCode).send({ error: message });
   });
 
   app.get('/keys', async () => ({ keys: (await deps.keys.list()).map(publicKey) }));

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidStateError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { CallbackService } from '../../services/callback-service.js';
-import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { KeyService } from '../../services/key-service.js';
+import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { TaskService } from '../../services/task-service.js';
-import { bearerToken, requireApiKey, requireOwnedTask } from '../auth.js';
+import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
+import { readJsonBodies } from '../json-bodies.js';
 import { veoErrorEnvelope } from './veo-errors.js';
 import { FOUR_K_UNAVAILABLE, type VeoPresenter } from './veo-presenter.js';
 import {
@@ -23,6 +24,8 @@ export interface VeoRouteDependencies {
   readonly callbacks: CallbackService;
   readonly reads: ReadLimit;
   readonly presenter: VeoPresenter;
+  /** Large enough for a data: URI of the biggest accepted image. */
+  readonly mediaBodyLimitBytes: number;
 }
 
 const success = (data: unknown) => ({ code: 200, msg: 'success', data });
@@ -48,14 +51,8 @@ const extendModels = { fast: 'veo3_fast', quality: 'veo3' } as const;
  * `{code, msg, data}` envelope, the real status in `code`, as the dialect's clients expect.
  */
 export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies): Promise<void> {
-  // Clients such as `curl -d` send JSON without a JSON content type; read any body as JSON.
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, body === '' ? undefined : JSON.parse(body as string));
-    } catch {
-      done(new ValidationError('The request body must be a JSON object'), undefined);
-    }
-  });
+  readJsonBodies(app);
+  authenticateApiKeys(app, deps.keys, deps.reads);
 
   app.setErrorHandler((error, request, reply: FastifyReply) => {
     const { unexpected, retryAfterSeconds, ...envelope } = veoErrorEnvelope(error);
@@ -66,8 +63,8 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
 
   app.setNotFoundHandler((_request, reply) => reply.code(200).send({ code: 404, msg: 'Not found', data: null }));
 
-  app.post('/veo/generate', async (request) => {
-    const key = await requireApiKey(deps.keys, request);
+  app.post('/veo/generate', { bodyLimit: deps.mediaBodyLimitBytes }, async (request) => {
+    const key = apiKeyOf(request);
     const body = parseBody(generateBodySchema, request.body);
     const parameters = generationParameters(body);
     const seed = body.seeds ?? body.seed ?? undefined;
@@ -84,7 +81,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.post('/veo/extend', async (request) => {
-    const key = await requireApiKey(deps.keys, request);
+    const key = apiKeyOf(request);
     const body = parseBody(extendBodySchema, request.body);
     const seed = body.seeds ?? body.seed ?? undefined;
     const task = await deps.tasks.createExtension({
@@ -108,16 +105,11 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     return success({ taskId: task.id });
   });
 
-  app.get('/veo/record-info', async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
-    deps.reads.check(bearerToken(request));
+  app.get('/veo/record-info', POLLED_ROUTE, async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
     const taskId = request.query.taskId?.trim();
-    if (!taskId) {
-      await requireApiKey(deps.keys, request);
-      throw new ValidationError('taskId is required', 'taskId');
-    }
+    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
     try {
-      // Polled every few seconds by every client: key check and task lookup are one query.
-      const task = await requireOwnedTask(deps.keys, deps.tasks, request, taskId);
+      const task = await requireOwnedTask(deps.tasks, request, taskId);
       return success(deps.presenter.recordInfo(task));
     } catch (error) {
       // The dialect answers an unknown record with 422 "record is null" on this route.
@@ -127,7 +119,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.get('/veo/get-1080p-video', async (request: FastifyRequest<{ Querystring: { taskId?: string; index?: string } }>) => {
-    const key = await requireApiKey(deps.keys, request);
+    const key = apiKeyOf(request);
     const taskId = request.query.taskId?.trim();
     if (!taskId) throw new ValidationError('taskId is required', 'taskId');
     if (request.query.index !== undefined && request.query.index !== '0') return recordMissing('record result data not exist');
@@ -140,7 +132,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.post('/veo/get-4k-video', async (request) => {
-    const key = await requireApiKey(deps.keys, request);
+    const key = apiKeyOf(request);
     const body = parseBody(fourKBodySchema, request.body);
     if ((body.index ?? 0) !== 0) return recordMissing('record result data not exist');
     const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, body.taskId, '4k', body.callBackUrl));
@@ -155,9 +147,8 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   // Segue's own: what happened to a task's callbacks, and sending them again.
-  app.get('/callbacks', async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
-    deps.reads.check(bearerToken(request));
-    const key = await requireApiKey(deps.keys, request);
+  app.get('/callbacks', POLLED_ROUTE, async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
+    const key = apiKeyOf(request);
     const taskId = request.query.taskId?.trim();
     if (!taskId) throw new ValidationError('taskId is required', 'taskId');
     try {
@@ -169,16 +160,14 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.post('/callbacks/redeliver', async (request) => {
-    const key = await requireApiKey(deps.keys, request);
+    const key = apiKeyOf(request);
     const body = parseBody(redeliverBodySchema, request.body ?? {});
     if (body.deliveryId) return success({ delivery: await deps.callbacks.redeliver(body.deliveryId, key.id) });
     if (body.exhausted) return success({ redelivered: await deps.callbacks.redeliverExhausted(key.id) });
     throw new ValidationError('give deliveryId, or exhausted: true', 'deliveryId');
   });
 
-  app.get('/chat/credit', async (request) => {
-    deps.reads.check(bearerToken(request));
-    const key = await requireApiKey(deps.keys, request);
-    return success(await deps.keys.balance(key.id));
+  app.get('/chat/credit', POLLED_ROUTE, async (request) => {
+    return success(await deps.keys.balance(apiKeyOf(request).id));
   });
 }
