@@ -41,9 +41,21 @@ const newKeyBody = limitsBody.extend({ name: z.string().trim().min(1).max(200), 
 const creditsBody = z.object({ amount: z.number().int(), note: z.string().max(500).optional() });
 const switchesBody = z.object({ maintenance: z.boolean().optional(), disabledFeatures: z.array(operations).optional() });
 const settleBody = z.object({ outcome: z.enum(['refund', 'charge']) });
+/** A query parameter given once (Fastify makes a list of a repeated one). */
+const once = z.string({ error: 'must be given once' });
+const ledgerQuery = z.object({
+  // Lenient about the size, as listings are: out of range is clamped, only a non-number is refused.
+  limit: once.regex(/^\d{1,9}$/, 'must be a whole number').transform((value) => Math.min(1000, Math.max(1, Number(value)))).default(100),
+});
+const tasksQuery = z.object({
+  state: once
+    .pipe(z.enum(['queued', 'running', 'reconciling', 'succeeded', 'failed'], { error: 'must be queued, running, reconciling, succeeded or failed' }))
+    .default('reconciling'),
+});
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
+/** Validates a body or a query string; the first problem names its field. */
+function parse<T>(schema: z.ZodType<T>, fields: unknown): T {
+  const parsed = schema.safeParse(fields ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   throw new ValidationError(`${issue.path.join('.') || 'body'}: ${issue.message}`);
@@ -105,8 +117,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependen
     return { balance: await deps.keys.grant(request.params.id, body.amount, body.note) };
   });
 
-  app.get('/keys/:id/ledger', async (request: FastifyRequest<{ Params: { id: string }; Querystring: { limit?: string } }>) => {
-    const limit = Math.min(1000, Math.max(1, Number(request.query.limit ?? 100) || 100));
+  app.get('/keys/:id/ledger', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+    const { limit } = parse(ledgerQuery, request.query);
     const entries = await deps.keys.history(request.params.id, limit);
     return { entries: entries.map((entry) => ({ ...entry, createdAt: new Date(entry.createdAt).toISOString() })) };
   });
@@ -115,10 +127,9 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependen
 
   app.put('/service', async (request) => deps.admission.setSwitches(parse(switchesBody, request.body)));
 
-  app.get('/tasks', async (request: FastifyRequest<{ Querystring: { state?: string } }>) => {
-    const state = z.enum(['queued', 'running', 'reconciling', 'succeeded', 'failed']).safeParse(request.query.state ?? 'reconciling');
-    if (!state.success) throw new ValidationError('state must be queued, running, reconciling, succeeded or failed');
-    const tasks = await deps.storage.tasks.listByState(state.data, 500);
+  app.get('/tasks', async (request) => {
+    const { state } = parse(tasksQuery, request.query);
+    const tasks = await deps.storage.tasks.listByState(state, 500);
     return { tasks: tasks.map((task) => ({ id: task.id, apiKeyId: task.apiKeyId, operation: task.operation, state: task.state, price: task.price, provider: task.provider, createdAt: new Date(task.createdAt).toISOString() })) };
   });
 

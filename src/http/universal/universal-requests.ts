@@ -169,3 +169,24 @@ export function parseUniversalCreate(body: unknown): UniversalCreate {
     },
   };
 }
+
+/** `GET /v2/video/generations`: the one generation to read. */
+const fetchQuerySchema = z.object({
+  generation_id: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined ? 'Expected "generation_id" to be present'
+        : Array.isArray(issue.input) ? 'Expected "generation_id" to be given once'
+        : 'Expected "generation_id" to be a string',
+    })
+    .trim()
+    .min(1, 'Expected "generation_id" to be present')
+    .max(128, 'Expected "generation_id" to be at most 128 characters'),
+});
+
+/** Validates the query of `GET /v2/video/generations`; errors name the parameter, as the dialect's 400s do. */
+export function parseUniversalFetch(query: unknown): { generationId: string } {
+  const parsed = fetchQuerySchema.safeParse(query ?? {});
+  if (!parsed.success) throw new ValidationError(`Query validation error! ${parsed.error.issues[0]!.message}`, 'generation_id');
+  return { generationId: parsed.data.generation_id };
+}

@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError, ValidationError } from '../../domain/errors.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { NotFoundError } from '../../domain/errors.js';
 import type { ApiKeyRecord } from '../../ports/key-store.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
@@ -9,7 +9,7 @@ import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '.
 import { readJsonBodies } from '../json-bodies.js';
 import { universalError } from './universal-errors.js';
 import type { UniversalPresenter } from './universal-presenter.js';
-import { parseUniversalCreate, type UniversalCreate } from './universal-requests.js';
+import { parseUniversalCreate, parseUniversalFetch, type UniversalCreate } from './universal-requests.js';
 
 export interface UniversalRouteDependencies {
   readonly keys: KeyService;
@@ -57,9 +57,8 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
     return deps.presenter.created(task);
   });
 
-  app.get('/video/generations', POLLED_ROUTE, async (request: FastifyRequest<{ Querystring: { generation_id?: string } }>) => {
-    const generationId = request.query.generation_id?.trim();
-    if (!generationId) throw new ValidationError('Query validation error! Expected "generation_id" to be present', 'generation_id');
+  app.get('/video/generations', POLLED_ROUTE, async (request) => {
+    const { generationId } = parseUniversalFetch(request.query);
     const task = await requireOwnedTask(deps.tasks, request, generationId);
     return deps.presenter.fetched(task);
   });

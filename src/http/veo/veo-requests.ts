@@ -92,16 +92,40 @@ export const redeliverBodySchema = z.object({
   exhausted: z.boolean({ error: 'exhausted must be true or false' }).nullish(),
 });
 
-/** Turns the first zod issue into the dialect's one-line message. */
+/**
+ * A query parameter given once. Fastify's query parser makes a list of a repeated parameter;
+ * the dialect takes each one once, so a list is refused, whatever its values.
+ */
+const queryParameter = (name: string) =>
+  z.string({ error: (issue) => (Array.isArray(issue.input) ? `${name} must be given once` : `${name} must be text`) });
+
+const taskIdParameter = queryParameter('taskId').trim().min(1, 'taskId is required').max(128, 'taskId is too long');
+
+/** `GET /api/v1/veo/record-info` and `GET /api/v1/callbacks`. */
+export const taskIdQuerySchema = z.object({ taskId: taskIdParameter });
+
+/** `GET /api/v1/veo/get-1080p-video`. */
+export const upgradeQuerySchema = z.object({ taskId: taskIdParameter, index: queryParameter('index').optional() });
+
+/** Turns the first zod issue about a body into the dialect's one-line message. */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError('The request body must be a JSON object');
   }
-  const parsed = schema.safeParse(body);
+  return parseFields(schema, body);
+}
+
+/** Turns the first zod issue about a query string into the dialect's one-line message. */
+export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
+  return parseFields(schema, query ?? {});
+}
+
+function parseFields<T>(schema: z.ZodType<T>, fields: object): T {
+  const parsed = schema.safeParse(fields);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = issue.path.join('.');
-  const given = issue.path.reduce<unknown>((value, part) => (value as Record<PropertyKey, unknown> | undefined)?.[part], body);
+  const given = issue.path.reduce<unknown>((value, part) => (value as Record<PropertyKey, unknown> | undefined)?.[part], fields);
   const message = issue.code === 'invalid_type' && given === undefined ? `${field} is required` : issue.message;
   throw new ValidationError(message, field);
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { InvalidStateError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { CallbackService } from '../../services/callback-service.js';
 import type { KeyService } from '../../services/key-service.js';
@@ -15,7 +15,10 @@ import {
   generateEcho,
   generationParameters,
   parseBody,
+  parseQuery,
   redeliverBodySchema,
+  taskIdQuerySchema,
+  upgradeQuerySchema,
 } from './veo-requests.js';
 
 export interface VeoRouteDependencies {
@@ -105,9 +108,8 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     return success({ taskId: task.id });
   });
 
-  app.get('/veo/record-info', POLLED_ROUTE, async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
-    const taskId = request.query.taskId?.trim();
-    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
+  app.get('/veo/record-info', POLLED_ROUTE, async (request) => {
+    const { taskId } = parseQuery(taskIdQuerySchema, request.query);
     try {
       const task = await requireOwnedTask(deps.tasks, request, taskId);
       return success(deps.presenter.recordInfo(task));
@@ -118,11 +120,10 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     }
   });
 
-  app.get('/veo/get-1080p-video', async (request: FastifyRequest<{ Querystring: { taskId?: string; index?: string } }>) => {
+  app.get('/veo/get-1080p-video', async (request) => {
     const key = apiKeyOf(request);
-    const taskId = request.query.taskId?.trim();
-    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
-    if (request.query.index !== undefined && request.query.index !== '0') return recordMissing('record result data not exist');
+    const { taskId, index } = parseQuery(upgradeQuerySchema, request.query);
+    if (index !== undefined && index !== '0') return recordMissing('record result data not exist');
     const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, taskId, '1080p', null));
     if ('code' in upgrade) return upgrade;
     const url = deps.presenter.videoUrl(upgrade.task);
@@ -147,10 +148,9 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   // Segue's own: what happened to a task's callbacks, and sending them again.
-  app.get('/callbacks', POLLED_ROUTE, async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
+  app.get('/callbacks', POLLED_ROUTE, async (request) => {
     const key = apiKeyOf(request);
-    const taskId = request.query.taskId?.trim();
-    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
+    const { taskId } = parseQuery(taskIdQuerySchema, request.query);
     try {
       return success({ deliveries: await deps.callbacks.listForTask(taskId, key.id) });
     } catch (error) {
