@@ -122,15 +122,16 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     subscribe: (listener) => storage.onJobEnqueued(listener),
   });
 
+  const imports = new MediaImportService(outbound, media, blobs, addressPolicy, { maxBytes: config.mediaMaxBytes, workDirectory });
   // A body carrying one medium of the largest accepted size as a base64 data: URI, and the fields around it.
   const mediaBodyLimitBytes = Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024;
   const http = await buildHttpApp({
     logger,
-    veo: { keys, tasks, presenter, callbacks, reads, mediaBodyLimitBytes },
+    veo: { keys, tasks, presenter, callbacks, reads, imports, mediaBodyLimitBytes },
     universal: {
       keys,
       tasks,
-      imports: new MediaImportService(outbound, media, blobs, addressPolicy, { maxBytes: config.mediaMaxBytes, workDirectory }),
+      imports,
       presenter: new UniversalPresenter(signer),
       taskOfOwnLink: (url) => taskOfVideoKey(signer.keyOf(url) ?? ''),
       reads,

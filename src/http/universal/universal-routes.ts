@@ -7,6 +7,7 @@ import type { MediaImportService } from '../../services/media-import-service.js'
 import type { TaskService } from '../../services/task-service.js';
 import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
 import { readJsonBodies } from '../json-bodies.js';
+import { checkMediaUrls } from '../media-urls.js';
 import { universalError } from './universal-errors.js';
 import type { UniversalPresenter } from './universal-presenter.js';
 import { parseUniversalCreate, parseUniversalFetch, type UniversalCreate } from './universal-requests.js';
@@ -46,10 +47,10 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
   app.post('/video/generations', { bodyLimit: deps.mediaBodyLimitBytes }, async (request) => {
     const key = apiKeyOf(request);
     const create = parseUniversalCreate(request.body);
-    for (const [index, url] of create.parameters.imageUrls.entries()) {
-      const field = create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url';
-      if (!url.startsWith('data:')) await deps.imports.checkUrl(url, field);
-    }
+    await checkMediaUrls(
+      deps.imports,
+      create.parameters.imageUrls.map((url, index) => [url, create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url'] as const),
+    );
     const task = create.videoUrl
       ? await createImportedExtension(deps, key, create, create.videoUrl)
       : await deps.tasks.createGeneration({ key, modelId: create.modelId, parameters: create.parameters, seed: create.seed, callbackUrl: null, requestEcho: create.requestEcho });
@@ -90,7 +91,7 @@ async function createImportedExtension(deps: UniversalRouteDependencies, key: Ap
     if (extension) return extension;
   }
   const isData = videoUrl.startsWith('data:');
-  if (!isData) await deps.imports.checkUrl(videoUrl, 'video_url');
+  await checkMediaUrls(deps.imports, [[videoUrl, 'video_url']]);
   const sourceVideoKey = isData ? await deps.imports.storeDataUriVideo(videoUrl, 'video_url') : null;
   try {
     return await deps.tasks.createImportedExtension({

@@ -2,10 +2,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { InvalidStateError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { CallbackService } from '../../services/callback-service.js';
 import type { KeyService } from '../../services/key-service.js';
+import type { MediaImportService } from '../../services/media-import-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { TaskService } from '../../services/task-service.js';
 import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
 import { readJsonBodies } from '../json-bodies.js';
+import { checkMediaUrls } from '../media-urls.js';
 import { veoErrorEnvelope } from './veo-errors.js';
 import { FOUR_K_UNAVAILABLE, type VeoPresenter } from './veo-presenter.js';
 import {
@@ -27,6 +29,8 @@ export interface VeoRouteDependencies {
   readonly callbacks: CallbackService;
   readonly reads: ReadLimit;
   readonly presenter: VeoPresenter;
+  /** Checks the image URLs of a generation at submit, as the universal dialect's. */
+  readonly imports: MediaImportService;
   /** Large enough for a data: URI of the biggest accepted image. */
   readonly mediaBodyLimitBytes: number;
 }
@@ -70,6 +74,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     const key = apiKeyOf(request);
     const body = parseBody(generateBodySchema, request.body);
     const parameters = generationParameters(body);
+    await checkMediaUrls(deps.imports, parameters.imageUrls.map((url, index) => [url, `imageUrls[${index}]`] as const));
     const seed = body.seeds ?? body.seed ?? undefined;
     const task = await deps.tasks.createGeneration({
       key,
