@@ -143,17 +143,20 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     subscribe: (listener) => storage.onJobEnqueued(listener),
   });
 
+  const imports = new MediaImportService(outbound, media, blobs, addressPolicy, scratch, { maxBytes: config.mediaMaxBytes });
+  // A body carrying one medium of the largest accepted size as a base64 data: URI, and the fields around it.
+  const mediaBodyLimitBytes = Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024;
   const http = await buildHttpApp({
     logger,
-    veo: { keys, tasks, presenter, callbacks, reads },
+    veo: { keys, tasks, presenter, callbacks, reads, imports, mediaBodyLimitBytes },
     universal: {
       keys,
       tasks,
-      imports: new MediaImportService(outbound, media, blobs, addressPolicy, scratch, { maxBytes: config.mediaMaxBytes }),
+      imports,
       presenter: new UniversalPresenter(signer),
       taskOfOwnLink: (url) => taskOfVideoKey(signer.keyOf(url) ?? ''),
       reads,
-      bodyLimitBytes: Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024,
+      mediaBodyLimitBytes,
     },
     files: { signer, blobDirectory: blobs.directory },
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle) } : undefined,

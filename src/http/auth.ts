@@ -1,9 +1,25 @@
-import type { FastifyRequest } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, UnauthorizedError } from '../domain/errors.js';
 import type { Task } from '../domain/task.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { KeyService } from '../services/key-service.js';
+import type { ReadLimit } from '../services/rate-limiter.js';
 import type { TaskService } from '../services/task-service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key the scope's `onRequest` hook resolved (see `authenticateApiKeys`). */
+    apiKey: ApiKeyRecord | null;
+  }
+  interface FastifyContextConfig {
+    /** A route clients poll: it counts against the read limit, checked before the key is looked up. */
+    readLimited?: boolean;
+  }
+}
+
+/** Route options of a route that clients poll (see `FastifyContextConfig.readLimited`). */
+export const POLLED_ROUTE = { config: { readLimited: true } } as const;
 
 /** The Bearer token of a request, or undefined. */
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -13,22 +29,56 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** Resolves the request's API key or throws UnauthorizedError (mapped by each dialect). */
-export async function requireApiKey(keys: KeyService, request: FastifyRequest): Promise<ApiKeyRecord> {
-  const token = bearerToken(request);
-  const key = token ? await keys.authenticate(token) : undefined;
-  if (!key) throw new UnauthorizedError('missing or invalid API key');
-  return key;
+/**
+ * Authenticates every request of a scope in `onRequest`, before Fastify reads any body. A
+ * request that fails is answered at once with UnauthorizedError (the scope's error handler words
+ * it) and its connection is closed after the answer, so an unread body is never taken in.
+ */
+function authenticateBeforeBody(app: FastifyInstance, authenticate: (request: FastifyRequest) => Promise<boolean>): void {
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (await authenticate(request)) return;
+    reply.header('connection', 'close');
+    throw new UnauthorizedError('missing or invalid credentials');
+  });
 }
 
 /**
- * The task a polling route reads: one query when key and task match; otherwise an invalid key is
- * Unauthorized and an unknown or foreign task NotFound (the two are never told apart).
+ * The API-key dialects' authentication: a polled route's read limit (per presented token, so a
+ * flood of bad tokens is throttled before the database), then the key, kept as `request.apiKey`.
  */
-export async function requireOwnedTask(keys: KeyService, tasks: TaskService, request: FastifyRequest, taskId: string): Promise<Task> {
-  const token = bearerToken(request);
-  const task = token ? await tasks.findForPresentedKey(taskId, token) : undefined;
-  if (task) return task;
-  await requireApiKey(keys, request);
-  throw new NotFoundError('record is null');
+export function authenticateApiKeys(app: FastifyInstance, keys: KeyService, reads: ReadLimit): void {
+  app.decorateRequest('apiKey', null);
+  authenticateBeforeBody(app, async (request) => {
+    const token = bearerToken(request);
+    if (request.routeOptions.config.readLimited) reads.check(token);
+    request.apiKey = (token && (await keys.authenticate(token))) || null;
+    return request.apiKey !== null;
+  });
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** The admin scope's authentication: the one SEGUE_ADMIN_KEY, compared in constant time. */
+export function authenticateAdmin(app: FastifyInstance, adminKey: string): void {
+  const expected = digest(adminKey);
+  authenticateBeforeBody(app, async (request) => {
+    const token = bearerToken(request);
+    return token !== undefined && timingSafeEqual(digest(token), expected);
+  });
+}
+
+/** The key `authenticateApiKeys` resolved for this request. */
+export function apiKeyOf(request: FastifyRequest): ApiKeyRecord {
+  if (!request.apiKey) throw new UnauthorizedError('missing or invalid API key');
+  return request.apiKey;
+}
+
+/**
+ * The task a polling route reads, in one query that also checks the presented key owns it; an
+ * unknown and a foreign task are both NotFound (the two are never told apart).
+ */
+export async function requireOwnedTask(tasks: TaskService, request: FastifyRequest, taskId: string): Promise<Task> {
+  const task = await tasks.findForPresentedKey(taskId, bearerToken(request) ?? '');
+  if (!task) throw new NotFoundError('record is null');
+  return task;
 }

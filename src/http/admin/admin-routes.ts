@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DomainError, InvalidStateError, NotFoundError, UnauthorizedError, ValidationError } from '../../domain/errors.js';
@@ -6,7 +5,8 @@ import type { ApiKeyRecord } from '../../ports/key-store.js';
 import type { Admission } from '../../services/admission.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { OperatorService } from '../../services/operator-service.js';
-import { bearerToken } from '../auth.js';
+import { authenticateAdmin } from '../auth.js';
+import { readJsonBodies } from '../json-bodies.js';
 
 export interface AdminRouteDependencies {
   readonly adminKey: string;
@@ -14,8 +14,6 @@ export interface AdminRouteDependencies {
   readonly admission: Admission;
   readonly operator: OperatorService;
 }
-
-const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /** A key as operators see it: never its secrets. */
 function publicKey(key: ApiKeyRecord & { balance?: number }) {
@@ -41,9 +39,21 @@ const newKeyBody = limitsBody.extend({ name: z.string().trim().min(1).max(200), 
 const creditsBody = z.object({ amount: z.number().int(), note: z.string().max(500).optional() });
 const switchesBody = z.object({ maintenance: z.boolean().optional(), disabledFeatures: z.array(operations).optional() });
 const settleBody = z.object({ outcome: z.enum(['refund', 'charge']) });
+/** A query parameter given once (Fastify makes a list of a repeated one). */
+const once = z.string({ error: 'must be given once' });
+const ledgerQuery = z.object({
+  // Lenient about the size, as listings are: out of range is clamped, only a non-number is refused.
+  limit: once.regex(/^\d{1,9}$/, 'must be a whole number').transform((value) => Math.min(1000, Math.max(1, Number(value)))).default(100),
+});
+const tasksQuery = z.object({
+  state: once
+    .pipe(z.enum(['queued', 'running', 'reconciling', 'succeeded', 'failed'], { error: 'must be queued, running, reconciling, succeeded or failed' }))
+    .default('reconciling'),
+});
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
+/** Validates a body or a query string; the first problem names its field. */
+function parse<T>(schema: z.ZodType<T>, fields: unknown): T {
+  const parsed = schema.safeParse(fields ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   throw new ValidationError(`${issue.path.join('.') || 'body'}: ${issue.message}`);
@@ -54,11 +64,8 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
  * service switches, and settling tasks stuck in reconciliation. Plain JSON, real statuses.
  */
 export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependencies): Promise<void> {
-  const expected = digest(deps.adminKey);
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    const token = bearerToken(request);
-    if (!token || !timingSafeEqual(digest(token), expected)) throw new UnauthorizedError('admin key required');
-  });
+  readJsonBodies(app);
+  authenticateAdmin(app, deps.adminKey);
   app.setErrorHandler((error, request, reply: FastifyReply) => {
     const statusCode =
       error instanceof UnauthorizedError ? 401
@@ -68,7 +75,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependen
       : (error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500 ? (error as { statusCode: number }).statusCode
       : 500;
     if (statusCode === 500) request.log.error({ err: error }, 'unexpected admin error');
-    return reply.code(statusCode).send({ error: statusCode === 500 ? 'Internal server error' : (error as Error).message });
+    const message = statusCode === 500 ? 'Internal server error' : statusCode === 401 ? 'admin key required' : (error as Error).message;
+    return reply.code(statusCode).send({ error: message });
   });
 
   app.get('/keys', async () => ({ keys: (await deps.keys.list()).map(publicKey) }));
@@ -107,8 +115,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependen
     return { balance: await deps.keys.grant(request.params.id, body.amount, body.note) };
   });
 
-  app.get('/keys/:id/ledger', async (request: FastifyRequest<{ Params: { id: string }; Querystring: { limit?: string } }>) => {
-    const limit = Math.min(1000, Math.max(1, Number(request.query.limit ?? 100) || 100));
+  app.get('/keys/:id/ledger', async (request: FastifyRequest<{ Params: { id: string } }>) => {
+    const { limit } = parse(ledgerQuery, request.query);
     const entries = await deps.keys.history(request.params.id, limit);
     return { entries: entries.map((entry) => ({ ...entry, createdAt: new Date(entry.createdAt).toISOString() })) };
   });
@@ -117,10 +125,9 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependen
 
   app.put('/service', async (request) => deps.admission.setSwitches(parse(switchesBody, request.body)));
 
-  app.get('/tasks', async (request: FastifyRequest<{ Querystring: { state?: string } }>) => {
-    const state = z.enum(['queued', 'running', 'reconciling', 'succeeded', 'failed']).safeParse(request.query.state ?? 'reconciling');
-    if (!state.success) throw new ValidationError('state must be queued, running, reconciling, succeeded or failed');
-    const tasks = await deps.operator.tasksIn(state.data, 500);
+  app.get('/tasks', async (request) => {
+    const { state } = parse(tasksQuery, request.query);
+    const tasks = await deps.operator.tasksIn(state, 500);
     return { tasks: tasks.map((task) => ({ id: task.id, apiKeyId: task.apiKeyId, operation: task.operation, state: task.state, price: task.price, provider: task.provider, createdAt: new Date(task.createdAt).toISOString() })) };
   });
 

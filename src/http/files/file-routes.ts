@@ -18,9 +18,11 @@ export async function fileRoutes(app: FastifyInstance, deps: FileRouteDependenci
   fs.mkdirSync(deps.blobDirectory, { recursive: true });
   await app.register(fastifyStatic, { root: path.resolve(deps.blobDirectory), serve: false, acceptRanges: true, cacheControl: false });
 
-  const serve = async (request: FastifyRequest<{ Params: { '*': string }; Querystring: { expires?: string; signature?: string } }>, reply: any) => {
+  const serve = async (request: FastifyRequest<{ Params: { '*': string }; Querystring: { expires?: unknown; signature?: unknown } }>, reply: any) => {
     const key = request.params['*'];
-    if (!isSafeBlobKey(key) || !deps.signer.verify(`/files/${key}`, request.query.expires, request.query.signature)) {
+    // A repeated parameter arrives as a list: that is no link Segue signed.
+    const { expires, signature } = request.query;
+    if (typeof expires !== 'string' || typeof signature !== 'string' || !isSafeBlobKey(key) || !deps.signer.verify(`/files/${key}`, expires, signature)) {
       return reply.code(403).send({ code: 403, msg: 'This link is invalid or has expired', data: null });
     }
     return reply.header('cache-control', 'private, max-age=3600').sendFile(key);

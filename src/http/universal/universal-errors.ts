@@ -11,6 +11,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../../domain/errors.js';
+import { UnreadableBodyError } from '../json-bodies.js';
 
 export const UNIVERSAL_UNAUTHORIZED =
   'This request requires a valid API key. Create one with `npx segue keys create` on the Segue server.';
@@ -18,6 +19,11 @@ export const UNIVERSAL_UNAUTHORIZED =
 /** The one place where domain errors become the universal dialect's HTTP statuses and messages. */
 export function universalError(error: unknown): { statusCode: number; message: string; unexpected: boolean; retryAfterSeconds?: number } {
   const answer = (statusCode: number, message: string) => ({ statusCode, message, unexpected: false });
+  const fastifyError = error as { code?: string; statusCode?: number };
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return answer(413, 'The request body is too large');
+  if (error instanceof UnreadableBodyError || (typeof fastifyError.code === 'string' && fastifyError.code.startsWith('FST_ERR_CTP'))) {
+    return answer(400, 'Body validation error! Expected the body to be a JSON object');
+  }
   if (error instanceof UnauthorizedError) return answer(401, UNIVERSAL_UNAUTHORIZED);
   if (error instanceof RateLimitedError) return { ...answer(429, 'Too Many Requests'), retryAfterSeconds: error.retryAfterSeconds };
   if (error instanceof MaintenanceError || error instanceof FeatureDisabledError) return answer(503, error.message);
@@ -29,11 +35,6 @@ export function universalError(error: unknown): { statusCode: number; message: s
   if (error instanceof NotFoundError) return answer(404, 'Generation not found');
   if (error instanceof InsufficientCreditsError) return answer(403, "You've run out of credits. Please top up your balance.");
   if (error instanceof DomainError) return answer(400, error.message);
-  const fastifyError = error as { code?: string; statusCode?: number };
-  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return answer(413, 'The request body is too large');
-  if (typeof fastifyError.code === 'string' && fastifyError.code.startsWith('FST_ERR_CTP')) {
-    return answer(400, 'Body validation error! Expected the body to be a JSON object');
-  }
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return answer(fastifyError.statusCode, 'Bad request');
   }

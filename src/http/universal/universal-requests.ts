@@ -25,11 +25,15 @@ export const universalModels: Readonly<Record<string, UniversalModel>> = {
 const oneOf = <T extends string | number>(field: string, values: readonly T[]) =>
   `Expected "${field}" to be one of: ${values.join(', ')}`;
 
+/** Longer links than any real one (signed object-store links run to about 2000 characters). */
+const MAX_URL_LENGTH = 8192;
+
 const mediaUrl = (field: string) =>
   z
     .string({ error: `Expected "${field}" to be a URL` })
     .trim()
-    .refine((value) => /^(https?:\/\/[^\s]+|data:[^,]*,.*)$/is.test(value), `Expected "${field}" to be an http(s) URL or a data: URI`);
+    .refine((value) => /^(https?:\/\/[^\s]+|data:[^,]*,.*)$/is.test(value), `Expected "${field}" to be an http(s) URL or a data: URI`)
+    .refine((value) => value.startsWith('data:') || value.length <= MAX_URL_LENGTH, `Expected "${field}" to be at most ${MAX_URL_LENGTH} characters`);
 
 const integerEnum = <T extends number>(field: string, values: readonly T[]) =>
   z.number({ error: oneOf(field, values) }).refine((value): value is T => values.includes(value as T), oneOf(field, values));
@@ -47,7 +51,9 @@ const common = {
   negative_prompt: z.string({ error: 'Expected "negative_prompt" to be a string' }).max(5000).optional(),
   enhance_prompt: z.boolean({ error: 'Expected "enhance_prompt" to be a boolean' }).optional(),
   auto_fix: z.boolean({ error: 'Expected "auto_fix" to be a boolean' }).optional(),
-  person_generation: z.string().optional(),
+  person_generation: z
+    .enum(['dont_allow', 'allow_adult'], { error: oneOf('person_generation', ['dont_allow', 'allow_adult']) })
+    .optional(),
 };
 
 const aspectRatio = z.enum(['16:9', '9:16'], { error: oneOf('aspect_ratio', ['16:9', '9:16']) }).default('16:9');
@@ -127,7 +133,8 @@ export function parseUniversalCreate(body: unknown): UniversalCreate {
   if (typeof modelId !== 'string') throw new ValidationError('Body validation error! Expected "model" to be a string', 'model');
   const model = universalModels[modelId];
   if (!model) {
-    throw new ValidationError(`Body validation error! ${oneOf('model', Object.keys(universalModels))}. Received: "${modelId}"`, 'model');
+    const received = modelId.length > 100 ? `${modelId.slice(0, 100)}…` : modelId;
+    throw new ValidationError(`Body validation error! ${oneOf('model', Object.keys(universalModels))}. Received: "${received}"`, 'model');
   }
   const parsed = schemas[model.kind].safeParse(body);
   if (!parsed.success) {
@@ -168,4 +175,25 @@ export function parseUniversalCreate(body: unknown): UniversalCreate {
       ),
     },
   };
+}
+
+/** `GET /v2/video/generations`: the one generation to read. */
+const fetchQuerySchema = z.object({
+  generation_id: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined ? 'Expected "generation_id" to be present'
+        : Array.isArray(issue.input) ? 'Expected "generation_id" to be given once'
+        : 'Expected "generation_id" to be a string',
+    })
+    .trim()
+    .min(1, 'Expected "generation_id" to be present')
+    .max(128, 'Expected "generation_id" to be at most 128 characters'),
+});
+
+/** Validates the query of `GET /v2/video/generations`; errors name the parameter, as the dialect's 400s do. */
+export function parseUniversalFetch(query: unknown): { generationId: string } {
+  const parsed = fetchQuerySchema.safeParse(query ?? {});
+  if (!parsed.success) throw new ValidationError(`Query validation error! ${parsed.error.issues[0]!.message}`, 'generation_id');
+  return { generationId: parsed.data.generation_id };
 }

@@ -1,14 +1,16 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError, ValidationError } from '../../domain/errors.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { NotFoundError } from '../../domain/errors.js';
 import type { ApiKeyRecord } from '../../ports/key-store.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
 import type { TaskService } from '../../services/task-service.js';
-import { bearerToken, requireApiKey, requireOwnedTask } from '../auth.js';
+import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
+import { readJsonBodies } from '../json-bodies.js';
+import { checkMediaUrls } from '../media-urls.js';
 import { universalError } from './universal-errors.js';
 import type { UniversalPresenter } from './universal-presenter.js';
-import { parseUniversalCreate, type UniversalCreate } from './universal-requests.js';
+import { parseUniversalCreate, parseUniversalFetch, type UniversalCreate } from './universal-requests.js';
 
 export interface UniversalRouteDependencies {
   readonly keys: KeyService;
@@ -19,7 +21,7 @@ export interface UniversalRouteDependencies {
   /** The task whose result one of Segue's own video links points at, if the URL is such a link. */
   readonly taskOfOwnLink: (url: string) => string | undefined;
   /** Large enough for a data: URI of the biggest accepted video. */
-  readonly bodyLimitBytes: number;
+  readonly mediaBodyLimitBytes: number;
 }
 
 /**
@@ -27,6 +29,8 @@ export interface UniversalRouteDependencies {
  * error body `{message, path, requestId, statusCode, timestamp}`.
  */
 export async function universalRoutes(app: FastifyInstance, deps: UniversalRouteDependencies): Promise<void> {
+  readJsonBodies(app);
+  authenticateApiKeys(app, deps.keys, deps.reads);
   app.setErrorHandler((error, request, reply: FastifyReply) => {
     const { statusCode, message, unexpected, retryAfterSeconds } = universalError(error);
     if (unexpected) request.log.error({ err: error }, 'unexpected error');
@@ -40,13 +44,13 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
     });
   });
 
-  app.post('/video/generations', { bodyLimit: deps.bodyLimitBytes }, async (request) => {
-    const key = await requireApiKey(deps.keys, request);
+  app.post('/video/generations', { bodyLimit: deps.mediaBodyLimitBytes }, async (request) => {
+    const key = apiKeyOf(request);
     const create = parseUniversalCreate(request.body);
-    for (const [index, url] of create.parameters.imageUrls.entries()) {
-      const field = create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url';
-      if (!url.startsWith('data:')) await deps.imports.checkUrl(url, field);
-    }
+    await checkMediaUrls(
+      deps.imports,
+      create.parameters.imageUrls.map((url, index) => [url, create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url'] as const),
+    );
     const task = create.videoUrl
       ? await createImportedExtension(deps, key, create, create.videoUrl)
       : await deps.tasks.createGeneration({ key, modelId: create.modelId, parameters: create.parameters, seed: create.seed, callbackUrl: null, requestEcho: create.requestEcho });
@@ -54,14 +58,9 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
     return deps.presenter.created(task);
   });
 
-  app.get('/video/generations', async (request: FastifyRequest<{ Querystring: { generation_id?: string } }>) => {
-    deps.reads.check(bearerToken(request));
-    const generationId = request.query.generation_id?.trim();
-    if (!generationId) {
-      await requireApiKey(deps.keys, request);
-      throw new ValidationError('Query validation error! Expected "generation_id" to be present', 'generation_id');
-    }
-    const task = await requireOwnedTask(deps.keys, deps.tasks, request, generationId);
+  app.get('/video/generations', POLLED_ROUTE, async (request) => {
+    const { generationId } = parseUniversalFetch(request.query);
+    const task = await requireOwnedTask(deps.tasks, request, generationId);
     return deps.presenter.fetched(task);
   });
 }
@@ -92,7 +91,7 @@ async function createImportedExtension(deps: UniversalRouteDependencies, key: Ap
     if (extension) return extension;
   }
   const isData = videoUrl.startsWith('data:');
-  if (!isData) await deps.imports.checkUrl(videoUrl, 'video_url');
+  await checkMediaUrls(deps.imports, [[videoUrl, 'video_url']]);
   const sourceVideoKey = isData ? await deps.imports.storeDataUriVideo(videoUrl, 'video_url') : null;
   try {
     return await deps.tasks.createImportedExtension({

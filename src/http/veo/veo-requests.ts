@@ -9,15 +9,23 @@ const seedField = z
   .pipe(z.number().int(seedMessage).min(10000, seedMessage).max(99999, seedMessage))
   .nullish();
 
+/** Longer links than any real one (signed object-store links run to about 2000 characters). */
+const MAX_URL_LENGTH = 8192;
+
 const aspectRatioField = z
   .string()
   .transform((value) => value.trim().toLowerCase())
   .pipe(z.enum(['16:9', '9:16', 'auto'], { error: 'aspectRatio must be one of 16:9, 9:16, Auto' }))
   .nullish();
 
-const urlList = z.array(z.string({ error: 'imageUrls must be a list of URLs' }).trim().min(1, 'imageUrls must not contain empty URLs'), {
-  error: 'imageUrls must be a list of URLs',
-});
+const urlList = z.array(
+  z
+    .string({ error: 'imageUrls must be a list of URLs' })
+    .trim()
+    .min(1, 'imageUrls must not contain empty URLs')
+    .refine((url) => url.startsWith('data:') || url.length <= MAX_URL_LENGTH, 'imageUrls must not contain URLs this long'),
+  { error: 'imageUrls must be a list of URLs' },
+);
 
 /** An empty or null callBackUrl means "no callback", as lenient clients send it. */
 const callbackField = z
@@ -28,7 +36,7 @@ const callbackField = z
   .transform((value) => (value ? value : null));
 
 const promptField = z
-  .string({ error: 'prompt is required' })
+  .string({ error: 'prompt must be text' })
   .trim()
   .min(1, 'prompt is required')
   .max(5000, 'prompt must be at most 5000 characters');
@@ -70,7 +78,7 @@ export const generateBodySchema = z.object({
 
 /** `POST /api/v1/veo/extend`. */
 export const extendBodySchema = z.object({
-  taskId: z.string({ error: 'taskId is required' }).trim().min(1, 'taskId is required').max(128, 'taskId is too long'),
+  taskId: z.string({ error: 'taskId must be text' }).trim().min(1, 'taskId is required').max(128, 'taskId is too long'),
   prompt: promptField,
   seeds: seedField,
   seed: seedField,
@@ -81,7 +89,7 @@ export const extendBodySchema = z.object({
 
 /** `POST /api/v1/veo/get-4k-video`. */
 export const fourKBodySchema = z.object({
-  taskId: z.string({ error: 'taskId is required' }).trim().min(1, 'taskId is required').max(128, 'taskId is too long'),
+  taskId: z.string({ error: 'taskId must be text' }).trim().min(1, 'taskId is required').max(128, 'taskId is too long'),
   index: z.number({ error: 'index must be an integer' }).int('index must be an integer').min(0).nullish(),
   callBackUrl: callbackField,
 });
@@ -92,16 +100,40 @@ export const redeliverBodySchema = z.object({
   exhausted: z.boolean({ error: 'exhausted must be true or false' }).nullish(),
 });
 
-/** Turns the first zod issue into the dialect's one-line message. */
+/**
+ * A query parameter given once. Fastify's query parser makes a list of a repeated parameter;
+ * the dialect takes each one once, so a list is refused, whatever its values.
+ */
+const queryParameter = (name: string) =>
+  z.string({ error: (issue) => (Array.isArray(issue.input) ? `${name} must be given once` : `${name} must be text`) });
+
+const taskIdParameter = queryParameter('taskId').trim().min(1, 'taskId is required').max(128, 'taskId is too long');
+
+/** `GET /api/v1/veo/record-info` and `GET /api/v1/callbacks`. */
+export const taskIdQuerySchema = z.object({ taskId: taskIdParameter });
+
+/** `GET /api/v1/veo/get-1080p-video`. */
+export const upgradeQuerySchema = z.object({ taskId: taskIdParameter, index: queryParameter('index').optional() });
+
+/** Turns the first zod issue about a body into the dialect's one-line message. */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError('The request body must be a JSON object');
   }
-  const parsed = schema.safeParse(body);
+  return parseFields(schema, body);
+}
+
+/** Turns the first zod issue about a query string into the dialect's one-line message. */
+export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
+  return parseFields(schema, query ?? {});
+}
+
+function parseFields<T>(schema: z.ZodType<T>, fields: object): T {
+  const parsed = schema.safeParse(fields);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = issue.path.join('.');
-  const given = issue.path.reduce<unknown>((value, part) => (value as Record<PropertyKey, unknown> | undefined)?.[part], body);
+  const given = issue.path.reduce<unknown>((value, part) => (value as Record<PropertyKey, unknown> | undefined)?.[part], fields);
   const message = issue.code === 'invalid_type' && given === undefined ? `${field} is required` : issue.message;
   throw new ValidationError(message, field);
 }

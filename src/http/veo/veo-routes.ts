@@ -1,10 +1,13 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { InvalidStateError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { CallbackService } from '../../services/callback-service.js';
-import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { KeyService } from '../../services/key-service.js';
+import type { MediaImportService } from '../../services/media-import-service.js';
+import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { TaskService } from '../../services/task-service.js';
-import { bearerToken, requireApiKey, requireOwnedTask } from '../auth.js';
+import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
+import { readJsonBodies } from '../json-bodies.js';
+import { checkMediaUrls } from '../media-urls.js';
 import { veoErrorEnvelope } from './veo-errors.js';
 import { FOUR_K_UNAVAILABLE, type VeoPresenter } from './veo-presenter.js';
 import {
@@ -14,7 +17,10 @@ import {
   generateEcho,
   generationParameters,
   parseBody,
+  parseQuery,
   redeliverBodySchema,
+  taskIdQuerySchema,
+  upgradeQuerySchema,
 } from './veo-requests.js';
 
 export interface VeoRouteDependencies {
@@ -23,6 +29,10 @@ export interface VeoRouteDependencies {
   readonly callbacks: CallbackService;
   readonly reads: ReadLimit;
   readonly presenter: VeoPresenter;
+  /** Checks the image URLs of a generation at submit, as the universal dialect's. */
+  readonly imports: MediaImportService;
+  /** Large enough for a data: URI of the biggest accepted image. */
+  readonly mediaBodyLimitBytes: number;
 }
 
 const success = (data: unknown) => ({ code: 200, msg: 'success', data });
@@ -48,14 +58,8 @@ const extendModels = { fast: 'veo3_fast', quality: 'veo3' } as const;
  * `{code, msg, data}` envelope, the real status in `code`, as the dialect's clients expect.
  */
 export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies): Promise<void> {
-  // Clients such as `curl -d` send JSON without a JSON content type; read any body as JSON.
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, body === '' ? undefined : JSON.parse(body as string));
-    } catch {
-      done(new ValidationError('The request body must be a JSON object'), undefined);
-    }
-  });
+  readJsonBodies(app);
+  authenticateApiKeys(app, deps.keys, deps.reads);
 
   app.setErrorHandler((error, request, reply: FastifyReply) => {
     const { unexpected, retryAfterSeconds, ...envelope } = veoErrorEnvelope(error);
@@ -66,10 +70,11 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
 
   app.setNotFoundHandler((_request, reply) => reply.code(200).send({ code: 404, msg: 'Not found', data: null }));
 
-  app.post('/veo/generate', async (request) => {
-    const key = await requireApiKey(deps.keys, request);
+  app.post('/veo/generate', { bodyLimit: deps.mediaBodyLimitBytes }, async (request) => {
+    const key = apiKeyOf(request);
     const body = parseBody(generateBodySchema, request.body);
     const parameters = generationParameters(body);
+    await checkMediaUrls(deps.imports, parameters.imageUrls.map((url, index) => [url, `imageUrls[${index}]`] as const));
     const seed = body.seeds ?? body.seed ?? undefined;
     const task = await deps.tasks.createGeneration({
       key,
@@ -84,7 +89,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.post('/veo/extend', async (request) => {
-    const key = await requireApiKey(deps.keys, request);
+    const key = apiKeyOf(request);
     const body = parseBody(extendBodySchema, request.body);
     const seed = body.seeds ?? body.seed ?? undefined;
     const task = await deps.tasks.createExtension({
@@ -108,16 +113,10 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     return success({ taskId: task.id });
   });
 
-  app.get('/veo/record-info', async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
-    deps.reads.check(bearerToken(request));
-    const taskId = request.query.taskId?.trim();
-    if (!taskId) {
-      await requireApiKey(deps.keys, request);
-      throw new ValidationError('taskId is required', 'taskId');
-    }
+  app.get('/veo/record-info', POLLED_ROUTE, async (request) => {
+    const { taskId } = parseQuery(taskIdQuerySchema, request.query);
     try {
-      // Polled every few seconds by every client: key check and task lookup are one query.
-      const task = await requireOwnedTask(deps.keys, deps.tasks, request, taskId);
+      const task = await requireOwnedTask(deps.tasks, request, taskId);
       return success(deps.presenter.recordInfo(task));
     } catch (error) {
       // The dialect answers an unknown record with 422 "record is null" on this route.
@@ -126,11 +125,10 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     }
   });
 
-  app.get('/veo/get-1080p-video', async (request: FastifyRequest<{ Querystring: { taskId?: string; index?: string } }>) => {
-    const key = await requireApiKey(deps.keys, request);
-    const taskId = request.query.taskId?.trim();
-    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
-    if (request.query.index !== undefined && request.query.index !== '0') return recordMissing('record result data not exist');
+  app.get('/veo/get-1080p-video', async (request) => {
+    const key = apiKeyOf(request);
+    const { taskId, index } = parseQuery(upgradeQuerySchema, request.query);
+    if (index !== undefined && index !== '0') return recordMissing('record result data not exist');
     const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, taskId, '1080p', null));
     if ('code' in upgrade) return upgrade;
     const url = deps.presenter.videoUrl(upgrade.task);
@@ -140,7 +138,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.post('/veo/get-4k-video', async (request) => {
-    const key = await requireApiKey(deps.keys, request);
+    const key = apiKeyOf(request);
     const body = parseBody(fourKBodySchema, request.body);
     if ((body.index ?? 0) !== 0) return recordMissing('record result data not exist');
     const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, body.taskId, '4k', body.callBackUrl));
@@ -155,11 +153,9 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   // Segue's own: what happened to a task's callbacks, and sending them again.
-  app.get('/callbacks', async (request: FastifyRequest<{ Querystring: { taskId?: string } }>) => {
-    deps.reads.check(bearerToken(request));
-    const key = await requireApiKey(deps.keys, request);
-    const taskId = request.query.taskId?.trim();
-    if (!taskId) throw new ValidationError('taskId is required', 'taskId');
+  app.get('/callbacks', POLLED_ROUTE, async (request) => {
+    const key = apiKeyOf(request);
+    const { taskId } = parseQuery(taskIdQuerySchema, request.query);
     try {
       return success({ deliveries: await deps.callbacks.listForTask(taskId, key.id) });
     } catch (error) {
@@ -169,16 +165,14 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   app.post('/callbacks/redeliver', async (request) => {
-    const key = await requireApiKey(deps.keys, request);
+    const key = apiKeyOf(request);
     const body = parseBody(redeliverBodySchema, request.body ?? {});
     if (body.deliveryId) return success({ delivery: await deps.callbacks.redeliver(body.deliveryId, key.id) });
     if (body.exhausted) return success({ redelivered: await deps.callbacks.redeliverExhausted(key.id) });
     throw new ValidationError('give deliveryId, or exhausted: true', 'deliveryId');
   });
 
-  app.get('/chat/credit', async (request) => {
-    deps.reads.check(bearerToken(request));
-    const key = await requireApiKey(deps.keys, request);
-    return success(await deps.keys.balance(key.id));
+  app.get('/chat/credit', POLLED_ROUTE, async (request) => {
+    return success(await deps.keys.balance(apiKeyOf(request).id));
   });
 }
