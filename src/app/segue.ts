@@ -32,6 +32,7 @@ import { OperatorService } from '../services/operator-service.js';
 import { ProviderHookService } from '../services/provider-hook-service.js';
 import { TaskLifecycle } from '../engine/lifecycle/task-lifecycle.js';
 import { TaskService } from '../services/task-service.js';
+import { VideoExtensions } from '../services/video-extensions.js';
 import type { Storage } from '../ports/storage.js';
 import { openStorage } from '../storage/open-storage.js';
 import { setUpProviders } from './provider-setup.js';
@@ -144,17 +145,18 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   });
 
   const imports = new MediaImportService(outbound, media, blobs, addressPolicy, scratch, { maxBytes: config.mediaMaxBytes });
+  const extensions = new VideoExtensions(tasks, imports, (url) => taskOfVideoKey(signer.keyOf(url) ?? ''));
   // A body carrying one medium of the largest accepted size as a base64 data: URI, and the fields around it.
   const mediaBodyLimitBytes = Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024;
   const http = await buildHttpApp({
     logger,
-    veo: { keys, tasks, presenter, callbacks, reads, imports, mediaBodyLimitBytes },
+    veo: { keys, tasks, extensions, presenter, callbacks, reads, imports, mediaBodyLimitBytes },
     universal: {
+      extensions,
       keys,
       tasks,
       imports,
       presenter: new UniversalPresenter(signer),
-      taskOfOwnLink: (url) => taskOfVideoKey(signer.keyOf(url) ?? ''),
       reads,
       mediaBodyLimitBytes,
     },

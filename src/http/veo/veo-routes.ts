@@ -5,7 +5,9 @@ import type { KeyService } from '../../services/key-service.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { TaskService } from '../../services/task-service.js';
+import type { VideoExtensions } from '../../services/video-extensions.js';
 import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
+import { idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
 import { veoErrorEnvelope } from './veo-errors.js';
@@ -26,6 +28,7 @@ import {
 export interface VeoRouteDependencies {
   readonly keys: KeyService;
   readonly tasks: TaskService;
+  readonly extensions: VideoExtensions;
   readonly callbacks: CallbackService;
   readonly reads: ReadLimit;
   readonly presenter: VeoPresenter;
@@ -83,6 +86,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
       seed,
       callbackUrl: body.callBackUrl,
       requestEcho: generateEcho(body, parameters, seed),
+      idempotency: idempotencyOf(request),
     });
     request.log.info({ taskId: task.id }, 'generation accepted');
     return success({ taskId: task.id });
@@ -92,9 +96,9 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     const key = apiKeyOf(request);
     const body = parseBody(extendBodySchema, request.body);
     const seed = body.seeds ?? body.seed ?? undefined;
-    const task = await deps.tasks.createExtension({
+    const task = await deps.extensions.extend({
       key,
-      sourceTaskId: body.taskId,
+      source: { taskId: body.taskId },
       prompt: body.prompt,
       seed,
       watermark: body.watermark,
@@ -108,6 +112,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
         ...(body.callBackUrl ? { callBackUrl: body.callBackUrl } : {}),
         model: body.model ?? 'fast',
       },
+      idempotency: idempotencyOf(request),
     });
     request.log.info({ taskId: task.id, sourceTaskId: body.taskId }, 'extension accepted');
     return success({ taskId: task.id });
@@ -129,7 +134,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     const key = apiKeyOf(request);
     const { taskId, index } = parseQuery(upgradeQuerySchema, request.query);
     if (index !== undefined && index !== '0') return recordMissing('record result data not exist');
-    const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, taskId, '1080p', null));
+    const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, taskId, '1080p', null, idempotencyOf(request)));
     if ('code' in upgrade) return upgrade;
     const url = deps.presenter.videoUrl(upgrade.task);
     if (url) return success({ resultUrl: url });
@@ -141,7 +146,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     const key = apiKeyOf(request);
     const body = parseBody(fourKBodySchema, request.body);
     if ((body.index ?? 0) !== 0) return recordMissing('record result data not exist');
-    const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, body.taskId, '4k', body.callBackUrl));
+    const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, body.taskId, '4k', body.callBackUrl, idempotencyOf(request)));
     if ('code' in upgrade) return upgrade;
     const { task, created } = upgrade;
     const none = { taskId: task.id, resultUrls: null, imageUrls: null };
