@@ -209,7 +209,7 @@ test('Gemini webhooks: a signed delivery makes Segue take the video at once; a r
   const done = await veo.waitUntilDone(created.data.taskId, 60_000);
   assert.equal(done.successFlag, 1, 'finished long before the first scheduled poll (10 minutes)');
   const database = new SqliteDatabase(path.join(harness.dataDir, 'segue.db'), { readonly: true });
-  const received = database.prepare("select id from inbound_webhooks where source = 'gemini'").all() as Array<{ id: string }>;
+  const received = database.prepare("select id from inbound_webhooks where source = 'google'").all() as Array<{ id: string }>;
   database.close();
   assert.equal(received.length, 1, 'the fake delivered twice with one webhook-id; Segue acted once');
   const body = JSON.stringify({ type: 'video.generated', data: { user_metadata: { segueTaskId: created.data.taskId } } });

@@ -79,6 +79,6 @@ export function apiKeyOf(request: FastifyRequest): ApiKeyRecord {
  */
 export async function requireOwnedTask(tasks: TaskService, request: FastifyRequest, taskId: string): Promise<Task> {
   const task = await tasks.findForPresentedKey(taskId, bearerToken(request) ?? '');
-  if (!task) throw new NotFoundError('record is null');
+  if (!task) throw new NotFoundError('no such task');
   return task;
 }

@@ -83,13 +83,13 @@ export class Admission {
   /** Everything before the transaction; the returned slot must be released if the task is not created. */
   async begin(key: ApiKeyRecord, work: WorkToAdmit, options: { translationRequested?: boolean } = {}): Promise<{ price: number; slot: Slot }> {
     const { maintenance, disabledFeatures } = await this.switches();
-    if (maintenance) throw new MaintenanceError('The service is under maintenance. Please try again later.');
+    if (maintenance) throw new MaintenanceError('the service is under maintenance: new tasks are not accepted for now');
     if (disabledFeatures.includes(work.operation)) {
-      throw new FeatureDisabledError(`This feature (${work.operation.replace('_', ' ')}) is currently disabled.`);
+      throw new FeatureDisabledError(`${work.operation} is switched off on this server`, work.operation);
     }
     this.policy.check(work.prompt, { translationRequested: options.translationRequested ?? false });
     if (!(await this.hasRoom())) {
-      throw new RateLimitedError('Segue is short of disk space for new videos; please try again later', 60);
+      throw new RateLimitedError('Segue is short of disk space for new videos; please try again later', 60, 'disk_full');
     }
     const price = this.priceOf(work);
     const limit = (key.rateLimit && parseRateLimit(key.rateLimit)) || this.defaults.rateLimit;
@@ -108,7 +108,7 @@ export class Admission {
     }
     if (price === 0) return;
     if (!(await stores.ledger.holdIfCovered(key.id, taskId, price))) {
-      throw new InsufficientCreditsError(`Insufficient credits: this task costs ${price} credits`);
+      throw new InsufficientCreditsError(`the balance does not cover this task's price of ${price} credits`, price);
     }
   }
 }

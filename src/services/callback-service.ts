@@ -13,7 +13,7 @@ export class CallbackService {
   /** The deliveries of a task of this key, with every attempt. */
   async listForTask(taskId: string, apiKeyId: string): Promise<Array<CallbackDelivery & { attempts: CallbackAttempt[] }>> {
     const task = await this.storage.tasks.findOwned(taskId, apiKeyId);
-    if (!task) throw new NotFoundError('record is null');
+    if (!task) throw new NotFoundError('no such task');
     return this.storage.callbacks.listForTask(taskId);
   }
 

@@ -66,8 +66,6 @@ interface TaskInsertOptions {
 /** Another request took the same Idempotency-Key while this one was being created. */
 class IdempotencyKeyTaken extends Error {}
 
-export const UPGRADED_CANNOT_EXTEND = 'Videos generated after 1080P generation cannot be extended.';
-
 /** Use-cases on tasks shared by every dialect: create a generation, extend a task, read a task. */
 export class TaskService {
   constructor(
@@ -120,7 +118,7 @@ export class TaskService {
     const replay = await this.replayed(input.key, input.idempotency);
     if (replay) return replay;
     const source = await this.storage.tasks.findOwned(input.sourceTaskId, input.key.id);
-    if (!source) throw new NotFoundError('Original video or task does not exist');
+    if (!source) throw new NotFoundError('the task to extend does not exist', 'source_not_found');
     await this.assertExtendable(source);
     const model = input.model ?? source.parameters.model;
     const route = this.extensionRoute(source, model, input.modelId);
@@ -186,17 +184,17 @@ export class TaskService {
     if (replay) return { task: replay, created: false };
     const operation = target === '4k' ? 'upgrade_4k' : 'upgrade_1080p';
     const source = await this.storage.tasks.findOwned(sourceTaskId, key.id);
-    if (!source) throw new NotFoundError('record is null');
+    if (!source) throw new NotFoundError('the task to upgrade does not exist', 'source_not_found');
     if (source.operation !== 'generate' && source.operation !== 'extend') {
-      throw new InvalidStateError('An upgraded video cannot be upgraded again; use the original task.');
+      throw new InvalidStateError('An upgraded video cannot be upgraded again; use the original task.', 'upgrade_not_allowed');
     }
-    if (source.state !== 'succeeded' || !source.result) throw new InvalidStateError('record status is not success');
+    if (source.state !== 'succeeded' || !source.result) throw new InvalidStateError('the task to upgrade has not succeeded', 'source_not_ready');
     const existing = await this.storage.tasks.findChild(source.id, operation);
     if (existing) return { task: existing, created: false };
     // Upscaling works on Segue's own copy: the source's entry if it can, else one that can.
     const names = this.providers.names();
     const upgrader = [source.provider, ...names].find((name) => names.includes(name) && supports(this.providers.get(name), source.parameters.model, operation));
-    if (!upgrader) throw new InvalidStateError(`The ${target} version of this video is unavailable.`);
+    if (!upgrader) throw new InvalidStateError(`no provider entry can make the ${target} version of this video`, 'upgrade_unavailable', { target: target === '4k' ? '4K' : '1080P' });
     await this.checkCallbackUrl(callbackUrl);
     try {
       const task = await this.insertWithStart(
@@ -264,26 +262,29 @@ export class TaskService {
       refusal
         ? `This video cannot be extended: ${refusal}, and no configured provider extends other videos.`
         : `Videos made with model ${model} cannot be extended.`,
+      'cannot_extend',
     );
   }
 
   private async assertExtendable(source: Task): Promise<void> {
     if (source.operation === 'upgrade_1080p' || (await this.storage.tasks.findChild(source.id, 'upgrade_1080p'))) {
-      throw new InvalidStateError(UPGRADED_CANNOT_EXTEND);
+      throw new InvalidStateError('a video upgraded to 1080p cannot be extended', 'upgraded_cannot_extend');
     }
     if (source.operation === 'upgrade_4k') {
-      throw new InvalidStateError('A 4K upgrade cannot be extended; extend the original task instead.');
+      throw new InvalidStateError('A 4K upgrade cannot be extended; extend the original task instead.', 'upgrade_not_allowed');
     }
     if (source.state !== 'succeeded' || !source.result) {
       throw new InvalidStateError(
         source.state === 'failed'
           ? 'The original task failed; only a successfully generated video can be extended.'
           : 'The original task has not finished yet; only a successfully generated video can be extended.',
+        'source_not_ready',
       );
     }
     if (source.result.durationSeconds > MAX_SOURCE_SECONDS + 0.5) {
       throw new InvalidStateError(
         `The video is ${Math.round(source.result.durationSeconds)} s long; only videos up to ${MAX_SOURCE_SECONDS} s can be extended (the result would exceed ${MAX_SOURCE_SECONDS + EXTENSION_SECONDS} s).`,
+        'cannot_extend',
       );
     }
   }

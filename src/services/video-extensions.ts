@@ -74,7 +74,7 @@ export class VideoExtensions {
   }
 
   private async ofImport(request: ExtendVideoRequest, url: string): Promise<Task> {
-    if (!request.importParameters) throw new NotFoundError('Original video or task does not exist');
+    if (!request.importParameters) throw new NotFoundError('the video to extend does not exist', 'source_not_found');
     const isData = url.startsWith('data:');
     if (!isData) await this.imports.checkUrl(url, 'video_url');
     const sourceVideoKey = isData ? await this.imports.storeDataUriVideo(url, 'video_url') : null;

@@ -73,7 +73,7 @@ export class TaskLifecycle {
     if (task.state !== 'reconciling') throw new InvalidStateError(`the task is ${task.state}, not reconciling`);
     return this.fail(
       taskId,
-      { stage: 'generation', reason: 'timeout', message: 'Internal Error - Timeout' },
+      { stage: 'generation', reason: 'timeout', message: 'the task timed out and an operator settled it' },
       how === 'refund' ? 'release' : 'capture',
     );
   }

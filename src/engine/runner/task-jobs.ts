@@ -148,6 +148,6 @@ export async function failTaskAfterExhaustion(deps: TaskJobDependencies, { taskI
   await deps.lifecycle.fail(taskId, {
     stage: 'generation',
     reason: 'internal',
-    message: 'Internal Error, Please try again later.',
+    message: 'the task could not be run: its job failed too many times',
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { InvalidStateError, NotFoundError, ValidationError } from '../../domain/errors.js';
+import { ValidationError } from '../../domain/errors.js';
 import type { CallbackService } from '../../services/callback-service.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
@@ -10,7 +10,7 @@ import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '.
 import { idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
-import { veoErrorEnvelope } from './veo-errors.js';
+import { veoErrorEnvelope, type VeoRouteAnswers } from './veo-errors.js';
 import { FOUR_K_UNAVAILABLE, type VeoPresenter } from './veo-presenter.js';
 import {
   extendBodySchema,
@@ -40,18 +40,17 @@ export interface VeoRouteDependencies {
 
 const success = (data: unknown) => ({ code: 200, msg: 'success', data });
 
-/** The record-level 422s the upgrade routes answer with (the dialect's own messages). */
+/** A record-level 422 of the upgrade routes (the dialect's own message). */
 const recordMissing = (msg: string) => ({ code: 422, msg, data: null });
 
-async function upgradeOrRecordError<T>(start: () => Promise<T>): Promise<T | ReturnType<typeof recordMissing>> {
-  try {
-    return await start();
-  } catch (error) {
-    if (error instanceof NotFoundError) return recordMissing('record is null');
-    if (error instanceof InvalidStateError) return recordMissing(error.message);
-    throw error;
-  }
-}
+/** On the polling and upgrade routes the dialect answers an unknown or unfinished record with 422. */
+const recordAnswers: VeoRouteAnswers = {
+  not_found: [422, 'record is null'],
+  source_not_found: [422, 'record is null'],
+  source_not_ready: [422, 'record status is not success'],
+};
+const recordRoute = { config: { veoAnswers: recordAnswers } };
+const polledRecordRoute = { config: { ...POLLED_ROUTE.config, veoAnswers: recordAnswers } };
 
 /** The extend route's `model` names the tier; tasks record the public model id. */
 const extendModels = { fast: 'veo3_fast', quality: 'veo3' } as const;
@@ -65,7 +64,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   authenticateApiKeys(app, deps.keys, deps.reads);
 
   app.setErrorHandler((error, request, reply: FastifyReply) => {
-    const { unexpected, retryAfterSeconds, ...envelope } = veoErrorEnvelope(error);
+    const { unexpected, retryAfterSeconds, ...envelope } = veoErrorEnvelope(error, (request.routeOptions.config as { veoAnswers?: VeoRouteAnswers }).veoAnswers);
     if (unexpected) request.log.error({ err: error }, 'unexpected error');
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, retryAfterSeconds)));
     return reply.code(200).send(envelope);
@@ -118,37 +117,28 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     return success({ taskId: task.id });
   });
 
-  app.get('/veo/record-info', POLLED_ROUTE, async (request) => {
+  app.get('/veo/record-info', polledRecordRoute, async (request) => {
     const { taskId } = parseQuery(taskIdQuerySchema, request.query);
-    try {
-      const task = await requireOwnedTask(deps.tasks, request, taskId);
-      return success(deps.presenter.recordInfo(task));
-    } catch (error) {
-      // The dialect answers an unknown record with 422 "record is null" on this route.
-      if (error instanceof NotFoundError) return { code: 422, msg: 'record is null', data: null };
-      throw error;
-    }
+    const task = await requireOwnedTask(deps.tasks, request, taskId);
+    return success(deps.presenter.recordInfo(task));
   });
 
-  app.get('/veo/get-1080p-video', async (request) => {
+  app.get('/veo/get-1080p-video', recordRoute, async (request) => {
     const key = apiKeyOf(request);
     const { taskId, index } = parseQuery(upgradeQuerySchema, request.query);
     if (index !== undefined && index !== '0') return recordMissing('record result data not exist');
-    const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, taskId, '1080p', null, idempotencyOf(request)));
-    if ('code' in upgrade) return upgrade;
+    const upgrade = await deps.tasks.requestUpgrade(key, taskId, '1080p', null, idempotencyOf(request));
     const url = deps.presenter.videoUrl(upgrade.task);
     if (url) return success({ resultUrl: url });
     if (upgrade.task.state === 'failed') return { code: 500, msg: 'Internal Error, Please try again later.', data: null };
     return { code: 400, msg: '1080P is processing. It should be ready in 1-2 minutes. Please check back shortly.', data: null };
   });
 
-  app.post('/veo/get-4k-video', async (request) => {
+  app.post('/veo/get-4k-video', recordRoute, async (request) => {
     const key = apiKeyOf(request);
     const body = parseBody(fourKBodySchema, request.body);
     if ((body.index ?? 0) !== 0) return recordMissing('record result data not exist');
-    const upgrade = await upgradeOrRecordError(() => deps.tasks.requestUpgrade(key, body.taskId, '4k', body.callBackUrl, idempotencyOf(request)));
-    if ('code' in upgrade) return upgrade;
-    const { task, created } = upgrade;
+    const { task, created } = await deps.tasks.requestUpgrade(key, body.taskId, '4k', body.callBackUrl, idempotencyOf(request));
     const none = { taskId: task.id, resultUrls: null, imageUrls: null };
     if (created) return success(none);
     const files = deps.presenter.fourKFiles(task);
@@ -158,15 +148,10 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   });
 
   // Segue's own: what happened to a task's callbacks, and sending them again.
-  app.get('/callbacks', POLLED_ROUTE, async (request) => {
+  app.get('/callbacks', polledRecordRoute, async (request) => {
     const key = apiKeyOf(request);
     const { taskId } = parseQuery(taskIdQuerySchema, request.query);
-    try {
-      return success({ deliveries: await deps.callbacks.listForTask(taskId, key.id) });
-    } catch (error) {
-      if (error instanceof NotFoundError) return { code: 422, msg: 'record is null', data: null };
-      throw error;
-    }
+    return success({ deliveries: await deps.callbacks.listForTask(taskId, key.id) });
   });
 
   app.post('/callbacks/redeliver', async (request) => {
