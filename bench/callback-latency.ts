@@ -18,7 +18,7 @@ function percentile(sorted: readonly number[], fraction: number): number {
 export async function callbackLatencyBenchmark(): Promise<Record<string, unknown>> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segue-bench-callbacks-'));
   const config = loadConfig({ SEGUE_DATA_DIR: dataDir, SEGUE_BOOTSTRAP_KEY: 'sk-bench-0123456789abcdef', SEGUE_ALLOW_PRIVATE_NETWORKS: 'true' });
-  const segue = await createSegue(config, pino({ level: 'silent' }));
+  const segue = await createSegue(config, { logger: pino({ level: 'silent' }) });
   const receiver = await startCallbackReceiver(() => 200);
   try {
     await segue.keys.ensureBootstrap(config.bootstrapKey, 0);

@@ -13,6 +13,7 @@ export interface ProviderSetupDependencies {
   readonly outbound: SafeHttpClient;
   readonly scratch: ScratchSpace;
   readonly requestRender: (taskId: string) => Promise<void>;
+  readonly now: () => number;
   readonly environment?: NodeJS.ProcessEnv;
 }
 
@@ -30,6 +31,7 @@ export function setUpProviders(deps: ProviderSetupDependencies): { registry: Pro
     scratch: deps.scratch,
     blobs: deps.blobs,
     requestRender: deps.requestRender,
+    now: deps.now,
   };
   const instances: ProviderInstance[] = [];
   const entries: Record<string, ProviderEntryPlacement> = {};
@@ -39,7 +41,7 @@ export function setUpProviders(deps: ProviderSetupDependencies): { registry: Pro
     entries[name] = { provider: instance.provider, limits: entry, ...(instance.webhook ? { webhook: instance.webhook } : {}) };
   }
   return {
-    registry: new ProviderRegistry(entries, file.routes),
+    registry: new ProviderRegistry(entries, file.routes, deps.now),
     close: async () => {
       await Promise.all(instances.map((instance) => instance.close?.()));
     },

@@ -33,6 +33,7 @@ import { ProviderHookService } from '../services/provider-hook-service.js';
 import { TaskLifecycle } from '../engine/lifecycle/task-lifecycle.js';
 import { TaskService } from '../services/task-service.js';
 import { VideoExtensions } from '../services/video-extensions.js';
+import { type Clock, systemClock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
 import { openStorage } from '../storage/open-storage.js';
 import { setUpProviders } from './provider-setup.js';
@@ -67,7 +68,16 @@ export function createLogger(config: Config): Logger {
 }
 
 /** The composition root: builds every adapter from the configuration and wires them together. */
-export async function createSegue(config: Config, logger: Logger = createLogger(config)): Promise<Segue> {
+/** What a caller may hand in instead of the defaults: its logger, its clock (tests advance one). */
+export interface SegueOptions {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+export async function createSegue(config: Config, options: SegueOptions = {}): Promise<Segue> {
+  const logger = options.logger ?? createLogger(config);
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const storage = await openStorage(config);
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
   const media = new MediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, defaultTimeoutMs: config.ffmpegTimeoutMs });
@@ -82,11 +92,12 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     outbound,
     scratch,
     requestRender: (taskId) => storage.jobs.enqueue(jobRequest('local.render', { taskId })),
+    now,
   });
   const providers = upstreams.registry;
-  const lifecycle = new TaskLifecycle(storage);
-  const keys = new KeyService(storage);
-  const limiter = new RateLimiter();
+  const lifecycle = new TaskLifecycle(storage, now);
+  const keys = new KeyService(storage, now);
+  const limiter = new RateLimiter(now);
   const admission = new Admission(
     storage,
     config.pricesFile ? readJsonConfigFile('SEGUE_PRICES', config.pricesFile, priceTableSchema) : defaultPriceTable,
@@ -94,10 +105,11 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     limiter,
     config,
     () => scratch.hasRoom(),
+    now,
   );
   const reads = new ReadLimit(limiter, config.readRateLimit);
-  const tasks = new TaskService(storage, providers, addressPolicy, admission);
-  const callbacks = new CallbackService(storage);
+  const tasks = new TaskService(storage, providers, addressPolicy, admission, now);
+  const callbacks = new CallbackService(storage, now);
   const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
 
   const sweepScratch = async () => {
@@ -107,7 +119,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
   await sweepScratch();
   await storage.jobs.enqueue(jobRequest('maintenance.sweep', {}));
 
-  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs, linkTo: (key: string) => signer.urlFor(key) };
+  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs, linkTo: (key: string) => signer.urlFor(key), clock };
   const callbackDeps = {
     storage,
     http: outbound,
@@ -115,6 +127,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     bodyFor: (task: Task) => presenter.callbackBody(task),
     timeoutMs: config.callbackTimeoutMs,
     scheduleMs: config.callbackRetryScheduleMs,
+    clock,
   };
   const worker = new Worker({
     queue: storage.jobs,
@@ -125,7 +138,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
         ingestOutput({ storage, providers, lifecycle, blobs, media, scratch }, payload, context),
       'local.render': (payload, context) =>
         renderLocal({ tasks: storage.tasks, blobs, renderer, scratch, onRendered: (taskId) => storage.jobs.wake(taskJobKey('task.poll', taskId)) }, payload, context),
-      'maintenance.sweep': (_payload, context) => sweepExpired(storage, Date.now, context),
+      'maintenance.sweep': (_payload, context) => sweepExpired(storage, now, context),
       'callback.deliver': (payload, context) =>
         deliverCallback(callbackDeps, payload, context),
     },
@@ -163,7 +176,7 @@ export async function createSegue(config: Config, logger: Logger = createLogger(
     files: { signer, blobDirectory: blobs.directory },
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle) } : undefined,
     providerReport: () => providers.report(),
-    providerHooks: new ProviderHookService(storage, providers),
+    providerHooks: new ProviderHookService(storage, providers, now),
     readiness: [
       { name: 'database', check: () => storage.ping() },
       {

@@ -3,6 +3,7 @@ import { standardWebhookSignature, veoWebhookSignature } from './webhook-signatu
 import { AddressRefusedError } from '../net/address-guard.js';
 import type { SafeHttpClient } from '../net/safe-http.js';
 import type { CallbackBody } from '../ports/callback-body.js';
+import type { Clock } from '../ports/clock.js';
 import type { CallbackDelivery } from '../ports/callback-outbox.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../ports/storage.js';
@@ -14,6 +15,7 @@ export interface CallbackDependencies {
   readonly bodyFor: CallbackBody;
   readonly timeoutMs: number;
   readonly scheduleMs: readonly number[];
+  readonly clock: Clock;
 }
 
 const previewLimit = 512;
@@ -47,14 +49,15 @@ export async function deliverCallback(
   const delivery = await callbacks.find(deliveryId);
   if (!delivery || delivery.state !== 'pending' || delivery.round !== round) return;
   const firstDelay = deps.scheduleMs[0] ?? 0;
-  if (delivery.attemptsInRound === 0 && delivery.nextAttemptAt !== null && Date.now() < delivery.nextAttemptAt + firstDelay) {
-    return { retryAfterMs: delivery.nextAttemptAt + firstDelay - Date.now() };
+  if (delivery.attemptsInRound === 0 && delivery.nextAttemptAt !== null && deps.clock.now() < delivery.nextAttemptAt + firstDelay) {
+    return { retryAfterMs: delivery.nextAttemptAt + firstDelay - deps.clock.now() };
   }
   const [task, key] = await Promise.all([tasks.findById(delivery.taskId), keys.findById(delivery.apiKeyId)]);
   if (!task || !key) throw new Error(`delivery ${deliveryId} lost its task or key`);
 
   const body = JSON.stringify(deps.bodyFor(task));
-  const started = Date.now();
+  const started = deps.clock.now();
+  const measured = performance.now();
   let result: SendResult = { statusCode: null, refused: false, retryAfterMs: null };
   let error: string | null = null;
   let preview: string | null = null;
@@ -63,7 +66,7 @@ export async function deliverCallback(
       timeoutMs: deps.timeoutMs,
       maxBodyBytes: previewLimit,
     });
-    result = { statusCode: response.statusCode, refused: false, retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()) };
+    result = { statusCode: response.statusCode, refused: false, retryAfterMs: parseRetryAfter(response.headers['retry-after'], deps.clock.now()) };
     preview = response.bodyPreview;
   } catch (failure) {
     error = failure instanceof Error ? failure.message : String(failure);
@@ -74,7 +77,7 @@ export async function deliverCallback(
     number: delivery.attemptsInRound + 1,
     attemptedAt: started,
     statusCode: result.statusCode,
-    latencyMs: Date.now() - started,
+    latencyMs: Math.round(performance.now() - measured),
     error,
     responsePreview: preview,
   };
@@ -86,6 +89,6 @@ export async function deliverCallback(
     'callback attempt',
   );
   if (outcome.state === 'pending' && outcome.nextAttemptAt !== null) {
-    return { retryAfterMs: Math.max(0, outcome.nextAttemptAt - Date.now()) };
+    return { retryAfterMs: Math.max(0, outcome.nextAttemptAt - deps.clock.now()) };
   }
 }

@@ -17,6 +17,8 @@ export interface ProviderPluginDependencies {
   readonly blobs: BlobStore;
   /** Queues a local render job for a task. */
   readonly requestRender: (taskId: string) => Promise<void>;
+  /** The time, from Segue's clock (upstream copies' ages, webhook windows). */
+  readonly now: () => number;
 }
 
 /** One built entry: its provider, its webhook verifier if it takes webhooks, and what to close. */

@@ -49,6 +49,7 @@ export class Admission {
     private readonly defaults: AdmissionPolicy,
     /** Whether the machine has disk space for new media work. */
     private readonly hasRoom: () => Promise<boolean> = async () => true,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async switches(): Promise<ServiceSwitches> {
@@ -64,7 +65,7 @@ export class Admission {
   }
 
   async setSwitches(switches: Partial<ServiceSwitches>): Promise<ServiceSwitches> {
-    const now = Date.now();
+    const now = this.now();
     if (switches.maintenance !== undefined) await this.storage.settings.set(MAINTENANCE_SETTING, String(switches.maintenance), now);
     if (switches.disabledFeatures !== undefined) {
       await this.storage.settings.set(DISABLED_FEATURES_SETTING, JSON.stringify(switches.disabledFeatures), now);

@@ -36,7 +36,10 @@ export interface BootstrapOutcome {
 
 /** API keys: issue, ensure the bootstrap key, authenticate. */
 export class KeyService {
-  constructor(private readonly storage: Storage) {}
+  constructor(
+    private readonly storage: Storage,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Creates a key with an opening credit grant, in one transaction. */
   async create(name: string, credits: number, presetKey?: string): Promise<IssuedKey> {
@@ -52,7 +55,7 @@ export class KeyService {
         keyHash: hashApiKey(key),
         prefix: key.slice(0, 12),
         webhookSecret: issued.webhookSecret,
-        createdAt: Date.now(),
+        createdAt: this.now(),
       });
       if (credits > 0) {
         await stores.ledger.append({ apiKeyId: issued.id, kind: 'grant', amount: credits, note: 'opening balance' });
@@ -107,13 +110,13 @@ export class KeyService {
 
   /** Revoked keys answer 401 from the next request on (keys are looked up on every request, never cached). */
   async revoke(apiKeyId: string): Promise<void> {
-    if (!(await this.storage.keys.revoke(apiKeyId, Date.now()))) throw new NotFoundError('no such active API key');
+    if (!(await this.storage.keys.revoke(apiKeyId, this.now()))) throw new NotFoundError('no such active API key');
   }
 
   /** A new secret value for the same account (balance, history, webhook secret); the old value stops at once. */
   async rotate(apiKeyId: string): Promise<string> {
     const key = newKeyValue();
-    const replaced = await this.storage.transaction((stores) => stores.keys.replaceSecret(apiKeyId, hashApiKey(key), key.slice(0, 12), Date.now()));
+    const replaced = await this.storage.transaction((stores) => stores.keys.replaceSecret(apiKeyId, hashApiKey(key), key.slice(0, 12), this.now()));
     if (!replaced) throw new NotFoundError('no such active API key');
     return key;
   }
@@ -156,7 +159,7 @@ export class KeyService {
   /** A new webhook signing secret; the old one keeps signing beside it for `overlapMs`. */
   async rotateWebhookSecret(apiKeyId: string, overlapMs: number): Promise<string> {
     const secret = newWebhookSecret();
-    await this.storage.keys.rotateWebhookSecret(apiKeyId, secret, Date.now() + overlapMs);
+    await this.storage.keys.rotateWebhookSecret(apiKeyId, secret, this.now() + overlapMs);
     return secret;
   }
 

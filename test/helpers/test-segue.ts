@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type Logger, pino } from 'pino';
 import { createSegue, type Segue } from '../../src/app/segue.js';
 import { loadConfig } from '../../src/config/config.js';
+import type { Clock } from '../../src/ports/clock.js';
 
 export const TEST_KEY = 'sk-test-0123456789abcdef';
 
@@ -25,7 +26,7 @@ export interface TestSegue {
  * The worker runs unless `runWorker: false`; tests call HTTP through inject or listen themselves.
  */
 export async function startTestSegue(
-  options: { environment?: Record<string, string>; runWorker?: boolean; dataDir?: string; logger?: Logger } = {},
+  options: { environment?: Record<string, string>; runWorker?: boolean; dataDir?: string; logger?: Logger; clock?: Clock } = {},
 ): Promise<TestSegue> {
   const dataDir = options.dataDir ?? temporaryDirectory();
   const config = loadConfig({
@@ -40,7 +41,10 @@ export async function startTestSegue(
     SEGUE_READ_RATE_LIMIT: 'off',
     ...options.environment,
   });
-  const segue = await createSegue(config, options.logger ?? pino({ level: process.env['SEGUE_TEST_LOG_LEVEL'] ?? 'silent' }));
+  const segue = await createSegue(config, {
+    logger: options.logger ?? pino({ level: process.env['SEGUE_TEST_LOG_LEVEL'] ?? 'silent' }),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   await segue.keys.ensureBootstrap(config.bootstrapKey, config.bootstrapCredits);
   if (options.runWorker !== false) segue.worker.start();
   return {

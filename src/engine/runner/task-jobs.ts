@@ -5,6 +5,7 @@ import type { TaskLifecycle } from '../lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
 import { jobRequest } from '../../jobs/job-kinds.js';
 import type { JobContext, RetryAfter } from '../../jobs/worker.js';
+import type { Clock } from '../../ports/clock.js';
 
 export interface TaskJobDependencies {
   readonly storage: Storage;
@@ -14,6 +15,7 @@ export interface TaskJobDependencies {
   readonly taskTimeoutMs: number;
   /** A signed, expiring link to one of Segue's stored files, for upstreams that fetch a source. */
   readonly linkTo: (blobKey: string) => string;
+  readonly clock: Clock;
 }
 
 /** How long a task waits for a free slot on its entry before asking again (jittered). */
@@ -40,7 +42,7 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
     if (fallback !== 'none') return { retryAfterMs: fallback === 'moved' ? 0 : slotWaitMs() };
   }
   const slot = { from: task.provider, to: task.provider };
-  if (task.state === 'queued' && !(await deps.storage.tasks.claimSlot(taskId, slot, gate.limits.maxConcurrent, Date.now()))) {
+  if (task.state === 'queued' && !(await deps.storage.tasks.claimSlot(taskId, slot, gate.limits.maxConcurrent, deps.clock.now()))) {
     return { retryAfterMs: slotWaitMs() };
   }
   const wait = gate.waitBeforeRequest();
@@ -63,7 +65,7 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   }
   await deps.storage.transaction(async (stores) => {
     await stores.tasks.saveProviderHandle(taskId, handle);
-    await stores.jobs.enqueue(jobRequest('task.poll', { taskId }, { runAt: Date.now() + provider.pollDelayMs(0) }));
+    await stores.jobs.enqueue(jobRequest('task.poll', { taskId }, { runAt: deps.clock.now() + provider.pollDelayMs(0) }));
   });
   context.logger.info({ taskId, provider: provider.name }, 'task started');
 }
@@ -84,7 +86,7 @@ async function fallBack(deps: TaskJobDependencies, task: Task, context: JobConte
   const next = task.providerRoute.slice(task.providerRoute.indexOf(task.provider) + 1).find((name) => deps.providers.canRun(name, work));
   if (!next) return 'none';
   const slot = { from: task.provider, to: next };
-  if (!(await deps.storage.tasks.claimSlot(task.id, slot, deps.providers.gate(next).limits.maxConcurrent, Date.now()))) return 'full';
+  if (!(await deps.storage.tasks.claimSlot(task.id, slot, deps.providers.gate(next).limits.maxConcurrent, deps.clock.now()))) return 'full';
   context.logger.warn({ taskId: task.id, provider: task.provider, next, why }, 'falling back to the next provider');
   return 'moved';
 }
@@ -102,7 +104,7 @@ export async function pollTask(
   const task = await deps.storage.tasks.findById(taskId);
   if (!task || isTerminal(task.state) || task.providerHandle === null || task.upstreamOutput !== null) return;
   const provider = deps.providers.get(task.provider);
-  const elapsed = Date.now() - (task.startedAt ?? task.createdAt);
+  const elapsed = deps.clock.now() - (task.startedAt ?? task.createdAt);
   let status: ProviderStatus;
   try {
     status = await provider.status(task.providerHandle, task, { signal: context.signal });

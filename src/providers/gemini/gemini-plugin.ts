@@ -28,8 +28,9 @@ export const geminiPlugin: ProviderPlugin<typeof geminiEntrySchema> = {
       client,
       fetchImage: (url, signal) => fetchImage(deps, url, signal),
       webhookUrl: webhookSecret ? `${deps.publicUrl}/hooks/${name}` : null,
+      now: deps.now,
     });
-    return { provider, ...(webhookSecret ? { webhook: geminiWebhook(webhookSecret) } : {}), close: () => client.close() };
+    return { provider, ...(webhookSecret ? { webhook: geminiWebhook(webhookSecret, deps.now) } : {}), close: () => client.close() };
   },
 };
 
@@ -37,10 +38,10 @@ export const geminiPlugin: ProviderPlugin<typeof geminiEntrySchema> = {
  * Gemini's Standard Webhooks deliveries: verified (signature, 5-minute window); the task id is
  * where Segue asked Gemini to put it (`webhookConfig.userMetadata`), in either spelling.
  */
-function geminiWebhook(secret: string): ProviderWebhook {
+function geminiWebhook(secret: string, now: () => number): ProviderWebhook {
   return {
     verify(headers, rawBody) {
-      if (!verifyStandardWebhook({ headers, rawBody, secret })) return undefined;
+      if (!verifyStandardWebhook({ headers, rawBody, secret, nowSeconds: Math.floor(now() / 1000) })) return undefined;
       let payload: unknown;
       try {
         payload = JSON.parse(rawBody);
