@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { jobRequest } from '../src/jobs/job-kinds.js';
 import { systemClock } from '../src/ports/clock.js';
+import { TaskPlacement } from '../src/engine/routing/task-placement.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -278,12 +279,14 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
   const harness = await segueWith({ SEGUE_ADMIN_KEY: ADMIN_KEY });
   const key = (await harness.segue.keys.authenticate(harness.key))!;
   const blobs = new FsBlobStore(path.join(harness.dataDir, 'blobs'));
+  const providers = new ProviderRegistry(
+    { local: { provider: new LocalProvider((taskId) => harness.segue.storage.jobs.enqueue(jobRequest('local.render', { taskId })), blobs), limits: defaultProviders.providers['local']! } },
+    defaultProviders.routes,
+  );
   const deps = {
     storage: harness.segue.storage,
-    providers: new ProviderRegistry(
-      { local: { provider: new LocalProvider((taskId) => harness.segue.storage.jobs.enqueue(jobRequest('local.render', { taskId })), blobs), limits: defaultProviders.providers['local']! } },
-      defaultProviders.routes,
-    ),
+    providers,
+    placement: new TaskPlacement(providers),
     lifecycle: harness.segue.lifecycle,
     taskTimeoutMs: 0,
     linkTo: (key: string) => `http://127.0.0.1/files/${key}`,

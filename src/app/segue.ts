@@ -13,6 +13,7 @@ import { UniversalPresenter } from '../http/universal/universal-presenter.js';
 import { VeoPresenter } from '../http/veo/veo-presenter.js';
 import { deliverCallback } from '../callbacks/deliver-callback.js';
 import { renderLocal } from '../providers/local/render-local-job.js';
+import { TaskPlacement } from '../engine/routing/task-placement.js';
 import { sweepExpired } from '../engine/maintenance/sweep-expired.js';
 import { jobRequest, taskJobKey } from '../jobs/job-kinds.js';
 import { ingestOutput } from '../engine/custody/ingest-output.js';
@@ -108,7 +109,8 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
     now,
   );
   const reads = new ReadLimit(limiter, config.readRateLimit);
-  const tasks = new TaskService(storage, providers, addressPolicy, admission, now);
+  const placement = new TaskPlacement(providers, now);
+  const tasks = new TaskService(storage, placement, addressPolicy, admission, now);
   const callbacks = new CallbackService(storage, now);
   const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
 
@@ -119,7 +121,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   await sweepScratch();
   await storage.jobs.enqueue(jobRequest('maintenance.sweep', {}));
 
-  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs, linkTo: (key: string) => signer.urlFor(key), clock };
+  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs, linkTo: (key: string) => signer.urlFor(key), clock, placement };
   const callbackDeps = {
     storage,
     http: outbound,

@@ -4,14 +4,12 @@ import { IDEMPOTENCY_WINDOW_MS } from '../domain/idempotency.js';
 import {
   EXTENSION_SECONDS,
   MAX_SOURCE_SECONDS,
-  type Operation,
   type Task,
   type TaskParameters,
 } from '../domain/task.js';
 import { jobRequest } from '../jobs/job-kinds.js';
 import { type AddressPolicy, checkUrlBeforeUse } from '../net/address-guard.js';
-import { supports } from '../ports/video-provider.js';
-import type { ProviderRegistry } from '../engine/routing/provider-registry.js';
+import type { TaskPlacement } from '../engine/routing/task-placement.js';
 import type { IdempotencyRequest } from '../ports/idempotency-store.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../ports/storage.js';
@@ -70,7 +68,7 @@ class IdempotencyKeyTaken extends Error {}
 export class TaskService {
   constructor(
     private readonly storage: Storage,
-    private readonly providers: ProviderRegistry,
+    private readonly placement: TaskPlacement,
     private readonly addressPolicy: AddressPolicy,
     private readonly admission: Admission,
     private readonly now: () => number = Date.now,
@@ -94,10 +92,7 @@ export class TaskService {
     const replay = await this.replayed(input.key, input.idempotency);
     if (replay) return replay;
     const { model, mode } = input.parameters;
-    const route = this.route(input.modelId, model);
-    if (!route.some((name) => this.providers.canRun(name, { operation: 'generate', model, mode }))) {
-      throw new ValidationError(`model ${model} cannot make this kind of video here`, 'model');
-    }
+    const placement = this.placement.placeNew({ operation: 'generate', model, mode }, input.modelId);
     await this.checkCallbackUrl(input.callbackUrl);
     const id = newTaskId();
     return this.insertWithStart(input.key, {
@@ -110,7 +105,7 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
-      ...this.onRoute(route, 'generate', input.parameters),
+      ...placement,
     }, { translationRequested: input.translationRequested ?? false, idempotency: input.idempotency });
   }
 
@@ -121,7 +116,7 @@ export class TaskService {
     if (!source) throw new NotFoundError('the task to extend does not exist', 'source_not_found');
     await this.assertExtendable(source);
     const model = input.model ?? source.parameters.model;
-    const route = this.extensionRoute(source, model, input.modelId);
+    const placement = this.placement.placeExtension(source, model, input.modelId);
     await this.checkCallbackUrl(input.callbackUrl);
     const result = source.result!;
     return this.insertWithStart(input.key, {
@@ -142,18 +137,14 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: input.callbackUrl,
-      ...route,
+      ...placement,
     }, { idempotency: input.idempotency });
   }
 
   async createImportedExtension(input: NewImportedExtension): Promise<Task> {
     const replay = await this.replayed(input.key, input.idempotency);
     if (replay) return replay;
-    const { model } = input.parameters;
-    const route = this.route(input.modelId, model);
-    if (!route.some((name) => this.providers.canRun(name, { operation: 'extend', model, mode: 'text' }))) {
-      throw new ValidationError(`model ${model} cannot extend videos here`, 'model');
-    }
+    const placement = this.placement.placeNew({ operation: 'extend', model: input.parameters.model, mode: 'text' }, input.modelId);
     const id = newTaskId();
     return this.insertWithStart(input.key, {
       id,
@@ -165,7 +156,7 @@ export class TaskService {
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
       callbackUrl: null,
-      ...this.onRoute(route, 'extend', input.parameters),
+      ...placement,
     }, { idempotency: input.idempotency });
   }
 
@@ -191,10 +182,8 @@ export class TaskService {
     if (source.state !== 'succeeded' || !source.result) throw new InvalidStateError('the task to upgrade has not succeeded', 'source_not_ready');
     const existing = await this.storage.tasks.findChild(source.id, operation);
     if (existing) return { task: existing, created: false };
-    // Upscaling works on Segue's own copy: the source's entry if it can, else one that can.
-    const names = this.providers.names();
-    const upgrader = [source.provider, ...names].find((name) => names.includes(name) && supports(this.providers.get(name), source.parameters.model, operation));
-    if (!upgrader) throw new InvalidStateError(`no provider entry can make the ${target} version of this video`, 'upgrade_unavailable', { target: target === '4k' ? '4K' : '1080P' });
+    const placement = this.placement.placeUpgrade(source, operation);
+    if (!placement) throw new InvalidStateError(`no provider entry can make the ${target} version of this video`, 'upgrade_unavailable', { target: target === '4k' ? '4K' : '1080P' });
     await this.checkCallbackUrl(callbackUrl);
     try {
       const task = await this.insertWithStart(
@@ -209,8 +198,7 @@ export class TaskService {
           requestEcho: { taskId: source.id, ...(callbackUrl ? { callBackUrl: callbackUrl } : {}) },
           seed: source.seed,
           callbackUrl,
-          provider: upgrader,
-          providerRoute: [upgrader],
+          ...placement,
         },
         { sourceSeconds: source.result.durationSeconds, idempotency },
       );
@@ -229,41 +217,6 @@ export class TaskService {
    */
   async findForPresentedKey(taskId: string, presentedKey: string): Promise<Task | undefined> {
     return this.storage.tasks.findOwnedByKeyHash(taskId, hashApiKey(presentedKey));
-  }
-
-  /** The configured chain for a model: by the client's own model id if routed, else the public one. */
-  private route(modelId: string | undefined, model: string): readonly string[] {
-    return this.providers.routeFor(modelId ? [modelId, model] : [model]);
-  }
-
-  /** The task's whole configured chain, starting on the first entry that can run it. */
-  private onRoute(route: readonly string[], operation: Operation, parameters: Pick<TaskParameters, 'model' | 'mode'>) {
-    const provider = route.find((name) => this.providers.canRun(name, { operation, model: parameters.model, mode: parameters.mode }))!;
-    return { provider, providerRoute: route };
-  }
-
-  /**
-   * Where an extension runs, decided before anything is paid: natively on the entry (account)
-   * that made the source while that entry still holds it, pinned there and nowhere else;
-   * otherwise on the model's chain like a new task, with Segue's copy of the source as input.
-   */
-  private extensionRoute(source: Task, model: string, modelId: string | undefined): { provider: string; providerRoute: readonly string[] } {
-    const maker = this.providers.names().includes(source.provider) ? this.providers.get(source.provider) : undefined;
-    let refusal: string | undefined;
-    if (maker && maker.capabilities(model)?.extendsFrom === 'own_output') {
-      refusal = maker.nativeExtensionRefusal?.(source, model, this.now());
-      if (refusal === undefined) return { provider: maker.name, providerRoute: [maker.name] };
-    }
-    const route = this.route(modelId, model);
-    if (route.some((name) => this.providers.canRun(name, { operation: 'extend', model, mode: 'text' }))) {
-      return this.onRoute(route, 'extend', { model, mode: 'text' });
-    }
-    throw new InvalidStateError(
-      refusal
-        ? `This video cannot be extended: ${refusal}, and no configured provider extends other videos.`
-        : `Videos made with model ${model} cannot be extended.`,
-      'cannot_extend',
-    );
   }
 
   private async assertExtendable(source: Task): Promise<void> {

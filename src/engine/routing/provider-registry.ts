@@ -1,5 +1,4 @@
-import type { GenerationMode, Operation } from '../../domain/task.js';
-import { type ProviderWebhook, supports, type VideoProvider } from '../../ports/video-provider.js';
+import type { ProviderWebhook, VideoProvider } from '../../ports/video-provider.js';
 import { type GateLimits, type GateReport, ProviderGate } from './provider-gate.js';
 
 /** One configured entry: its provider and the limits it runs under. */
@@ -48,17 +47,6 @@ export class ProviderRegistry {
       if (route) return route;
     }
     return this.routes['*']!;
-  }
-
-  /**
-   * Whether an entry can take a task of this kind as a new task. An extension here continues
-   * Segue's own copy of the source, so only entries that extend any video qualify (a native
-   * extension is pinned to its maker by the task service instead).
-   */
-  canRun(name: string, work: { readonly operation: Operation; readonly model: string; readonly mode: GenerationMode }): boolean {
-    const provider = this.get(name);
-    if (work.operation === 'extend') return supports(provider, work.model, 'extend') && provider.capabilities(work.model)?.extendsFrom === 'any_video';
-    return supports(provider, work.model, work.operation, work.operation === 'generate' ? work.mode : undefined);
   }
 
   names(): string[] {

@@ -6,6 +6,7 @@ import type { Storage } from '../../ports/storage.js';
 import { jobRequest } from '../../jobs/job-kinds.js';
 import type { JobContext, RetryAfter } from '../../jobs/worker.js';
 import type { Clock } from '../../ports/clock.js';
+import type { TaskPlacement } from '../routing/task-placement.js';
 
 export interface TaskJobDependencies {
   readonly storage: Storage;
@@ -16,6 +17,7 @@ export interface TaskJobDependencies {
   /** A signed, expiring link to one of Segue's stored files, for upstreams that fetch a source. */
   readonly linkTo: (blobKey: string) => string;
   readonly clock: Clock;
+  readonly placement: TaskPlacement;
 }
 
 /** How long a task waits for a free slot on its entry before asking again (jittered). */
@@ -82,8 +84,7 @@ async function extensionSource(deps: TaskJobDependencies, task: Task): Promise<E
  * there: `moved`, `full` (it stays where it is and asks again), or `none` at the end of the route.
  */
 async function fallBack(deps: TaskJobDependencies, task: Task, context: JobContext, why: string): Promise<'moved' | 'full' | 'none'> {
-  const work = { operation: task.operation, model: task.parameters.model, mode: task.parameters.mode };
-  const next = task.providerRoute.slice(task.providerRoute.indexOf(task.provider) + 1).find((name) => deps.providers.canRun(name, work));
+  const next = deps.placement.nextOnRoute(task);
   if (!next) return 'none';
   const slot = { from: task.provider, to: next };
   if (!(await deps.storage.tasks.claimSlot(task.id, slot, deps.providers.gate(next).limits.maxConcurrent, deps.clock.now()))) return 'full';
