@@ -33,7 +33,7 @@ function task(fields: Partial<Task> & { prompt?: string; model?: string } = {}):
   return {
     id: `task-${Math.random().toString(36).slice(2)}`, apiKeyId: 'k', operation: 'generate', parentTaskId: null, rootTaskId: 'r',
     parameters: withParameterDefaults({ prompt, model }), requestEcho: {}, seed: 7, price: 0, callbackUrl: null,
-    provider: 'google', providerRoute: ['google'], providerHandle: null, upstreamOutput: null, state: 'running', progress: 0,
+    provider: 'google', providerRoute: ['google'], providerHandle: null, extension: null, upstreamOutput: null, state: 'running', progress: 0,
     failure: null, result: null, engineDetails: null, createdAt: Date.now(), startedAt: Date.now(), finishedAt: null, ...rest,
   };
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { jobRequest } from '../src/jobs/job-kinds.js';
 import { systemClock } from '../src/ports/clock.js';
-import { TaskPlacement } from '../src/engine/routing/task-placement.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -286,10 +285,8 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
   const deps = {
     storage: harness.segue.storage,
     providers,
-    placement: new TaskPlacement(providers),
     lifecycle: harness.segue.lifecycle,
     taskTimeoutMs: 0,
-    linkTo: (key: string) => `http://127.0.0.1/files/${key}`,
     clock: systemClock,
   };
   const context = { jobId: 'j', workerId: 'w', attempt: 1, signal: new AbortController().signal, logger: pino({ level: 'silent' }) };

@@ -59,7 +59,7 @@ async function balance(veo: VeoClient): Promise<number> {
   return ((await response.json()) as { data: number }).data;
 }
 
-test('Veo dialect: generate on Gemini → extend natively → extend after Google let the file go: it falls back to local', async () => {
+test('Veo dialect: generate on Gemini → extend natively → extend after Google let the file go: it bridges on Gemini', async () => {
   const { fake, harness, veo } = await rig({ fake: { fileTtlMs: 4_000 }, google: { nativeExtensionMaxAgeSeconds: 4 } });
   const generated = await veo.post('/api/v1/veo/generate', { prompt: 'a red kite over the dunes', model: 'veo3_fast' });
   assert.equal(generated.code, 200);
@@ -92,9 +92,16 @@ test('Veo dialect: generate on Gemini → extend natively → extend after Googl
   assert.equal(again.code, 200);
   const third = await veo.waitUntilDone(again.data.taskId);
   assert.equal(third.successFlag, 1);
-  assert.equal(third.fallbackFlag, true, 'it ran on the next entry of the route');
-  assert.equal(creates(fake).length, createsBefore, 'nothing was sent to Google for an expired source');
-  assert.equal((await harness.segue.storage.tasks.findById(again.data.taskId))!.provider, 'local');
+  // Issue #14: a real model continues the video (bridge) instead of the local engine; a lesser method is a fallback.
+  assert.equal(third.fallbackFlag, true, 'a lesser method than native ran');
+  const bridged = creates(fake).slice(createsBefore);
+  assert.equal(bridged.length, 1, 'one image-to-video create');
+  const instance = (bridged[0]!.body as { instances: Array<Record<string, unknown>> }).instances[0]!;
+  assert.equal(instance['video'], undefined, 'no native extension of an expired file');
+  assert.ok(instance['image'], 'the source\'s last frame went as the first frame');
+  const thirdTask = (await harness.segue.storage.tasks.findById(again.data.taskId))!;
+  assert.equal(thirdTask.provider, 'google');
+  assert.equal(thirdTask.extension?.method, 'bridge');
   assert.ok(Math.abs((await durationOf(third.response.fullResultUrls[0])) - 22) < 0.3);
 });
 

@@ -121,7 +121,16 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   await sweepScratch();
   await storage.jobs.enqueue(jobRequest('maintenance.sweep', {}));
 
-  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs, linkTo: (key: string) => signer.urlFor(key), clock, placement };
+  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs, clock, placement, sources: {
+    tasks: storage.tasks,
+    placement,
+    blobs,
+    media,
+    scratch,
+    fetchVideo: (url: string, destination: string, signal: AbortSignal) =>
+      outbound.download(url, destination, { maxBytes: config.mediaMaxBytes, timeoutMs: config.mediaTimeoutMs, signal }).then(() => undefined),
+    linkTo: (key: string) => signer.urlFor(key),
+  } };
   const callbackDeps = {
     storage,
     http: outbound,
@@ -137,7 +146,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
       'task.start': (payload, context) => startTask(taskDeps, payload, context),
       'task.poll': (payload, context) => pollTask(taskDeps, payload, context),
       'task.ingest': (payload, context) =>
-        ingestOutput({ storage, providers, lifecycle, blobs, media, scratch }, payload, context),
+        ingestOutput({ storage, providers, lifecycle, blobs, media, scratch, fetchVideo: taskDeps.sources.fetchVideo }, payload, context),
       'local.render': (payload, context) =>
         renderLocal({ tasks: storage.tasks, blobs, renderer, scratch, onRendered: (taskId) => storage.jobs.wake(taskJobKey('task.poll', taskId)) }, payload, context),
       'maintenance.sweep': (_payload, context) => sweepExpired(storage, now, context),

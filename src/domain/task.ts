@@ -98,6 +98,30 @@ export interface TaskFailure {
   readonly message: string;
 }
 
+/**
+ * How an extension continues its source: `native` — the upstream extends the video itself (the
+ * one that made it, or one that extends any video from a link); `bridge` — the source's last
+ * frame goes to an image-to-video model and the new seconds are joined on; `local` — the
+ * embedded engine continues the source from its own material.
+ */
+export type ExtendMethod = 'native' | 'bridge' | 'local';
+
+/** The method an extension runs with, and why that one. */
+export interface ExtensionPlan {
+  readonly method: ExtendMethod;
+  readonly reason: string;
+  /** A lesser method than the source allowed at best (e.g. a bridge because the upstream let the source go). */
+  readonly lesser?: boolean;
+}
+
+/**
+ * Whether the task ran on a later entry of its route than the first, or an extension ran by a
+ * lesser method than its source allowed at best (the dialects' `fallbackFlag`).
+ */
+export function ranOnFallback(task: Task): boolean {
+  return task.provider !== task.providerRoute[0] || task.extension?.lesser === true;
+}
+
 export interface Task {
   readonly id: string;
   readonly apiKeyId: string;
@@ -119,6 +143,8 @@ export interface Task {
    */
   readonly providerRoute: readonly string[];
   readonly providerHandle: unknown;
+  /** For an extension: the method it runs with on its entry, and why (null for other operations). */
+  readonly extension: ExtensionPlan | null;
   /** Set when the upstream finished: what Segue downloads, and what a native extension continues. */
   readonly upstreamOutput: UpstreamOutput | null;
   readonly state: TaskState;

@@ -132,7 +132,7 @@ export class FakeGeminiServer {
     }
     const refusal = checkCreateBody(body, (uri) => this.liveFile(uri)?.durationSeconds);
     if (refusal) return this.fail(outgoing, refusal);
-    const root = body as { instances: Array<{ prompt: string; video?: { uri: string } }>; parameters?: { aspectRatio?: '16:9' | '9:16'; durationSeconds?: number }; webhookConfig?: { uris?: string[]; userMetadata?: Record<string, unknown> } };
+    const root = body as { instances: Array<{ prompt: string; video?: { uri: string }; image?: { bytesBase64Encoded: string } }>; parameters?: { aspectRatio?: '16:9' | '9:16'; durationSeconds?: number }; webhookConfig?: { uris?: string[]; userMetadata?: Record<string, unknown> } };
     const instance = root.instances[0]!;
     const source = instance.video ? this.liveFile(instance.video.uri) : undefined;
     const prompt = instance.prompt;
@@ -151,7 +151,13 @@ export class FakeGeminiServer {
       userMetadata: root.webhookConfig?.userMetadata ?? {},
     };
     if (operation.outcome === 'video') {
-      operation.file = this.options.videoFile ? Promise.resolve(this.options.videoFile) : this.videos.video(root.parameters?.aspectRatio ?? '16:9', operation.durationSeconds);
+      const aspectRatio = root.parameters?.aspectRatio ?? '16:9';
+      // Image-to-video starts from the picture it was given, as a real model's first frame does.
+      operation.file = this.options.videoFile
+        ? Promise.resolve(this.options.videoFile)
+        : instance.image
+          ? this.videos.fromImage(aspectRatio, operation.durationSeconds, Buffer.from(instance.image.bytesBase64Encoded, 'base64'))
+          : this.videos.video(aspectRatio, operation.durationSeconds);
       operation.file.catch(() => undefined);
     }
     this.operations.set(operation.name, operation);

@@ -1,4 +1,4 @@
-import type { Operation, Task, TaskFailure, TaskResult, TaskState, UpstreamOutput } from '../domain/task.js';
+import type { ExtensionPlan, Operation, Task, TaskFailure, TaskResult, TaskState, UpstreamOutput } from '../domain/task.js';
 
 /** The change a state transition writes together with the new state. */
 export interface TaskTransition {
@@ -38,6 +38,8 @@ export interface TaskStore {
    * database so that every worker process obeys it. False if full, or if the task moved meanwhile.
    */
   claimSlot(id: string, move: { readonly from: string; readonly to: string }, maxConcurrent: number, at: number): Promise<boolean>;
+  /** Records the method an extension runs with on its (new) entry, and why. */
+  saveExtensionPlan(id: string, plan: ExtensionPlan): Promise<void>;
   /** Records the upstream's own copy of the result, before Segue takes custody of it. */
   saveUpstreamOutput(id: string, output: UpstreamOutput): Promise<void>;
   /** Records progress (0–100) while running; progress never goes backwards. */

@@ -32,6 +32,11 @@ export interface ProviderContext {
 export interface ExtensionSource {
   readonly task: Task | null;
   readonly link: string | null;
+  /**
+   * For a bridge extension: the source's last frame, fitted without distortion to `aspectRatio`
+   * (the model's nearest): the provider makes an image-to-video clip that starts from it.
+   */
+  readonly bridge?: { readonly frame: { readonly bytes: Buffer; readonly mimeType: string }; readonly aspectRatio: '16:9' | '9:16' };
 }
 
 export interface StartContext extends ProviderContext {
@@ -52,6 +57,11 @@ export interface ProviderWebhook {
  */
 export interface VideoProvider {
   readonly name: string;
+  /**
+   * Whether a model makes the pictures (an upstream, a GPU box) — false for the embedded engine,
+   * which continues a video from its own material. Only generative entries can bridge.
+   */
+  readonly generative: boolean;
   capabilities(model: string): ModelCapabilities | undefined;
   start(task: Task, context: StartContext): Promise<unknown>;
   status(handle: unknown, task: Task, context: ProviderContext): Promise<ProviderStatus>;

@@ -12,4 +12,6 @@ export const entryLimits = {
   /** Consecutive retryable failures that open the circuit breaker, and how long it stays open. */
   breakerThreshold: z.number().int().positive().default(5),
   breakerCooldownSeconds: seconds.default(30),
+  /** Which extension methods this entry may run (all it can, when absent). */
+  extendMethods: z.array(z.enum(['native', 'bridge', 'local'])).min(1).optional(),
 };

@@ -29,6 +29,8 @@ export interface ServiceSwitches {
 
 export interface WorkToAdmit extends PricedWork {
   readonly prompt: string;
+  /** What the work is priced as when it is not what it is (a bridge extension costs its image-to-video call). */
+  readonly pricedAs?: Pick<PricedWork, 'operation' | 'durationSeconds' | 'resolution'>;
 }
 
 const MAINTENANCE_SETTING = 'maintenance';
@@ -92,7 +94,7 @@ export class Admission {
     if (!(await this.hasRoom())) {
       throw new RateLimitedError('Segue is short of disk space for new videos; please try again later', 60, 'disk_full');
     }
-    const price = this.priceOf(work);
+    const price = this.priceOf(work.pricedAs ? { ...work, ...work.pricedAs } : work);
     const limit = (key.rateLimit && parseRateLimit(key.rateLimit)) || this.defaults.rateLimit;
     const admitted = this.limiter.tryAcquire(key.id, limit);
     if ('retryAfterMs' in admitted) {

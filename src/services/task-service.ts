@@ -3,6 +3,7 @@ import { newTaskId, randomSeed } from '../domain/ids.js';
 import { IDEMPOTENCY_WINDOW_MS } from '../domain/idempotency.js';
 import {
   EXTENSION_SECONDS,
+  GENERATION_SECONDS,
   MAX_SOURCE_SECONDS,
   type Task,
   type TaskParameters,
@@ -92,7 +93,7 @@ export class TaskService {
     const replay = await this.replayed(input.key, input.idempotency);
     if (replay) return replay;
     const { model, mode } = input.parameters;
-    const placement = this.placement.placeNew({ operation: 'generate', model, mode }, input.modelId);
+    const placement = this.placement.placeGeneration({ operation: 'generate', model, mode }, input.modelId);
     await this.checkCallbackUrl(input.callbackUrl);
     const id = newTaskId();
     return this.insertWithStart(input.key, {
@@ -144,7 +145,7 @@ export class TaskService {
   async createImportedExtension(input: NewImportedExtension): Promise<Task> {
     const replay = await this.replayed(input.key, input.idempotency);
     if (replay) return replay;
-    const placement = this.placement.placeNew({ operation: 'extend', model: input.parameters.model, mode: 'text' }, input.modelId);
+    const placement = this.placement.placeExtension(null, input.parameters.model, input.modelId);
     const id = newTaskId();
     return this.insertWithStart(input.key, {
       id,
@@ -271,6 +272,8 @@ export class TaskService {
         durationSeconds: parameters.durationSeconds,
         resolution: parameters.resolution,
         ...(options.sourceSeconds !== undefined ? { sourceSeconds: options.sourceSeconds } : {}),
+        // A bridge extension is an image-to-video call upstream: it costs what that costs.
+        ...(fields.extension?.method === 'bridge' ? { pricedAs: { operation: 'generate' as const, durationSeconds: GENERATION_SECONDS, resolution: '720p' as const } } : {}),
       },
       { translationRequested: options.translationRequested ?? false },
     );

@@ -54,6 +54,9 @@ export interface TasksTable {
   has_audio: number | null;
   engine_details: string | null;
   provider_route: string | null;
+  extend_method: string | null;
+  extend_reason: string | null;
+  extend_lesser: Generated<number>;
   upstream_output_uri: string | null;
   upstream_output_created_at: number | null;
   created_at: number;

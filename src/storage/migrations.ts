@@ -207,6 +207,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('idempotency_keys_by_age').on('idempotency_keys').column('created_at').execute();
     },
   },
+  '0008_extension_methods': {
+    async up(db: Kysely<any>) {
+      // How an extension continues its source (native, bridge, local) and why, as routing decided.
+      await db.schema.alterTable('tasks').addColumn('extend_method', 'text').execute();
+      await db.schema.alterTable('tasks').addColumn('extend_reason', 'text').execute();
+      await db.schema.alterTable('tasks').addColumn('extend_lesser', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { canTransition, withParameterDefaults, type FailureReason, type FailureStage, type Operation, type Task, type TaskState, type UpstreamOutput } from '../domain/task.js';
+import { canTransition, withParameterDefaults, type ExtendMethod, type ExtensionPlan, type FailureReason, type FailureStage, type Operation, type Task, type TaskState, type UpstreamOutput } from '../domain/task.js';
 import type { TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
 import type { StorageDialect } from './storage-dialect.js';
@@ -47,6 +47,7 @@ function toTask(row: TaskRow): Task {
     provider: row.provider,
     providerRoute: parseJson(row.provider_route) ?? [row.provider],
     providerHandle: parseJson(row.provider_handle),
+    extension: row.extend_method === null ? null : { method: row.extend_method as ExtendMethod, reason: row.extend_reason ?? '', lesser: Number(row.extend_lesser) === 1 },
     upstreamOutput:
       row.upstream_output_uri === null ? null : { uri: row.upstream_output_uri, createdAt: Number(row.upstream_output_created_at) },
     state: row.state as TaskState,
@@ -107,6 +108,9 @@ export class SqlTaskStore implements TaskStore {
         provider: task.provider,
         provider_route: JSON.stringify(task.providerRoute),
         provider_handle: task.providerHandle === null ? null : JSON.stringify(task.providerHandle),
+        extend_method: task.extension?.method ?? null,
+        extend_reason: task.extension?.reason ?? null,
+        extend_lesser: task.extension?.lesser ? 1 : 0,
         state: task.state,
         progress: task.progress,
         created_at: task.createdAt,
@@ -221,6 +225,10 @@ export class SqlTaskStore implements TaskStore {
       .executeTakeFirst(),
     );
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  async saveExtensionPlan(id: string, plan: ExtensionPlan): Promise<void> {
+    await this.db.updateTable('tasks').set({ extend_method: plan.method, extend_reason: plan.reason, extend_lesser: plan.lesser ? 1 : 0 }).where('id', '=', id).execute();
   }
 
   async saveUpstreamOutput(id: string, output: UpstreamOutput): Promise<void> {

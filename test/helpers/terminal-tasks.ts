@@ -41,6 +41,7 @@ export function taskFixture(fields: Partial<Task> & { apiKeyId: string }): Task 
     callbackUrl: null,
     provider: 'local',
     providerHandle: null,
+    extension: null,
     state: 'running',
     progress: 50,
     failure: null,

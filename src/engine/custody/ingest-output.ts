@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isTerminal, type Task } from '../../domain/task.js';
+import { EXTENSION_SECONDS, isTerminal, type Task } from '../../domain/task.js';
+import { joinBridge, nearestAspectRatio } from '../../media/bridge-join.js';
+import { bridgeSourceKey } from '../runner/extension-source.js';
 import { type MediaInfo, type MediaTools } from '../../media/media-tools.js';
 import type { ScratchSpace } from '../../media/scratch-space.js';
 import type { BlobStore } from '../../ports/blob-store.js';
@@ -20,6 +22,8 @@ export interface IngestDependencies {
   readonly blobs: BlobStore;
   readonly media: MediaTools;
   readonly scratch: ScratchSpace;
+  /** Downloads a user's video (a bridge whose source was a link, if its copy is gone). */
+  readonly fetchVideo: (url: string, destination: string, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -49,9 +53,16 @@ export async function ingestOutput(deps: IngestDependencies, { taskId }: { taskI
       await deps.lifecycle.fail(taskId, { stage: 'generation', reason: 'generation_failed', message: 'the upstream answered with a file that is not a video' });
       return;
     }
-    const files = await prepareFiles(deps, task, downloaded, info, workDir, context.signal);
+    const bridged = task.extension?.method === 'bridge' ? await joinBridgedClip(deps, task, downloaded, info, workDir, context.signal) : undefined;
+    const files = bridged?.files ?? (await prepareFiles(deps, task, downloaded, info, workDir, context.signal));
     const result = await storeResult(deps.blobs, task.id, files);
-    const details = { engine: 'upstream', provider: provider.name, ...(handleDetails(task.providerHandle)) };
+    const details = {
+      engine: 'upstream',
+      provider: provider.name,
+      ...(task.extension ? { method: task.extension.method, methodReason: task.extension.reason } : {}),
+      ...(bridged ? { seamPsnr: bridged.seam.seamPsnr, crossfadeFrames: bridged.seam.crossfadeFrames } : {}),
+      ...handleDetails(task.providerHandle),
+    };
     if (await deps.lifecycle.succeed(task, result, details)) context.logger.info({ taskId, provider: provider.name }, 'task succeeded');
   } finally {
     await fs.rm(workDir, { recursive: true, force: true });
@@ -85,6 +96,35 @@ async function prepareFiles(deps: IngestDependencies, task: Task, downloaded: st
   const posterPath = path.join(workDir, 'poster.jpg');
   await deps.media.ffmpeg(['-ss', String(Math.min(1, info.durationSeconds / 2)), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath], { signal });
   return { videoPath, segmentPath, posterPath, info };
+}
+
+/**
+ * A bridge: the upstream made an image-to-video clip from the source's last frame; the result is
+ * the source + 7 new seconds, joined so the seam cannot be seen, and the new seconds alone.
+ */
+async function joinBridgedClip(deps: IngestDependencies, task: Task, clipPath: string, clip: MediaInfo, workDir: string, signal: AbortSignal) {
+  const parent = task.parentTaskId ? ((await deps.storage.tasks.findById(task.parentTaskId)) ?? null) : null;
+  const sourceKey = await bridgeSourceKey(deps, task, parent, workDir, signal);
+  const sourcePath = await deps.blobs.localPath(sourceKey);
+  const source = await deps.media.probe(sourcePath, { signal });
+  const videoPath = path.join(workDir, 'joined.mp4');
+  const segmentPath = path.join(workDir, 'segment.mp4');
+  const seam = await joinBridge(deps.media, {
+    sourcePath,
+    source,
+    clipPath,
+    clip,
+    aspectRatio: nearestAspectRatio(source.video!),
+    newSeconds: EXTENSION_SECONDS,
+    outputPath: videoPath,
+    segmentOutputPath: segmentPath,
+    workDir,
+    signal,
+  });
+  const info = await deps.media.probe(videoPath, { signal });
+  const posterPath = path.join(workDir, 'poster.jpg');
+  await deps.media.ffmpeg(['-ss', String(Math.min(1, info.durationSeconds / 2)), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath], { signal });
+  return { files: { videoPath, segmentPath, posterPath, info }, seam };
 }
 
 /** The upstream's own names for the work (operation, model), kept with the result for operators. */

@@ -1,3 +1,4 @@
+import type { ExtendMethod } from '../../domain/task.js';
 import type { ProviderWebhook, VideoProvider } from '../../ports/video-provider.js';
 import { type GateLimits, type GateReport, ProviderGate } from './provider-gate.js';
 
@@ -7,6 +8,8 @@ export interface ProviderEntryPlacement {
   readonly limits: GateLimits;
   /** The entry's verifier of upstream webhooks, when it takes them. */
   readonly webhook?: ProviderWebhook;
+  /** The extension methods this entry may run; all it can when absent. */
+  readonly extendMethods?: readonly ExtendMethod[] | undefined;
 }
 
 /** Model id (public model, dialect id, or `*`) → ordered chain of entry names. */
@@ -16,6 +19,7 @@ interface RegisteredEntry {
   readonly provider: VideoProvider;
   readonly gate: ProviderGate;
   readonly webhook: ProviderWebhook | undefined;
+  readonly extendMethods: readonly ExtendMethod[] | undefined;
 }
 
 /**
@@ -31,8 +35,8 @@ export class ProviderRegistry {
     routes: RouteTable,
     now: () => number = Date.now,
   ) {
-    for (const [name, { provider, limits, webhook }] of Object.entries(entries)) {
-      this.entries.set(name, { provider, gate: new ProviderGate(limits, now), webhook });
+    for (const [name, { provider, limits, webhook, extendMethods }] of Object.entries(entries)) {
+      this.entries.set(name, { provider, gate: new ProviderGate(limits, now), webhook, extendMethods });
     }
     this.routes = routes;
   }
@@ -60,6 +64,12 @@ export class ProviderRegistry {
   /** The webhook verifier of an entry, if it takes webhooks (undefined for unknown names too). */
   webhook(name: string): ProviderWebhook | undefined {
     return this.entries.get(name)?.webhook;
+  }
+
+  /** Whether the entry may run an extension by this method (its configuration's restriction). */
+  allowsMethod(name: string, method: ExtendMethod): boolean {
+    const allowed = this.entry(name).extendMethods;
+    return !allowed || allowed.includes(method);
   }
 
   gate(name: string): ProviderGate {

@@ -1,12 +1,13 @@
 import { InvalidStateError, ValidationError } from '../../domain/errors.js';
-import type { GenerationMode, Operation, Task } from '../../domain/task.js';
+import type { ExtensionPlan, GenerationMode, Operation, Task } from '../../domain/task.js';
 import { supports } from '../../ports/video-provider.js';
 import type { ProviderRegistry } from './provider-registry.js';
 
-/** Where a task runs: its first entry, and the chain it may fall back along. */
+/** Where a task runs: its first entry, the chain it may fall back along, and (for an extension) how. */
 export interface Placement {
   readonly provider: string;
   readonly providerRoute: readonly string[];
+  readonly extension: ExtensionPlan | null;
 }
 
 /** What a task asks of an entry. */
@@ -18,8 +19,12 @@ export interface Work {
 
 /**
  * Every placement rule in one place: which entry a new task starts on and why, which entries it
- * may fall back to, where an extension or an upgrade runs. Decided before anything is paid, so a
- * task that cannot run anywhere is refused at submit.
+ * may fall back to, how an extension continues its source, where an upgrade runs. Decided before
+ * anything is paid, so a task that cannot run anywhere is refused at submit.
+ *
+ * An extension prefers, in order: native on the entry that made the source (pinned there);
+ * then, along its model's route, the first entry that extends natively from Segue's copy or by
+ * bridge (last frame → image-to-video); the local engine only where the route names it.
  */
 export class TaskPlacement {
   constructor(
@@ -27,71 +32,90 @@ export class TaskPlacement {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A new generation (or an extension of a video Segue did not make) on its model's route. */
-  placeNew(work: Work, modelId: string | undefined): Placement {
+  /** A new generation on its model's route. */
+  placeGeneration(work: Work, modelId: string | undefined): Placement {
     const route = this.routeFor(work.model, modelId);
-    const placement = this.firstRunnable(route, work);
-    if (placement) return placement;
-    throw new ValidationError(
-      work.operation === 'extend' ? `model ${work.model} cannot extend videos here` : `model ${work.model} cannot make this kind of video here`,
-      'model',
+    const provider = route.find((name) => supports(this.providers.get(name), work.model, work.operation, work.mode));
+    if (provider) return { provider, providerRoute: route, extension: null };
+    throw new ValidationError(`model ${work.model} cannot make this kind of video here`, 'model');
+  }
+
+  /**
+   * An extension of `source` (a task of Segue's, or null for a video Segue did not make). The
+   * refusal says why no entry on the route can continue it.
+   */
+  placeExtension(source: Task | null, model: string, modelId: string | undefined): Placement {
+    const maker = source && this.providers.names().includes(source.provider) ? source.provider : undefined;
+    const makerPlan = maker ? this.ownNative(maker, source!, model) : undefined;
+    if (maker && makerPlan && !('refusal' in makerPlan)) return { provider: maker, providerRoute: [maker], extension: makerPlan };
+    const notOwn = makerPlan && 'refusal' in makerPlan ? `not natively on ${maker} (${makerPlan.refusal})` : undefined;
+    const route = this.routeFor(model, modelId);
+    const plans = route.map((name) => ({ name, plan: this.lesserIf(Boolean(notOwn), this.extensionOn(name, null, model, notOwn)) }));
+    const chosen = plans.find(({ plan }) => plan && plan.method !== 'local') ?? plans.find(({ plan }) => plan?.method === 'local');
+    if (chosen?.plan) return { provider: chosen.name, providerRoute: route, extension: chosen.plan };
+    throw new InvalidStateError(
+      source === null
+        ? `model ${model} cannot extend videos here: no entry on its route extends a video from another provider`
+        : notOwn
+          ? `This video cannot be extended: ${makerPlan && 'refusal' in makerPlan ? makerPlan.refusal : ''}, and no entry on this route extends a video from another provider.`
+          : `Videos made with model ${model} cannot be extended.`,
+      'cannot_extend',
     );
   }
 
   /**
-   * An extension of a task: natively on the entry (account) that made the source while that entry
-   * still holds it, pinned there and nowhere else; otherwise on the model's route like a new task,
-   * with Segue's copy of the source as input.
+   * How an extension continues its source on one entry, or undefined when that entry cannot:
+   * native (its own output, or any video from a link), bridge (a generative entry with
+   * image-to-video), local (the embedded engine) — as far as the entry's configuration allows.
    */
-  placeExtension(source: Task, model: string, modelId: string | undefined): Placement {
-    const maker = this.providers.names().includes(source.provider) ? this.providers.get(source.provider) : undefined;
-    let refusal: string | undefined;
-    if (maker && maker.capabilities(model)?.extendsFrom === 'own_output') {
-      refusal = maker.nativeExtensionRefusal?.(source, model, this.now());
-      if (refusal === undefined) return { provider: maker.name, providerRoute: [maker.name] };
+  extensionOn(name: string, source: Task | null, model: string, context?: string): ExtensionPlan | undefined {
+    const provider = this.providers.get(name);
+    const capabilities = provider.capabilities(model);
+    const allowed = (method: ExtensionPlan['method']) => this.providers.allowsMethod(name, method);
+    const why = (text: string) => (context ? `${context}; ${text}` : text);
+    if (source && source.provider === name) {
+      const own = this.ownNative(name, source, model);
+      if (own && !('refusal' in own)) return own;
     }
-    const placement = this.firstRunnable(this.routeFor(model, modelId), { operation: 'extend', model, mode: 'text' });
-    if (placement) return placement;
-    throw new InvalidStateError(
-      refusal
-        ? `This video cannot be extended: ${refusal}, and no configured provider extends other videos.`
-        : `Videos made with model ${model} cannot be extended.`,
-      'cannot_extend',
-    );
+    if (capabilities?.extendsFrom === 'any_video' && capabilities.operations.includes('extend')) {
+      if (!provider.generative) return allowed('local') ? { method: 'local', reason: why('the embedded engine continues the video from its own material') } : undefined;
+      if (allowed('native')) return { method: 'native', reason: why(`${name} extends any video, from Segue's copy`) };
+    }
+    if (provider.generative && supports(provider, model, 'generate', 'first_and_last_frames') && allowed('bridge')) {
+      return { method: 'bridge', reason: why(`${name} continues the video's last frame with image-to-video`) };
+    }
+    return undefined;
   }
 
   /** An upgrade works on Segue's own copy: on the source's entry if it can, else on the first that can. */
   placeUpgrade(source: Task, operation: 'upgrade_1080p' | 'upgrade_4k'): Placement | undefined {
     const names = this.providers.names();
     const upgrader = [source.provider, ...names].find((name) => names.includes(name) && supports(this.providers.get(name), source.parameters.model, operation));
-    return upgrader ? { provider: upgrader, providerRoute: [upgrader] } : undefined;
+    return upgrader ? { provider: upgrader, providerRoute: [upgrader], extension: null } : undefined;
   }
 
   /** The next entry of a task's route that can take it, when its entry could not (fallback). */
   nextOnRoute(task: Task): string | undefined {
-    const work = { operation: task.operation, model: task.parameters.model, mode: task.parameters.mode };
-    return task.providerRoute.slice(task.providerRoute.indexOf(task.provider) + 1).find((name) => this.canRun(name, work));
+    const rest = task.providerRoute.slice(task.providerRoute.indexOf(task.provider) + 1);
+    if (task.operation === 'extend') return rest.find((name) => this.extensionOn(name, null, task.parameters.model) !== undefined);
+    return rest.find((name) => supports(this.providers.get(name), task.parameters.model, task.operation, task.operation === 'generate' ? task.parameters.mode : undefined));
+  }
+
+  private lesserIf(lesser: boolean, plan: ExtensionPlan | undefined): ExtensionPlan | undefined {
+    return plan && lesser ? { ...plan, lesser } : plan;
+  }
+
+  /** Native on the entry that made the source, or why not. */
+  private ownNative(name: string, source: Task, model: string): ExtensionPlan | { refusal: string } | undefined {
+    const provider = this.providers.get(name);
+    if (provider.capabilities(model)?.extendsFrom !== 'own_output') return undefined;
+    if (!this.providers.allowsMethod(name, 'native')) return { refusal: `${name} does not extend natively here` };
+    const refusal = provider.nativeExtensionRefusal?.(source, model, this.now());
+    return refusal === undefined ? { method: 'native', reason: `${name} made the video and still holds it` } : { refusal };
   }
 
   /** The configured chain for a model: by the client's own model id if routed, else the public one. */
   private routeFor(model: string, modelId: string | undefined): readonly string[] {
     return this.providers.routeFor(modelId ? [modelId, model] : [model]);
-  }
-
-  /** The whole chain, starting on its first entry that can run the work. */
-  private firstRunnable(route: readonly string[], work: Work): Placement | undefined {
-    const provider = route.find((name) => this.canRun(name, work));
-    return provider ? { provider, providerRoute: route } : undefined;
-  }
-
-  /**
-   * Whether an entry can take the work as a new task. An extension here continues Segue's own
-   * copy of the source, so only entries that extend any video qualify (a native extension is
-   * pinned to its maker by `placeExtension`).
-   */
-  private canRun(name: string, work: Work): boolean {
-    const provider = this.providers.get(name);
-    if (work.operation === 'extend') return supports(provider, work.model, 'extend') && provider.capabilities(work.model)?.extendsFrom === 'any_video';
-    return supports(provider, work.model, work.operation, work.operation === 'generate' ? work.mode : undefined);
   }
 }

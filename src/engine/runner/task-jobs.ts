@@ -1,5 +1,6 @@
 import { isTerminal, type Task } from '../../domain/task.js';
-import { type ExtensionSource, ProviderError, type ProviderStatus } from '../../ports/video-provider.js';
+import { MediaError } from '../../domain/errors.js';
+import { ProviderError, type ProviderStatus } from '../../ports/video-provider.js';
 import type { ProviderRegistry } from '../routing/provider-registry.js';
 import type { TaskLifecycle } from '../lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
@@ -7,6 +8,7 @@ import { jobRequest } from '../../jobs/job-kinds.js';
 import type { JobContext, RetryAfter } from '../../jobs/worker.js';
 import type { Clock } from '../../ports/clock.js';
 import type { TaskPlacement } from '../routing/task-placement.js';
+import { resolveExtensionSource, type SourceTools } from './extension-source.js';
 
 export interface TaskJobDependencies {
   readonly storage: Storage;
@@ -14,11 +16,14 @@ export interface TaskJobDependencies {
   readonly lifecycle: TaskLifecycle;
   /** A task still pending after this long goes to reconciliation (its credits stay held). */
   readonly taskTimeoutMs: number;
-  /** A signed, expiring link to one of Segue's stored files, for upstreams that fetch a source. */
-  readonly linkTo: (blobKey: string) => string;
   readonly clock: Clock;
   readonly placement: TaskPlacement;
+  /** Resolves an extension's source (and a bridge's last frame) for its provider. */
+  readonly sources: SourceTools;
 }
+
+/** What a poll needs (no placement, no sources: it only asks and settles). */
+export type PollDependencies = Pick<TaskJobDependencies, 'storage' | 'providers' | 'lifecycle' | 'taskTimeoutMs' | 'clock'>;
 
 /** How long a task waits for a free slot on its entry before asking again (jittered). */
 const slotWaitMs = () => 1_000 + Math.round(Math.random() * 2_000);
@@ -51,10 +56,14 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   if (wait > 0) return { retryAfterMs: wait };
   let handle: unknown;
   try {
-    const source = task.operation === 'extend' ? await extensionSource(deps, task) : undefined;
+    const source = task.operation === 'extend' ? await resolveExtensionSource(deps.sources, task, context.workerId, context.signal) : undefined;
     handle = await provider.start({ ...task, state: 'running' }, { signal: context.signal, ...(source ? { source } : {}) });
     gate.recordSuccess();
   } catch (error) {
+    if (error instanceof MediaError) {
+      await deps.lifecycle.fail(taskId, { stage: 'submission', reason: 'input_unusable', message: error.message });
+      return;
+    }
     if (!(error instanceof ProviderError)) throw error;
     if (!error.isRetryable) {
       await deps.lifecycle.fail(taskId, { stage: 'submission', reason: error.reason, message: error.message });
@@ -70,13 +79,6 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
     await stores.jobs.enqueue(jobRequest('task.poll', { taskId }, { runAt: deps.clock.now() + provider.pollDelayMs(0) }));
   });
   context.logger.info({ taskId, provider: provider.name }, 'task started');
-}
-
-/** The video an extension continues, resolved for the provider: the source task and a link to Segue's copy. */
-async function extensionSource(deps: TaskJobDependencies, task: Task): Promise<ExtensionSource> {
-  const parent = task.parentTaskId ? ((await deps.storage.tasks.findById(task.parentTaskId)) ?? null) : null;
-  const storedKey = parent?.result?.videoKey ?? task.parameters.sourceVideoKey;
-  return { task: parent, link: storedKey ? deps.linkTo(storedKey) : null };
 }
 
 /**
@@ -98,7 +100,7 @@ async function fallBack(deps: TaskJobDependencies, task: Task, context: JobConte
  * or unreachable (429, 503, network) is asked again later; that is never a failure.
  */
 export async function pollTask(
-  deps: TaskJobDependencies,
+  deps: PollDependencies,
   { taskId }: { taskId: string },
   context: JobContext,
 ): Promise<RetryAfter | void> {
@@ -147,7 +149,7 @@ export async function pollTask(
 }
 
 /** When a task's job gives up for good, the task fails (instead of staying "generating" forever). */
-export async function failTaskAfterExhaustion(deps: TaskJobDependencies, { taskId }: { taskId: string }): Promise<void> {
+export async function failTaskAfterExhaustion(deps: Pick<TaskJobDependencies, 'lifecycle'>, { taskId }: { taskId: string }): Promise<void> {
   await deps.lifecycle.fail(taskId, {
     stage: 'generation',
     reason: 'internal',

@@ -1,4 +1,4 @@
-import type { Task } from '../../domain/task.js';
+import { ranOnFallback, type Task } from '../../domain/task.js';
 import type { UrlSigner } from '../../blobs/signed-urls.js';
 
 export interface VeoPresenterOptions {
@@ -140,7 +140,5 @@ export class VeoPresenter {
   }
 }
 
-/** Whether the task ran on a later entry of its route than the first (the Veo dialect's `fallbackFlag`). */
-function usedFallback(task: Task): boolean {
-  return task.provider !== task.providerRoute[0];
-}
+/** The Veo dialect's `fallbackFlag`. */
+const usedFallback = ranOnFallback;

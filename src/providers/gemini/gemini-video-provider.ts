@@ -38,6 +38,7 @@ interface ModelSpec {
  */
 export class GeminiVideoProvider implements VideoProvider {
   readonly timeoutMs: number;
+  readonly generative = true;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -78,16 +79,25 @@ export class GeminiVideoProvider implements VideoProvider {
   async start(task: Task, context: StartContext): Promise<unknown> {
     const spec = this.model(task.parameters.model);
     if (!spec) throw new ProviderError(`${this.name} has no model for ${task.parameters.model}`, false, 'internal');
-    const sourceVideoUri = task.operation === 'extend' ? this.nativeSource(task, context.source?.task ?? null) : null;
-    const images: GeminiImage[] = [];
-    for (const url of task.operation === 'generate' ? task.parameters.imageUrls : []) {
-      images.push(await this.deps.fetchImage(url, context.signal));
+    const webhook = this.deps.webhookUrl ? { url: this.deps.webhookUrl } : null;
+    const bridge = task.operation === 'extend' ? context.source?.bridge : undefined;
+    let body;
+    if (bridge) {
+      // A bridge: image-to-video from the source's last frame, 8 s at the model's nearest ratio.
+      const asImageToVideo: Task = {
+        ...task,
+        operation: 'generate',
+        parameters: { ...task.parameters, mode: 'first_and_last_frames', aspectRatio: bridge.aspectRatio, durationSeconds: 8, resolution: '720p', imageUrls: [] },
+      };
+      body = geminiCreateBody(asImageToVideo, { images: [{ bytesBase64Encoded: bridge.frame.bytes.toString('base64'), mimeType: bridge.frame.mimeType }], sourceVideoUri: null, webhook });
+    } else {
+      const sourceVideoUri = task.operation === 'extend' ? this.nativeSource(task, context.source?.task ?? null) : null;
+      const images: GeminiImage[] = [];
+      for (const url of task.operation === 'generate' ? task.parameters.imageUrls : []) {
+        images.push(await this.deps.fetchImage(url, context.signal));
+      }
+      body = geminiCreateBody(task, { images, sourceVideoUri, webhook });
     }
-    const body = geminiCreateBody(task, {
-      images,
-      sourceVideoUri,
-      webhook: this.deps.webhookUrl ? { url: this.deps.webhookUrl } : null,
-    });
     const operation = await this.deps.client.create(spec.id, body, context.signal);
     return { operation, model: spec.id };
   }

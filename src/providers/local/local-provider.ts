@@ -17,6 +17,7 @@ const capabilities: ModelCapabilities = {
  * worker's render limit), `status` reads the render's manifest. No key, no network, no GPU.
  */
 export class LocalProvider implements VideoProvider {
+  readonly generative = false;
   constructor(
     /** Queues the task's render job (ffmpeg work runs under the worker's render limit). */
     private readonly requestRender: (taskId: string) => Promise<void>,

@@ -1,0 +1,117 @@
+import path from 'node:path';
+import fs from 'node:fs/promises';
+import type { AspectRatio } from '../domain/task.js';
+import type { MediaInfo, MediaTools } from './media-tools.js';
+import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from './output-format.js';
+
+/** Below this PSNR (dB) between the last source frame and the first generated one, the seam is cross-faded. */
+const SEAM_PSNR_WITHOUT_FADE = 32;
+/** The cross-fade over a visible seam: a quarter of a second. */
+const FADE_SECONDS = 0.25;
+/** Sound always cross-fades into the new audio, short enough to keep speech and beats. */
+const AUDIO_FADE_SECONDS = 0.05;
+/** The generated clip's first frame repeats the source's last one (it was made from it): it is skipped. */
+const FIRST_FRAME_SECONDS = 1 / OUTPUT_FPS;
+
+/** The aspect ratio an image-to-video model should make for a source: the nearest of 16:9 and 9:16. */
+export function nearestAspectRatio(video: { width: number; height: number }): AspectRatio {
+  return video.width >= video.height ? '16:9' : '9:16';
+}
+
+/** Fits any frame into the output size without distortion: scaled down to fit, centred, padded. */
+function fitFilter(aspectRatio: AspectRatio): string {
+  const { width, height } = frameSize(aspectRatio, '720p');
+  return (
+    `scale=${width}:${height}:force_original_aspect_ratio=decrease:flags=lanczos,` +
+    `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1`
+  );
+}
+
+/** The source's last frame, fitted to `aspectRatio`, as a PNG: what a bridge sends to image-to-video. */
+export async function lastFrame(media: MediaTools, sourcePath: string, aspectRatio: AspectRatio, workDir: string, signal: AbortSignal): Promise<Buffer> {
+  const output = path.join(workDir, 'last-frame.png');
+  // From the last second, every frame overwrites the file: what stays is the very last frame.
+  await media.ffmpeg(['-sseof', '-1', '-i', sourcePath, '-vf', fitFilter(aspectRatio), '-update', '1', '-y', output], { signal });
+  return fs.readFile(output);
+}
+
+export interface BridgeJoinRequest {
+  readonly sourcePath: string;
+  readonly source: MediaInfo;
+  /** The image-to-video clip made from the source's last frame. */
+  readonly clipPath: string;
+  readonly clip: MediaInfo;
+  readonly aspectRatio: AspectRatio;
+  /** How many new seconds the result gains. */
+  readonly newSeconds: number;
+  readonly outputPath: string;
+  readonly segmentOutputPath: string;
+  readonly workDir: string;
+  readonly signal: AbortSignal;
+}
+
+/** How the seam was made, for the task's details. */
+export interface BridgeSeam {
+  /** PSNR (dB) between the last source frame and the first generated one, at the output size. */
+  readonly seamPsnr: number;
+  /** Frames cross-faded at the seam (0 when the first generated frame already continues the source). */
+  readonly crossfadeFrames: number;
+}
+
+/**
+ * Joins a source and the image-to-video clip that continues its last frame into the whole video
+ * (source + `newSeconds`) and the new seconds alone, so the seam cannot be seen: both at the
+ * model's output size and frame rate (fitted, never distorted); the clip's first frame (a copy of
+ * the source's last) skipped; a short cross-fade from the held last frame only when the first
+ * generated frame differs; the sound cross-faded into the new audio.
+ */
+export async function joinBridge(media: MediaTools, request: BridgeJoinRequest): Promise<BridgeSeam> {
+  const { signal, workDir } = request;
+  const fit = `${fitFilter(request.aspectRatio)},fps=${OUTPUT_FPS},format=yuv420p`;
+  const sourceSeconds = request.source.video!.durationSeconds;
+  const seamPsnr = await seamDifference(media, request, fit);
+  const fade = seamPsnr < SEAM_PSNR_WITHOUT_FADE ? FADE_SECONDS : 0;
+  const s = sourceSeconds.toFixed(6);
+  const newSeconds = request.newSeconds.toFixed(6);
+  const video =
+    `[0:v]${fit},trim=duration=${s},setpts=PTS-STARTPTS[sv];` +
+    `[1:v]trim=start=${FIRST_FRAME_SECONDS}:duration=${newSeconds},setpts=PTS-STARTPTS,${fit}[gv];` +
+    (fade > 0
+      ? `[sv]tpad=stop_mode=clone:stop_duration=${fade}[held];[held][gv]xfade=transition=fade:duration=${fade}:offset=${s}[v]`
+      : `[sv][gv]concat=n=2:v=1:a=0[v]`);
+  const sourceAudio = request.source.audio
+    ? `[0:a]aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo,apad,atrim=0:${s},asetpts=N/SR/TB[sa];`
+    : `anullsrc=r=${AUDIO_SAMPLE_RATE}:cl=stereo,atrim=0:${s}[sa];`;
+  const clipAudioSeconds = (request.newSeconds + AUDIO_FADE_SECONDS).toFixed(6);
+  const clipAudio = request.clip.audio
+    ? `[1:a]aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo,apad,atrim=start=${FIRST_FRAME_SECONDS}:duration=${clipAudioSeconds},asetpts=N/SR/TB[ga];`
+    : `anullsrc=r=${AUDIO_SAMPLE_RATE}:cl=stereo,atrim=0:${clipAudioSeconds}[ga];`;
+  const audio = `${sourceAudio}${clipAudio}[sa][ga]acrossfade=d=${AUDIO_FADE_SECONDS}:c1=qsin:c2=qsin[a]`;
+  await media.ffmpeg(
+    [
+      '-i', request.sourcePath, '-i', request.clipPath,
+      '-filter_complex', `${video};${audio}`,
+      '-map', '[v]', '-map', '[a]',
+      ...videoEncoderArgs(OUTPUT_FPS), ...audioEncoderArgs, ...containerArgs, '-y', request.outputPath,
+    ],
+    { signal, cwd: workDir },
+  );
+  // The new seconds alone, cut from the joined video (so the two agree frame for frame).
+  await media.ffmpeg(
+    ['-ss', s, '-i', request.outputPath, ...videoEncoderArgs(OUTPUT_FPS), ...audioEncoderArgs, ...containerArgs, '-y', request.segmentOutputPath],
+    { signal, cwd: workDir },
+  );
+  return { seamPsnr: Math.round(seamPsnr * 100) / 100, crossfadeFrames: Math.round(fade * OUTPUT_FPS) };
+}
+
+/** PSNR between the source's last frame and the clip's second (its first new) frame, both fitted. */
+async function seamDifference(media: MediaTools, request: BridgeJoinRequest, fit: string): Promise<number> {
+  const last = path.join(request.workDir, 'seam-last.png');
+  const first = path.join(request.workDir, 'seam-first.png');
+  await media.ffmpeg(['-sseof', '-1', '-i', request.sourcePath, '-vf', fit, '-update', '1', '-y', last], { signal: request.signal });
+  await media.ffmpeg(['-i', request.clipPath, '-vf', `${fit},select=eq(n\\,1)`, '-vsync', '0', '-frames:v', '1', '-y', first], { signal: request.signal });
+  const stats = path.join(request.workDir, 'seam-psnr.log');
+  await media.ffmpeg(['-i', last, '-i', first, '-lavfi', `psnr=stats_file=${path.basename(stats)}`, '-f', 'null', '-'], { signal: request.signal, cwd: request.workDir });
+  const value = /psnr_avg:(\S+)/.exec(await fs.readFile(stats, 'utf8'))?.[1];
+  return value === undefined || value === 'inf' ? Infinity : Number(value);
+}
