@@ -90,6 +90,21 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    test('a task round-trips: a seed past 32 bits, fractional seconds, a boolean, JSON', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-round', 0);
+        const result = { videoKey: 'v', segmentKey: null, posterKey: 'p', durationSeconds: 8.041667, width: 1280, height: 720, fps: 23.976, hasAudio: true };
+        await storage.tasks.insert(taskFixture({ id: 'round-1', apiKeyId: 'key-round', seed: 4_294_967_295, price: 2 ** 40, providerHandle: { name: 'op/1', nested: [1, 'two'] } }));
+        assert.equal(await storage.tasks.transition('round-1', 'running', { to: 'succeeded', at: 1, progress: 100, result, engineDetails: { method: 'native' } }), true);
+        const task = await storage.tasks.findById('round-1');
+        assert.deepEqual([task?.seed, task?.price, task?.providerHandle, task?.engineDetails], [4_294_967_295, 2 ** 40, { name: 'op/1', nested: [1, 'two'] }, { method: 'native' }]);
+        assert.deepEqual(task?.result, result);
+        await storage.tasks.insert(taskFixture({ id: 'round-2', apiKeyId: 'key-round' }));
+        await storage.tasks.transition('round-2', 'running', { to: 'succeeded', at: 1, result: { ...result, hasAudio: false } });
+        assert.equal((await storage.tasks.findById('round-2'))?.result?.hasAudio, false);
+      });
+    });
+
     test('money moves once per task: a second hold, capture or release is refused', async () => {
       await withDatabase(dialect.create, async (_database, storage) => {
         await newKey(storage, 'key-once', 100);
