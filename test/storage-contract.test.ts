@@ -90,6 +90,25 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    test('a write transaction’s reads hold until it commits: racing read-then-write transactions never overspend', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        await newKey(storage, 'key-spend', 10);
+        const won = (await race(dialect.name, database, 3, 'spend', (index) => ['key-spend', '1', ...Array.from({ length: 8 }, (_, i) => `spend-${index}-${i}`)])).flat();
+        assert.equal(won.length, 10, 'ten spends of 1 credit fit in 10 credits');
+        assert.equal(await storage.ledger.balance('key-spend'), 0);
+        assert.equal(await storage.ledger.ledgerSum('key-spend'), 0);
+      });
+    });
+
+    test('racing processes take each idempotency key once', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        await newKey(storage, 'key-race-idem', 0);
+        const keys = Array.from({ length: 20 }, (_, index) => `retry-${index}`);
+        const won = (await race(dialect.name, database, 3, 'idempotency', () => ['key-race-idem', ...keys])).flat();
+        assert.deepEqual(won.sort(), [...keys].sort(), 'each key taken by exactly one process');
+      });
+    });
+
     test('a task round-trips: a seed past 32 bits, fractional seconds, a boolean, JSON', async () => {
       await withDatabase(dialect.create, async (_database, storage) => {
         await newKey(storage, 'key-round', 0);
@@ -102,6 +121,33 @@ for (const dialect of DIALECTS) {
         await storage.tasks.insert(taskFixture({ id: 'round-2', apiKeyId: 'key-round' }));
         await storage.tasks.transition('round-2', 'running', { to: 'succeeded', at: 1, result: { ...result, hasAudio: false } });
         assert.equal((await storage.tasks.findById('round-2'))?.result?.hasAudio, false);
+      });
+    });
+
+    test('connections cut while in use: the transaction under way runs again, the next operations succeed, the process stays up', { timeout: 60_000 }, async (t) => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        if (!database.cutConnections) return t.skip(`${dialect.name} has no connections to cut`);
+        await newKey(storage, 'key-cut', 10);
+        let cut!: () => void;
+        const connectionsCut = new Promise<void>((resolve) => (cut = resolve));
+        let begun!: () => void;
+        const underWay = new Promise<void>((resolve) => (begun = resolve));
+        let runs = 0;
+        const holding = storage.transaction(async (stores) => {
+          runs++;
+          const held = await stores.ledger.holdIfCovered('key-cut', 'task-cut', 3);
+          begun();
+          await connectionsCut;
+          return held && (await stores.ledger.balance('key-cut')) === 7;
+        });
+        await underWay;
+        await database.cutConnections();
+        cut();
+        assert.equal(await holding, true, 'the transaction committed on a new connection');
+        assert.ok(runs >= 2, 'its first run was lost with its connection, and it ran again');
+        assert.equal(await storage.ledger.balance('key-cut'), 7, 'held once');
+        await storage.jobs.enqueue(jobRequest('task.start', { taskId: 'after-cut' }));
+        assert.deepEqual((await storage.jobs.claim('worker-after-cut', ['task.start'], 30_000))?.payload, { taskId: 'after-cut' });
       });
     });
 

@@ -64,7 +64,7 @@ export function createLogger(config: Config): Logger {
 
 /** The composition root: builds every adapter from the configuration and wires them together. */
 export async function createSegue(config: Config, logger: Logger = createLogger(config)): Promise<Segue> {
-  const storage = await openStorage(config);
+  const storage = await openStorage({ ...config, logger: logger.child({ component: 'storage' }) });
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
   const media = new MediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, defaultTimeoutMs: config.ffmpegTimeoutMs });
   const addressPolicy = { allowPrivateNetworks: config.allowPrivateNetworks };

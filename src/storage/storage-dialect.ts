@@ -20,7 +20,11 @@ export interface StorageDialect {
   readonly name: string;
   readonly capabilities: StorageCapabilities;
   readonly db: Kysely<Database>;
-  /** Runs `work` in a transaction that writes; what it read cannot change under it before it commits. */
+  /**
+   * Runs `work` in a transaction that writes; what it read cannot change under it before it
+   * commits. `work` may run more than once (a dialect retries a transaction the engine aborted,
+   * or whose connection dropped before it committed): keep it free of effects outside it.
+   */
   writeTransaction<T>(work: (executor: Kysely<Database>) => Promise<T>): Promise<T>;
   /**
    * Runs `work` so that no other work serialised under the same `name` runs at the same time, in
