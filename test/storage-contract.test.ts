@@ -14,6 +14,7 @@ import { SqlJobQueue } from '../src/storage/job-queue-sql.js';
 import { createSqlStorage } from '../src/storage/sql-storage.js';
 import { DIALECTS, type TestDatabase } from './helpers/storage-dialects.js';
 import { taskFixture } from './helpers/terminal-tasks.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const raceWorker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'storage-race-worker.js');
 const run = promisify(execFile);
@@ -124,30 +125,60 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    test('a job enqueued through one storage wakes a listener on another connection, without polling', { timeout: 20_000 }, async (t) => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        const other = await database.open();
+        if (!other.notifications) {
+          await other.close();
+          return t.skip(`${dialect.name} has no notifications between processes: workers find jobs at their next poll`);
+        }
+        const listening = createSqlStorage(other);
+        try {
+          let wake!: () => void;
+          const woken = new Promise<void>((resolve) => (wake = resolve));
+          await listening.onJobEnqueued(() => wake());
+          await storage.transaction((stores) => stores.jobs.enqueue(jobRequest('task.start', { taskId: 'notified' })));
+          await woken;
+        } finally {
+          await listening.close();
+        }
+      });
+    });
+
     test('connections cut while in use: the transaction under way runs again, the next operations succeed, the process stays up', { timeout: 60_000 }, async (t) => {
       await withDatabase(dialect.create, async (database, storage) => {
         if (!database.cutConnections) return t.skip(`${dialect.name} has no connections to cut`);
-        await newKey(storage, 'key-cut', 10);
-        let cut!: () => void;
-        const connectionsCut = new Promise<void>((resolve) => (cut = resolve));
-        let begun!: () => void;
-        const underWay = new Promise<void>((resolve) => (begun = resolve));
-        let runs = 0;
-        const holding = storage.transaction(async (stores) => {
-          runs++;
-          const held = await stores.ledger.holdIfCovered('key-cut', 'task-cut', 3);
-          begun();
-          await connectionsCut;
-          return held && (await stores.ledger.balance('key-cut')) === 7;
-        });
-        await underWay;
-        await database.cutConnections();
-        cut();
-        assert.equal(await holding, true, 'the transaction committed on a new connection');
-        assert.ok(runs >= 2, 'its first run was lost with its connection, and it ran again');
-        assert.equal(await storage.ledger.balance('key-cut'), 7, 'held once');
-        await storage.jobs.enqueue(jobRequest('task.start', { taskId: 'after-cut' }));
-        assert.deepEqual((await storage.jobs.claim('worker-after-cut', ['task.start'], 30_000))?.payload, { taskId: 'after-cut' });
+        const listening = createSqlStorage(await database.open());
+        try {
+          await newKey(storage, 'key-cut', 10);
+          let wakes = 0;
+          await listening.onJobEnqueued(() => wakes++);
+          let cut!: () => void;
+          const connectionsCut = new Promise<void>((resolve) => (cut = resolve));
+          let begun!: () => void;
+          const underWay = new Promise<void>((resolve) => (begun = resolve));
+          let runs = 0;
+          const holding = storage.transaction(async (stores) => {
+            runs++;
+            const held = await stores.ledger.holdIfCovered('key-cut', 'task-cut', 3);
+            begun();
+            await connectionsCut;
+            return held && (await stores.ledger.balance('key-cut')) === 7;
+          });
+          await underWay;
+          await database.cutConnections();
+          cut();
+          assert.equal(await holding, true, 'the transaction committed on a new connection');
+          assert.ok(runs >= 2, 'its first run was lost with its connection, and it ran again');
+          assert.equal(await storage.ledger.balance('key-cut'), 7, 'held once');
+          await waitFor('the listener to reconnect (it wakes its listeners once, for what it missed)', () => wakes > 0, { timeoutMs: 20_000, intervalMs: 20 });
+          const before = wakes;
+          await storage.jobs.enqueue(jobRequest('task.start', { taskId: 'after-cut' }));
+          assert.deepEqual((await storage.jobs.claim('worker-after-cut', ['task.start'], 30_000))?.payload, { taskId: 'after-cut' });
+          await waitFor('a notification after reconnecting', () => wakes > before, { timeoutMs: 20_000, intervalMs: 20 });
+        } finally {
+          await listening.close();
+        }
       });
     });
 

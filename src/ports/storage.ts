@@ -29,8 +29,12 @@ export interface Storage extends Stores {
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
   /** Throws when the database cannot answer. */
   ping(): Promise<void>;
-  /** Subscribes to "a job became due" signals of this process. */
-  onJobEnqueued(listener: () => void): void;
+  /**
+   * Subscribes to "a job became due" signals: those of this process and, where the engine carries
+   * them between processes, those of every process on the database. Resolves once the
+   * subscription is in place (a listening connection that cannot connect keeps trying).
+   */
+  onJobEnqueued(listener: () => void): Promise<void>;
   /** Closes the database. */
   close(): Promise<void>;
 }

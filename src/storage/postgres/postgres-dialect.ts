@@ -5,6 +5,7 @@ import type { Database } from '../database-schema.js';
 import { migrateToLatest } from '../migrations.js';
 import type { StorageDialect } from '../storage-dialect.js';
 import { ConnectionErrorsDriver, withTransactionRetries } from './postgres-errors.js';
+import { PostgresListener } from './postgres-listener.js';
 
 export interface PostgresDialectOptions {
   /** Connections this process keeps in its pool. */
@@ -30,8 +31,9 @@ const types: pg.CustomTypesConfig = {
 };
 
 /**
- * PostgreSQL at `url`: a pool of `poolSize` connections. Writers run side by side: claims skip
- * locked rows, write transactions are SERIALIZABLE (what one read cannot change under it; Postgres aborts
+ * PostgreSQL at `url`: a pool of `poolSize` connections, and one more that listens for
+ * notifications once someone subscribes. Writers run side by side: claims skip locked rows,
+ * write transactions are SERIALIZABLE (what one read cannot change under it; Postgres aborts
  * one of two conflicting transactions, and it runs again), and serialised work takes a
  * transaction-scoped advisory lock. Migrations run under Kysely's Migrator, which on Postgres
  * takes its own advisory lock and runs them in one transaction.
@@ -53,10 +55,17 @@ export async function openPostgresDialect(url: string, options: PostgresDialectO
     await db.destroy();
     throw error;
   }
+  const listener = new PostgresListener(connection, options.logger);
   return {
     name: 'postgres',
     capabilities: { skipLocked: true, concurrentWriters: true },
     db,
+    notifications: {
+      async notify(executor, channel) {
+        await sql`select pg_notify(${channel}, '')`.execute(executor);
+      },
+      listen: (channel, onNotify) => listener.listen(channel, onNotify),
+    },
     writeTransaction: (work) => withTransactionRetries(() => db.transaction().setIsolationLevel('serializable').execute(work)),
     serialized(executor, name, work) {
       const locked = async (transaction: Kysely<Database>) => {
@@ -66,6 +75,9 @@ export async function openPostgresDialect(url: string, options: PostgresDialectO
       };
       return executor.isTransaction ? locked(executor) : withTransactionRetries(() => executor.transaction().execute(locked));
     },
-    close: () => db.destroy(),
+    async close() {
+      await listener.close();
+      await db.destroy();
+    },
   };
 }
