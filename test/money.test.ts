@@ -88,14 +88,13 @@ function failingScript(dataDir: string): string {
   const distribution = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
   fs.writeFileSync(
     script,
-    `import { openSqliteDatabase } from '${distribution}/src/storage/database.js';
-     import { createSqlStorage } from '${distribution}/src/storage/storage.js';
+    `import { openStorage } from '${distribution}/src/storage/open-storage.js';
      import { TaskLifecycle } from '${distribution}/src/services/task-lifecycle.js';
-     const { db, close } = await openSqliteDatabase(process.argv[2]);
-     const lifecycle = new TaskLifecycle(createSqlStorage(db));
+     const storage = await openStorage({ dataDir: process.argv[2] });
+     const lifecycle = new TaskLifecycle(storage);
      process.send('started');
      for (const id of JSON.parse(process.argv[3])) await lifecycle.fail(id, { stage: 'generation', reason: 'internal', message: 'x' });
-     await close();
+     await storage.close();
      process.send('finished');`,
   );
   return script;
