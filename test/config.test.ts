@@ -12,6 +12,8 @@ test('defaults follow the design contract', () => {
   assert.equal(config.bootstrapCredits, 10000);
   assert.equal(config.allowPrivateNetworks, false);
   assert.equal(config.ffmpegPath, undefined);
+  assert.equal(config.databaseUrl, undefined, 'SQLite in the data directory');
+  assert.equal(config.databasePoolSize, 10);
   assert.ok(Object.isFrozen(config));
 });
 
@@ -26,6 +28,7 @@ test('contract variables are read as named', () => {
     SEGUE_ALLOW_PRIVATE_NETWORKS: 'true',
     SEGUE_FFMPEG: '/usr/bin/ffmpeg',
     SEGUE_FFPROBE: '/usr/bin/ffprobe',
+    SEGUE_DATABASE_URL: 'postgresql://segue@db.example.com/segue',
   });
   assert.equal(config.host, '0.0.0.0');
   assert.equal(config.port, 9000);
@@ -36,6 +39,7 @@ test('contract variables are read as named', () => {
   assert.equal(config.allowPrivateNetworks, true);
   assert.equal(config.ffmpegPath, '/usr/bin/ffmpeg');
   assert.equal(config.ffprobePath, '/usr/bin/ffprobe');
+  assert.equal(config.databaseUrl, 'postgresql://segue@db.example.com/segue');
 });
 
 test('the callback retry schedule reads durations with units', () => {
@@ -57,6 +61,8 @@ test('a bad value stops start-up with a message naming the variable', () => {
     [{ SEGUE_BOOTSTRAP_KEY: 'short' }, 'SEGUE_BOOTSTRAP_KEY'],
     [{ SEGUE_TIME_FORMAT: 'unix' }, 'SEGUE_TIME_FORMAT'],
     [{ SEGUE_CALLBACK_RETRY_SCHEDULE: '0,5x' }, 'SEGUE_CALLBACK_RETRY_SCHEDULE'],
+    [{ SEGUE_DATABASE_URL: 'mysql://db/segue' }, 'SEGUE_DATABASE_URL'],
+    [{ SEGUE_DATABASE_POOL_SIZE: '0' }, 'SEGUE_DATABASE_POOL_SIZE'],
   ];
   for (const [environment, variable] of cases) {
     assert.throws(

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { backoffDelay, jobRequest } from '../src/jobs/job-kinds.js';
 import { Worker } from '../src/jobs/worker.js';
+import { StorageUnavailableError } from '../src/ports/storage.js';
 import type { StorageDialect } from '../src/storage/storage-dialect.js';
 import { openSqliteDialect } from '../src/storage/sqlite/sqlite-dialect.js';
 import { SqlJobQueue } from '../src/storage/job-queue-sql.js';
@@ -71,4 +72,41 @@ test('the worker retries a failing job, then gives up and runs the exhausted han
   await worker.stop(1000);
   assert.deepEqual(attempts, [1, 2, 3, 4, 5]);
   assert.deepEqual(exhausted, ['doomed:upstream unavailable']);
+});
+
+test('an outcome the database cannot take at first is written once it answers, without running the job again', async () => {
+  await clearJobs();
+  let refusals = 2;
+  /** complete() meets a dropped connection twice, as on a database restart. */
+  class FlakyQueue extends SqlJobQueue {
+    override async complete(jobId: string, workerId: string) {
+      if (refusals-- > 0) throw new StorageUnavailableError('the database dropped the connection');
+      return super.complete(jobId, workerId);
+    }
+  }
+  const queue = new FlakyQueue(database.db, database);
+  const runs: string[] = [];
+  const worker = new Worker({
+    queue,
+    handlers: {
+      'task.start': async ({ taskId }) => void runs.push(taskId),
+      'task.poll': async () => {},
+      'task.ingest': async () => {},
+      'local.render': async () => {},
+      'callback.deliver': async () => {},
+      'maintenance.sweep': async () => {},
+    },
+    onExhausted: {},
+    concurrency: 1,
+    kindConcurrency: {},
+    leaseMs: 5000,
+    pollMs: 50,
+    logger: pino({ level: 'silent' }),
+    subscribe: () => {},
+  });
+  worker.start();
+  await queue.enqueue(jobRequest('task.start', { taskId: 'flaky' }));
+  await waitFor('the job to be recorded as succeeded', async () => (await queue.findByKey('task.start:flaky'))?.state === 'succeeded');
+  await worker.stop(1000);
+  assert.deepEqual(runs, ['flaky'], 'the outcome was written again, not the job run again');
 });

@@ -14,6 +14,7 @@ import { SqlJobQueue } from '../src/storage/job-queue-sql.js';
 import { createSqlStorage } from '../src/storage/sql-storage.js';
 import { DIALECTS, type TestDatabase } from './helpers/storage-dialects.js';
 import { taskFixture } from './helpers/terminal-tasks.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const raceWorker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'storage-race-worker.js');
 const run = promisify(execFile);
@@ -87,6 +88,97 @@ for (const dialect of DIALECTS) {
         assert.equal(won.length, 10, 'ten holds of 1 credit fit in 10 credits');
         assert.equal(await storage.ledger.balance('key-money'), 0);
         assert.equal(await storage.ledger.ledgerSum('key-money'), 0, 'the running balance equals the ledger');
+      });
+    });
+
+    test('a write transaction’s reads hold until it commits: racing read-then-write transactions never overspend', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        await newKey(storage, 'key-spend', 10);
+        const won = (await race(dialect.name, database, 3, 'spend', (index) => ['key-spend', '1', ...Array.from({ length: 8 }, (_, i) => `spend-${index}-${i}`)])).flat();
+        assert.equal(won.length, 10, 'ten spends of 1 credit fit in 10 credits');
+        assert.equal(await storage.ledger.balance('key-spend'), 0);
+        assert.equal(await storage.ledger.ledgerSum('key-spend'), 0);
+      });
+    });
+
+    test('racing processes take each idempotency key once', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        await newKey(storage, 'key-race-idem', 0);
+        const keys = Array.from({ length: 20 }, (_, index) => `retry-${index}`);
+        const won = (await race(dialect.name, database, 3, 'idempotency', () => ['key-race-idem', ...keys])).flat();
+        assert.deepEqual(won.sort(), [...keys].sort(), 'each key taken by exactly one process');
+      });
+    });
+
+    test('a task round-trips: a seed past 32 bits, fractional seconds, a boolean, JSON', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-round', 0);
+        const result = { videoKey: 'v', segmentKey: null, posterKey: 'p', durationSeconds: 8.041667, width: 1280, height: 720, fps: 23.976, hasAudio: true };
+        await storage.tasks.insert(taskFixture({ id: 'round-1', apiKeyId: 'key-round', seed: 4_294_967_295, price: 2 ** 40, providerHandle: { name: 'op/1', nested: [1, 'two'] } }));
+        assert.equal(await storage.tasks.transition('round-1', 'running', { to: 'succeeded', at: 1, progress: 100, result, engineDetails: { method: 'native' } }), true);
+        const task = await storage.tasks.findById('round-1');
+        assert.deepEqual([task?.seed, task?.price, task?.providerHandle, task?.engineDetails], [4_294_967_295, 2 ** 40, { name: 'op/1', nested: [1, 'two'] }, { method: 'native' }]);
+        assert.deepEqual(task?.result, result);
+        await storage.tasks.insert(taskFixture({ id: 'round-2', apiKeyId: 'key-round' }));
+        await storage.tasks.transition('round-2', 'running', { to: 'succeeded', at: 1, result: { ...result, hasAudio: false } });
+        assert.equal((await storage.tasks.findById('round-2'))?.result?.hasAudio, false);
+      });
+    });
+
+    test('a job enqueued through one storage wakes a listener on another connection, without polling', { timeout: 20_000 }, async (t) => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        const other = await database.open();
+        if (!other.notifications) {
+          await other.close();
+          return t.skip(`${dialect.name} has no notifications between processes: workers find jobs at their next poll`);
+        }
+        const listening = createSqlStorage(other);
+        try {
+          let wake!: () => void;
+          const woken = new Promise<void>((resolve) => (wake = resolve));
+          await listening.onJobEnqueued(() => wake());
+          await storage.transaction((stores) => stores.jobs.enqueue(jobRequest('task.start', { taskId: 'notified' })));
+          await woken;
+        } finally {
+          await listening.close();
+        }
+      });
+    });
+
+    test('connections cut while in use: the transaction under way runs again, the next operations succeed, the process stays up', { timeout: 60_000 }, async (t) => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        if (!database.cutConnections) return t.skip(`${dialect.name} has no connections to cut`);
+        const listening = createSqlStorage(await database.open());
+        try {
+          await newKey(storage, 'key-cut', 10);
+          let wakes = 0;
+          await listening.onJobEnqueued(() => wakes++);
+          let cut!: () => void;
+          const connectionsCut = new Promise<void>((resolve) => (cut = resolve));
+          let begun!: () => void;
+          const underWay = new Promise<void>((resolve) => (begun = resolve));
+          let runs = 0;
+          const holding = storage.transaction(async (stores) => {
+            runs++;
+            const held = await stores.ledger.holdIfCovered('key-cut', 'task-cut', 3);
+            begun();
+            await connectionsCut;
+            return held && (await stores.ledger.balance('key-cut')) === 7;
+          });
+          await underWay;
+          await database.cutConnections();
+          cut();
+          assert.equal(await holding, true, 'the transaction committed on a new connection');
+          assert.ok(runs >= 2, 'its first run was lost with its connection, and it ran again');
+          assert.equal(await storage.ledger.balance('key-cut'), 7, 'held once');
+          await waitFor('the listener to reconnect (it wakes its listeners once, for what it missed)', () => wakes > 0, { timeoutMs: 20_000, intervalMs: 20 });
+          const before = wakes;
+          await storage.jobs.enqueue(jobRequest('task.start', { taskId: 'after-cut' }));
+          assert.deepEqual((await storage.jobs.claim('worker-after-cut', ['task.start'], 30_000))?.payload, { taskId: 'after-cut' });
+          await waitFor('a notification after reconnecting', () => wakes > before, { timeoutMs: 20_000, intervalMs: 20 });
+        } finally {
+          await listening.close();
+        }
       });
     });
 

@@ -79,7 +79,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
-  const storage = await openStorage(config);
+  const storage = await openStorage({ ...config, logger: logger.child({ component: 'storage' }) });
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
   const media = new MediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, defaultTimeoutMs: config.ffmpegTimeoutMs });
   const addressPolicy = { allowPrivateNetworks: config.allowPrivateNetworks };

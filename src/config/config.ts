@@ -64,6 +64,8 @@ const environmentSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(8080),
   SEGUE_DATA_DIR: z.string().min(1).default('./data'),
+  SEGUE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  SEGUE_DATABASE_POOL_SIZE: positiveInt.default(10),
   SEGUE_PUBLIC_URL: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
   SEGUE_BOOTSTRAP_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   SEGUE_BOOTSTRAP_CREDITS: nonNegativeInt.default(10000),
@@ -110,6 +112,10 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
+  /** A PostgreSQL URL; unset: SQLite in the data directory. */
+  readonly databaseUrl: string | undefined;
+  /** Connections each process keeps to PostgreSQL. */
+  readonly databasePoolSize: number;
   readonly publicUrl: string;
   readonly bootstrapKey: string | undefined;
   readonly bootstrapCredits: number;
@@ -177,6 +183,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     host: env.HOST,
     port: env.PORT,
     dataDir: path.resolve(env.SEGUE_DATA_DIR),
+    databaseUrl: env.SEGUE_DATABASE_URL,
+    databasePoolSize: env.SEGUE_DATABASE_POOL_SIZE,
     publicUrl: (env.SEGUE_PUBLIC_URL ?? `http://${publicHost}:${env.PORT}`).replace(/\/+$/, ''),
     bootstrapKey: env.SEGUE_BOOTSTRAP_KEY,
     bootstrapCredits: env.SEGUE_BOOTSTRAP_CREDITS,

@@ -52,6 +52,10 @@ export function isPermanent(error: unknown): boolean {
   return (error as { isRetryable?: boolean } | null)?.isRetryable === false;
 }
 
+function isRetryable(error: unknown): boolean {
+  return (error as { isRetryable?: boolean } | null)?.isRetryable === true;
+}
+
 /**
  * The job loop: claims due jobs while it has free slots, runs them under a heart-beaten lease,
  * and records each outcome. A crash leaves the lease to expire; another worker then runs the job.
@@ -158,7 +162,7 @@ export class Worker {
     const definition = jobKinds[kind];
     const payload = definition?.payload.safeParse(job.payload);
     if (!definition || !payload?.success) {
-      await queue.bury(job.id, this.id, `unknown kind or invalid payload`);
+      await this.record(() => queue.bury(job.id, this.id, `unknown kind or invalid payload`), logger);
       logger.error('job buried: unknown kind or invalid payload');
       return;
     }
@@ -178,21 +182,21 @@ export class Worker {
       const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | void>;
       const outcome = await handler(payload.data, { jobId: job.id, workerId: this.id, attempt: job.attempts, signal: controller.signal, logger });
       if (outcome) {
-        await queue.reschedule(job.id, this.id, Date.now() + outcome.retryAfterMs, { spendAttempt: false });
+        await this.record(() => queue.reschedule(job.id, this.id, Date.now() + outcome.retryAfterMs, { spendAttempt: false }), logger);
       } else {
-        await queue.complete(job.id, this.id);
+        await this.record(() => queue.complete(job.id, this.id), logger);
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (controller.signal.aborted && this.state === 'stopping') {
         // Released, not failed: the next worker runs it again without losing an attempt.
-        await queue.reschedule(job.id, this.id, Date.now(), { spendAttempt: false, error: message });
+        await this.record(() => queue.reschedule(job.id, this.id, Date.now(), { spendAttempt: false, error: message }), logger);
         logger.info('job released on shutdown');
       } else if (isPermanent(error) || job.attempts >= job.maxAttempts) {
         await this.exhaust(job, kind, payload.data, message, logger);
       } else {
         const delay = backoffDelay(kind, job.attempts);
-        await queue.reschedule(job.id, this.id, Date.now() + delay, { spendAttempt: true, error: message });
+        await this.record(() => queue.reschedule(job.id, this.id, Date.now() + delay, { spendAttempt: true, error: message }), logger);
         logger.warn({ err: error, retryInMs: delay }, 'job failed; will retry');
       }
     } finally {
@@ -209,7 +213,29 @@ export class Worker {
       logger.error({ err: failure }, 'exhausted handler failed; the job stays leased and is tried again');
       return;
     }
-    await this.options.queue.bury(job.id, this.id, error);
+    await this.record(() => this.options.queue.bury(job.id, this.id, error), logger);
     logger.error({ error }, 'job gave up');
+  }
+
+  /**
+   * Writes a job's outcome. A database that is briefly away (a retryable error) is asked again
+   * for as long as a lease lasts, the heartbeat keeping the job ours; if it stays away the outcome
+   * is lost, the lease expires and the job runs again (handlers are idempotent). Never throws: an
+   * outcome that cannot be written must not end the process.
+   */
+  private async record(write: () => Promise<unknown>, logger: Logger): Promise<void> {
+    const deadline = Date.now() + this.options.leaseMs;
+    for (let pauseMs = 50; ; pauseMs = Math.min(2 * pauseMs, 2000)) {
+      try {
+        await write();
+        return;
+      } catch (error) {
+        if (!isRetryable(error) || Date.now() + pauseMs > deadline) {
+          logger.error({ err: error }, 'could not record the job outcome; the job runs again when its lease expires');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }
   }
 }

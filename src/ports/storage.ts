@@ -21,11 +21,38 @@ export interface Stores {
 
 /** All persistence, plus a unit of work: what `transaction` writes commits together or not at all. */
 export interface Storage extends Stores {
+  /**
+   * Runs `work` as one transaction. It may run `work` again when the database aborted it before
+   * it committed (a conflict with a concurrent transaction, a dropped connection): keep effects
+   * other than the stores' writes out of it.
+   */
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
   /** Throws when the database cannot answer. */
   ping(): Promise<void>;
-  /** Subscribes to "a job became due" signals of this process. */
-  onJobEnqueued(listener: () => void): void;
+  /**
+   * Subscribes to "a job became due" signals: those of this process and, where the engine carries
+   * them between processes, those of every process on the database. Resolves once the
+   * subscription is in place (a listening connection that cannot connect keeps trying).
+   */
+  onJobEnqueued(listener: () => void): Promise<void>;
   /** Closes the database. */
   close(): Promise<void>;
+}
+
+/**
+ * The database could not be reached, or dropped the connection mid-operation. Nothing was
+ * committed, unless `commitUnknown`: the connection dropped while a commit was under way, so
+ * the work may or may not have been written (a retry must be idempotent). Try again later.
+ */
+export class StorageUnavailableError extends Error {
+  override readonly name = 'StorageUnavailableError';
+  readonly isRetryable = true;
+
+  constructor(
+    message: string,
+    readonly commitUnknown = false,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }

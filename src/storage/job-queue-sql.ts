@@ -25,18 +25,20 @@ function toJob(row: Selectable<JobsTable>): JobRecord {
  * The jobs table as a queue. A claim is one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`:
  * SQLite runs it under its single write lock; where writers are concurrent the inner select
  * locks its row and skips locked ones. Either way two workers never claim the same job.
- * `onEnqueued` lets an in-process worker wake at once instead of at its next poll.
+ * `onEnqueued` is told when a job was queued (and whether it is due now), so that workers wake
+ * at once instead of at their next poll.
  */
 export class SqlJobQueue implements JobQueue {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: StorageDialect,
-    private readonly onEnqueued: () => void = () => {},
+    private readonly onEnqueued: (dueNow: boolean) => void | Promise<void> = () => {},
     private readonly now: () => number = Date.now,
   ) {}
 
   async enqueue(request: EnqueueRequest): Promise<void> {
     const now = this.now();
+    const runAt = request.runAt ?? now;
     await this.db
       .insertInto('jobs')
       .values({
@@ -46,13 +48,13 @@ export class SqlJobQueue implements JobQueue {
         idempotency_key: request.idempotencyKey ?? null,
         state: 'queued',
         max_attempts: request.maxAttempts,
-        run_at: request.runAt ?? now,
+        run_at: runAt,
         created_at: now,
         updated_at: now,
       })
       .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
       .execute();
-    this.onEnqueued();
+    await this.onEnqueued(runAt <= now);
   }
 
   async claim(workerId: string, kinds: readonly string[], leaseMs: number): Promise<JobRecord | undefined> {
@@ -119,7 +121,7 @@ export class SqlJobQueue implements JobQueue {
       ...(options.spendAttempt ? {} : { attempts: sql<number>`attempts - 1` }),
       ...(options.error !== undefined ? { last_error: options.error } : {}),
     });
-    if (moved) this.onEnqueued();
+    if (moved) await this.onEnqueued(runAt <= this.now());
     return moved;
   }
 
@@ -142,7 +144,7 @@ export class SqlJobQueue implements JobQueue {
       .where('state', '=', 'queued')
       .where('run_at', '>', now)
       .execute();
-    this.onEnqueued();
+    await this.onEnqueued(true);
   }
 
   async nextRunAt(kinds: readonly string[]): Promise<number | undefined> {

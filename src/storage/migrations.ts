@@ -3,6 +3,13 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 /**
  * Forward-only migrations, written with Kysely's schema builder so that the same steps run on
  * SQLite and Postgres. Never edit a released step: add the next one.
+ *
+ * Type names must mean the same on both engines. SQLite reads a declared type by its affinity
+ * only (a name containing INT is a 64-bit integer, one containing DOUB or REAL an 8-byte float);
+ * Postgres takes it literally. Values that may pass 32 bits are `bigint`, fractions `double
+ * precision`, booleans integers 0/1, JSON text. (When Postgres arrived, `seed` and `price` were
+ * respelled from `integer` and `duration_seconds` and `fps` from `real`, which on Postgres are
+ * 4 bytes: SQLite gets the same affinity from either spelling, so its databases are unchanged.)
  */
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -39,7 +46,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('root_task_id', 'text', (c) => c.notNull())
         .addColumn('parameters', 'text', (c) => c.notNull())
         .addColumn('request_echo', 'text', (c) => c.notNull())
-        .addColumn('seed', 'integer', (c) => c.notNull())
+        .addColumn('seed', 'bigint', (c) => c.notNull())
         .addColumn('callback_url', 'text')
         .addColumn('provider', 'text', (c) => c.notNull())
         .addColumn('provider_handle', 'text')
@@ -51,10 +58,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('video_key', 'text')
         .addColumn('segment_key', 'text')
         .addColumn('poster_key', 'text')
-        .addColumn('duration_seconds', 'real')
+        .addColumn('duration_seconds', 'double precision')
         .addColumn('width', 'integer')
         .addColumn('height', 'integer')
-        .addColumn('fps', 'real')
+        .addColumn('fps', 'double precision')
         .addColumn('has_audio', 'integer')
         .addColumn('engine_details', 'text')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -130,7 +137,7 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       await db.schema.alterTable('api_keys').addColumn('rate_limit', 'text').execute();
       await db.schema.alterTable('api_keys').addColumn('max_unfinished_tasks', 'integer').execute();
-      await db.schema.alterTable('tasks').addColumn('price', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('tasks').addColumn('price', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
       await db.schema.createIndex('tasks_unfinished_by_key').on('tasks').columns(['api_key_id', 'state']).execute();
       // A task holds, captures and releases at most once: the database refuses a second row.
       await db.schema.createIndex('ledger_entries_once_per_task').on('ledger_entries').columns(['task_id', 'kind']).unique().execute();

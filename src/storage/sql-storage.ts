@@ -11,11 +11,21 @@ import { SqlSettingsStore } from './settings-store-sql.js';
 import type { StorageDialect } from './storage-dialect.js';
 import { SqlTaskStore } from './task-store-sql.js';
 
-/** The stores over one storage dialect; transactions are the dialect's write transactions. */
+/** The channel on which processes tell each other that a job is due now. */
+const JOBS_CHANNEL = 'segue_jobs';
+
+/**
+ * The stores over one storage dialect; transactions are the dialect's write transactions. A job
+ * that becomes due wakes this process's listeners after its commit and, where the dialect has
+ * notifications, every other process's too (the signal is sent in the enqueuing transaction, so
+ * it goes out at commit). A process hears its own notifications as well: a second wake is harmless.
+ */
 export function createSqlStorage(dialect: StorageDialect): Storage {
   const listeners: Array<() => void> = [];
   const signal = () => listeners.forEach((listener) => listener());
-  const storesFor = (executor: Kysely<Database>, onEnqueued: () => void): Stores => ({
+  const notifications = dialect.notifications;
+  let listening: Promise<void> | undefined;
+  const storesFor = (executor: Kysely<Database>, onEnqueued: (dueNow: boolean) => void | Promise<void>): Stores => ({
     tasks: new SqlTaskStore(executor, dialect),
     jobs: new SqlJobQueue(executor, dialect, onEnqueued),
     keys: new SqlKeyStore(executor),
@@ -26,10 +36,21 @@ export function createSqlStorage(dialect: StorageDialect): Storage {
     idempotency: new SqlIdempotencyStore(executor),
   });
   return {
-    ...storesFor(dialect.db, signal),
+    ...storesFor(dialect.db, async (dueNow) => {
+      signal();
+      // The job is stored either way; without the signal, other processes find it at their next poll.
+      if (dueNow) await notifications?.notify(dialect.db, JOBS_CHANNEL).catch(() => {});
+    }),
     async transaction(work) {
       let enqueued = false;
-      const result = await dialect.writeTransaction((executor) => work(storesFor(executor, () => (enqueued = true))));
+      const result = await dialect.writeTransaction((executor) =>
+        work(
+          storesFor(executor, async (dueNow) => {
+            enqueued = true;
+            if (dueNow) await notifications?.notify(executor, JOBS_CHANNEL);
+          }),
+        ),
+      );
       // Signal only after commit, so a woken worker finds the job.
       if (enqueued) signal();
       return result;
@@ -39,6 +60,8 @@ export function createSqlStorage(dialect: StorageDialect): Storage {
     },
     onJobEnqueued(listener) {
       listeners.push(listener);
+      listening ??= notifications?.listen(JOBS_CHANNEL, signal) ?? Promise.resolve();
+      return listening;
     },
     close: () => dialect.close(),
   };

@@ -13,6 +13,21 @@ export interface StorageCapabilities {
 }
 
 /**
+ * Signals between processes on one database, where the engine has them (Postgres LISTEN/NOTIFY).
+ * Without them, other processes find new work at their next poll.
+ */
+export interface StorageNotifications {
+  /** Signals `channel`; inside a transaction the signal goes out at commit, and never on rollback. */
+  notify(executor: Kysely<Database>, channel: string): Promise<void>;
+  /**
+   * Calls `onNotify` for every signal on `channel`, from any process, until the dialect closes.
+   * Resolves once listening (or once the first attempt failed: it keeps reconnecting, and after a
+   * reconnection calls `onNotify` once for the signals it may have missed).
+   */
+  listen(channel: string, onNotify: () => void): Promise<void>;
+}
+
+/**
  * One database engine behind the stores: how to open it, how a write transaction begins, and
  * how work that must not interleave across processes is serialised.
  */
@@ -20,7 +35,13 @@ export interface StorageDialect {
   readonly name: string;
   readonly capabilities: StorageCapabilities;
   readonly db: Kysely<Database>;
-  /** Runs `work` in a transaction that writes; what it read cannot change under it before it commits. */
+  /** Signals between processes; absent where the engine has none. */
+  readonly notifications?: StorageNotifications;
+  /**
+   * Runs `work` in a transaction that writes; what it read cannot change under it before it
+   * commits. `work` may run more than once (a dialect retries a transaction the engine aborted,
+   * or whose connection dropped before it committed): keep it free of effects outside it.
+   */
   writeTransaction<T>(work: (executor: Kysely<Database>) => Promise<T>): Promise<T>;
   /**
    * Runs `work` so that no other work serialised under the same `name` runs at the same time, in

@@ -30,6 +30,24 @@ try {
       const held = await storage.transaction((stores) => stores.ledger.holdIfCovered(apiKeyId!, taskId, Number(price)));
       if (held) won.push(taskId);
     }
+  } else if (operation === 'spend') {
+    // Reads the balance, then writes on what it read: the write transaction's reads must hold until it commits.
+    const [apiKeyId, price, ...notes] = args;
+    for (const note of notes) {
+      const spent = await storage.transaction(async (stores) => {
+        if ((await stores.ledger.balance(apiKeyId!)) < Number(price)) return false;
+        await stores.ledger.append({ apiKeyId: apiKeyId!, kind: 'adjustment', amount: -Number(price), note });
+        return true;
+      });
+      if (spent) won.push(note);
+    }
+  } else if (operation === 'idempotency') {
+    const [apiKeyId, ...keys] = args;
+    for (const key of keys) {
+      const at = Date.now();
+      const request = { key, fingerprint: 'f' };
+      if (await storage.transaction((stores) => stores.idempotency.claim(apiKeyId!, request, `task-${process.pid}`, at, at - 60_000))) won.push(key);
+    }
   } else if (operation !== 'open') {
     throw new Error(`unknown operation ${operation}`);
   }
