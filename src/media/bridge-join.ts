@@ -18,21 +18,35 @@ export function nearestAspectRatio(video: { width: number; height: number }): As
   return video.width >= video.height ? '16:9' : '9:16';
 }
 
-/** Fits any frame into the output size without distortion: scaled down to fit, centred, padded. */
+/**
+ * Any video as the joined result shows it: scaled down to fit the output size without
+ * distortion, centred, padded, at the output frame rate. The bridge frame is taken through the
+ * same filter, so it is exactly the last source frame of the joined video (a 30 fps source's
+ * very last frame is not the last one at 24 fps).
+ */
 function fitFilter(aspectRatio: AspectRatio): string {
   const { width, height } = frameSize(aspectRatio, '720p');
   return (
     `scale=${width}:${height}:force_original_aspect_ratio=decrease:flags=lanczos,` +
-    `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1`
+    `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps=${OUTPUT_FPS},format=yuv420p`
   );
 }
 
-/** The source's last frame, fitted to `aspectRatio`, as a PNG: what a bridge sends to image-to-video. */
+/** The last frame of the source as the joined video shows it, as a PNG: what a bridge sends to image-to-video. */
 export async function lastFrame(media: MediaTools, sourcePath: string, aspectRatio: AspectRatio, workDir: string, signal: AbortSignal): Promise<Buffer> {
   const output = path.join(workDir, 'last-frame.png');
-  // From the last second, every frame overwrites the file: what stays is the very last frame.
-  await media.ffmpeg(['-sseof', '-1', '-i', sourcePath, '-vf', fitFilter(aspectRatio), '-update', '1', '-y', output], { signal });
+  await writeLastFrame(media, sourcePath, fitFilter(aspectRatio), output, signal);
   return fs.readFile(output);
+}
+
+/**
+ * Decodes the whole source through the same filter as the join (a seek would start the frame-rate
+ * grid elsewhere and pick another frame); every frame overwrites the file, so the last one stays.
+ */
+async function writeLastFrame(media: MediaTools, sourcePath: string, fit: string, output: string, signal: AbortSignal): Promise<void> {
+  const probe = await media.probe(sourcePath, { signal });
+  const seconds = probe.video!.durationSeconds.toFixed(6);
+  await media.ffmpeg(['-i', sourcePath, '-an', '-vf', `${fit},trim=duration=${seconds}`, '-update', '1', '-y', output], { signal });
 }
 
 export interface BridgeJoinRequest {
@@ -67,18 +81,23 @@ export interface BridgeSeam {
  */
 export async function joinBridge(media: MediaTools, request: BridgeJoinRequest): Promise<BridgeSeam> {
   const { signal, workDir } = request;
-  const fit = `${fitFilter(request.aspectRatio)},fps=${OUTPUT_FPS},format=yuv420p`;
+  const fit = fitFilter(request.aspectRatio);
   const sourceSeconds = request.source.video!.durationSeconds;
-  const seamPsnr = await seamDifference(media, request, fit);
+  const { psnr: seamPsnr, lastFramePath } = await seamDifference(media, request, fit);
   const fade = seamPsnr < SEAM_PSNR_WITHOUT_FADE ? FADE_SECONDS : 0;
   const s = sourceSeconds.toFixed(6);
   const newSeconds = request.newSeconds.toFixed(6);
+  // The cross-fade: the first new frames blended from the held last source frame into the clip.
   const video =
     `[0:v]${fit},trim=duration=${s},setpts=PTS-STARTPTS[sv];` +
     `[1:v]trim=start=${FIRST_FRAME_SECONDS}:duration=${newSeconds},setpts=PTS-STARTPTS,${fit}[gv];` +
     (fade > 0
-      ? `[sv]tpad=stop_mode=clone:stop_duration=${fade}[held];[held][gv]xfade=transition=fade:duration=${fade}:offset=${s}[v]`
+      ? `[gv]split[ghead][gtail];[ghead]trim=duration=${fade},setpts=PTS-STARTPTS[gh];[gtail]trim=start=${fade},setpts=PTS-STARTPTS[gt];` +
+        `[2:v]${fit},trim=duration=${fade}[held];` +
+        `[held][gh]blend=all_expr='A*(1-min((N+1)/${Math.round(fade * OUTPUT_FPS) + 1}\,1))+B*min((N+1)/${Math.round(fade * OUTPUT_FPS) + 1}\,1)'[faded];` +
+        `[sv][faded][gt]concat=n=3:v=1:a=0[v]`
       : `[sv][gv]concat=n=2:v=1:a=0[v]`);
+  const heldInput = fade > 0 ? ['-loop', '1', '-framerate', String(OUTPUT_FPS), '-t', String(fade), '-i', lastFramePath] : [];
   const sourceAudio = request.source.audio
     ? `[0:a]aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo,apad,atrim=0:${s},asetpts=N/SR/TB[sa];`
     : `anullsrc=r=${AUDIO_SAMPLE_RATE}:cl=stereo,atrim=0:${s}[sa];`;
@@ -89,7 +108,7 @@ export async function joinBridge(media: MediaTools, request: BridgeJoinRequest):
   const audio = `${sourceAudio}${clipAudio}[sa][ga]acrossfade=d=${AUDIO_FADE_SECONDS}:c1=qsin:c2=qsin[a]`;
   await media.ffmpeg(
     [
-      '-i', request.sourcePath, '-i', request.clipPath,
+      '-i', request.sourcePath, '-i', request.clipPath, ...heldInput,
       '-filter_complex', `${video};${audio}`,
       '-map', '[v]', '-map', '[a]',
       ...videoEncoderArgs(OUTPUT_FPS), ...audioEncoderArgs, ...containerArgs, '-y', request.outputPath,
@@ -105,13 +124,13 @@ export async function joinBridge(media: MediaTools, request: BridgeJoinRequest):
 }
 
 /** PSNR between the source's last frame and the clip's second (its first new) frame, both fitted. */
-async function seamDifference(media: MediaTools, request: BridgeJoinRequest, fit: string): Promise<number> {
+async function seamDifference(media: MediaTools, request: BridgeJoinRequest, fit: string): Promise<{ psnr: number; lastFramePath: string }> {
   const last = path.join(request.workDir, 'seam-last.png');
   const first = path.join(request.workDir, 'seam-first.png');
-  await media.ffmpeg(['-sseof', '-1', '-i', request.sourcePath, '-vf', fit, '-update', '1', '-y', last], { signal: request.signal });
+  await writeLastFrame(media, request.sourcePath, fit, last, request.signal);
   await media.ffmpeg(['-i', request.clipPath, '-vf', `${fit},select=eq(n\\,1)`, '-vsync', '0', '-frames:v', '1', '-y', first], { signal: request.signal });
   const stats = path.join(request.workDir, 'seam-psnr.log');
   await media.ffmpeg(['-i', last, '-i', first, '-lavfi', `psnr=stats_file=${path.basename(stats)}`, '-f', 'null', '-'], { signal: request.signal, cwd: request.workDir });
   const value = /psnr_avg:(\S+)/.exec(await fs.readFile(stats, 'utf8'))?.[1];
-  return value === undefined || value === 'inf' ? Infinity : Number(value);
+  return { psnr: value === undefined || value === 'inf' ? Infinity : Number(value), lastFramePath: last };
 }
