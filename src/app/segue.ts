@@ -175,7 +175,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
       reads,
       mediaBodyLimitBytes,
     },
-    files: { signer, blobDirectory: blobs.directory },
+    files: { signer, blobs },
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle) } : undefined,
     providerReport: () => providers.report(),
     providerHooks: new ProviderHookService(storage, providers, now),
