@@ -289,7 +289,7 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
     placement: new TaskPlacement(providers),
     lifecycle: harness.segue.lifecycle,
     taskTimeoutMs: 0,
-    linkTo: (key: string) => `http://127.0.0.1/files/${key}`,
+    linkTo: async (key: string) => `http://127.0.0.1/files/${key}`,
     clock: systemClock,
   };
   const context = { jobId: 'j', workerId: 'w', attempt: 1, signal: new AbortController().signal, logger: pino({ level: 'silent' }) };

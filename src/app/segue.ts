@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
+import { SignedLinks } from '../blobs/result-links.js';
 import { UrlSigner } from '../blobs/signed-urls.js';
 import { taskOfVideoKey } from '../blobs/task-blob-keys.js';
 import type { Config } from '../config/config.js';
@@ -80,12 +81,13 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
   const storage = await openStorage(config);
+  const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  const links = new SignedLinks(signer);
   const media = new MediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, defaultTimeoutMs: config.ffmpegTimeoutMs });
   const addressPolicy = { allowPrivateNetworks: config.allowPrivateNetworks };
   const outbound = new SafeHttpClient(addressPolicy);
-  const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
-  const presenter = new VeoPresenter(signer, config);
+  const presenter = new VeoPresenter(links, config);
   const scratch = new ScratchSpace(path.join(config.dataDir, 'work'), config.minFreeDiskBytes);
   const upstreams = setUpProviders({
     config,
@@ -121,7 +123,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   await sweepScratch();
   await storage.jobs.enqueue(jobRequest('maintenance.sweep', {}));
 
-  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs, linkTo: (key: string) => signer.urlFor(key), clock, placement };
+  const taskDeps = { storage, providers, lifecycle, taskTimeoutMs: config.taskTimeoutMs, linkTo: (key: string) => links.urlFor(key), clock, placement };
   const callbackDeps = {
     storage,
     http: outbound,
@@ -160,7 +162,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   });
 
   const imports = new MediaImportService(outbound, media, blobs, addressPolicy, scratch, { maxBytes: config.mediaMaxBytes });
-  const extensions = new VideoExtensions(tasks, imports, (url) => taskOfVideoKey(signer.keyOf(url) ?? ''));
+  const extensions = new VideoExtensions(tasks, imports, (url) => taskOfVideoKey(links.keyOf(url) ?? ''));
   // A body carrying one medium of the largest accepted size as a base64 data: URI, and the fields around it.
   const mediaBodyLimitBytes = Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024;
   const http = await buildHttpApp({
@@ -171,7 +173,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
       keys,
       tasks,
       imports,
-      presenter: new UniversalPresenter(signer),
+      presenter: new UniversalPresenter(links),
       reads,
       mediaBodyLimitBytes,
     },

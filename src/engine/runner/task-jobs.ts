@@ -14,8 +14,8 @@ export interface TaskJobDependencies {
   readonly lifecycle: TaskLifecycle;
   /** A task still pending after this long goes to reconciliation (its credits stay held). */
   readonly taskTimeoutMs: number;
-  /** A signed, expiring link to one of Segue's stored files, for upstreams that fetch a source. */
-  readonly linkTo: (blobKey: string) => string;
+  /** An expiring link to one of Segue's stored files (see ResultLinks), for upstreams that fetch a source. */
+  readonly linkTo: (blobKey: string) => Promise<string>;
   readonly clock: Clock;
   readonly placement: TaskPlacement;
 }
@@ -76,7 +76,7 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
 async function extensionSource(deps: TaskJobDependencies, task: Task): Promise<ExtensionSource> {
   const parent = task.parentTaskId ? ((await deps.storage.tasks.findById(task.parentTaskId)) ?? null) : null;
   const storedKey = parent?.result?.videoKey ?? task.parameters.sourceVideoKey;
-  return { task: parent, link: storedKey ? deps.linkTo(storedKey) : null };
+  return { task: parent, link: storedKey ? await deps.linkTo(storedKey) : null };
 }
 
 /**
