@@ -1,8 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { FsBlobStore } from '../blobs/fs-blob-store.js';
-import { SignedLinks } from '../blobs/result-links.js';
 import { UrlSigner } from '../blobs/signed-urls.js';
 import { taskOfVideoKey } from '../blobs/task-blob-keys.js';
 import type { Config } from '../config/config.js';
@@ -38,6 +36,7 @@ import { VideoExtensions } from '../services/video-extensions.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
 import { openStorage } from '../storage/open-storage.js';
+import { setUpBlobs } from './blob-setup.js';
 import { setUpProviders } from './provider-setup.js';
 import { urlSigningSecret } from './url-signing-secret.js';
 
@@ -82,8 +81,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   const now = () => clock.now();
   const storage = await openStorage(config);
   const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
-  const links = new SignedLinks(signer);
+  const { blobs, links, close: closeBlobs } = await setUpBlobs(config, signer, now);
   const media = new MediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, defaultTimeoutMs: config.ffmpegTimeoutMs });
   const addressPolicy = { allowPrivateNetworks: config.allowPrivateNetworks };
   const outbound = new SafeHttpClient(addressPolicy);
@@ -210,6 +208,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
       await outbound.close();
       await upstreams.close();
       await storage.close();
+      closeBlobs();
     },
   };
 }
