@@ -42,6 +42,20 @@ test('contract variables are read as named', () => {
   assert.equal(config.databaseUrl, 'postgresql://segue@db.example.com/segue');
 });
 
+test('media storage: files by default; S3 with its bucket, endpoint, region and path style; presigned links only on S3', () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.s3, undefined);
+  assert.equal(defaults.blobLinks, 'signed');
+  const s3 = loadConfig({ SEGUE_BLOB_STORE: 's3', SEGUE_S3_BUCKET: 'media', SEGUE_S3_ENDPOINT: 'http://127.0.0.1:9000', SEGUE_S3_FORCE_PATH_STYLE: 'true' });
+  assert.deepEqual(s3.s3, { bucket: 'media', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true });
+  assert.ok(Object.isFrozen(s3.s3));
+  const presigned = loadConfig({ SEGUE_BLOB_STORE: 's3', SEGUE_S3_BUCKET: 'media', SEGUE_S3_REGION: 'eu-west-1', SEGUE_BLOB_LINKS: 'presigned', SEGUE_URL_TTL_SECONDS: '604800' });
+  assert.equal(presigned.blobLinks, 'presigned');
+  assert.equal(presigned.s3?.region, 'eu-west-1');
+  assert.equal(presigned.s3?.endpoint, undefined);
+  assert.throws(() => loadConfig({ SEGUE_BLOB_LINKS: 'presigned' }), /SEGUE_BLOB_LINKS: presigned needs SEGUE_BLOB_STORE=s3/);
+});
+
 test('the callback retry schedule reads durations with units', () => {
   assert.deepEqual(loadConfig({}).callbackRetryScheduleMs, [0, 5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000]);
   assert.deepEqual(loadConfig({ SEGUE_CALLBACK_RETRY_SCHEDULE: '0, 1s,250ms,2m,1.5h,3' }).callbackRetryScheduleMs, [0, 1000, 250, 120000, 5400000, 3000]);
@@ -63,6 +77,11 @@ test('a bad value stops start-up with a message naming the variable', () => {
     [{ SEGUE_CALLBACK_RETRY_SCHEDULE: '0,5x' }, 'SEGUE_CALLBACK_RETRY_SCHEDULE'],
     [{ SEGUE_DATABASE_URL: 'mysql://db/segue' }, 'SEGUE_DATABASE_URL'],
     [{ SEGUE_DATABASE_POOL_SIZE: '0' }, 'SEGUE_DATABASE_POOL_SIZE'],
+    [{ SEGUE_BLOB_STORE: 's3' }, 'SEGUE_S3_BUCKET'],
+    [{ SEGUE_BLOB_STORE: 'gcs' }, 'SEGUE_BLOB_STORE'],
+    [{ SEGUE_BLOB_STORE: 's3', SEGUE_S3_BUCKET: 'b', SEGUE_S3_ENDPOINT: 'minio:9000' }, 'SEGUE_S3_ENDPOINT'],
+    [{ SEGUE_BLOB_LINKS: 'presigned' }, 'SEGUE_BLOB_LINKS'],
+    [{ SEGUE_BLOB_STORE: 's3', SEGUE_S3_BUCKET: 'b', SEGUE_BLOB_LINKS: 'presigned' }, 'SEGUE_URL_TTL_SECONDS'],
   ];
   for (const [environment, variable] of cases) {
     assert.throws(

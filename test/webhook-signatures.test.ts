@@ -49,14 +49,15 @@ test('delivery policy: 2xx delivers, 410 stops, the schedule runs out, Retry-Aft
 test('SEGUE_CALLBACK_URLS_AS_STRING sends info.resultUrls as a JSON-array string', async () => {
   const { VeoPresenter } = await import('../src/http/veo/veo-presenter.js');
   const { UrlSigner } = await import('../src/blobs/signed-urls.js');
+  const { SignedLinks } = await import('../src/blobs/result-links.js');
   const { storedResult } = await import('./helpers/terminal-tasks.js');
-  const signer = new UrlSigner('s'.repeat(32), 'http://segue.test', 3600);
+  const links = new SignedLinks(new UrlSigner('s'.repeat(32), 'http://segue.test', 3600));
   const task = {
     id: 't', operation: 'generate', state: 'succeeded', failure: null, requestEcho: {}, parameters: { imageUrls: [] }, provider: 'local', providerRoute: ['local'],
     result: storedResult('t'),
   } as any;
-  const asString = new VeoPresenter(signer, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: true, fourKCallbackShape: 'page' }).callbackBody(task) as any;
-  const asArray = new VeoPresenter(signer, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: false, fourKCallbackShape: 'page' }).callbackBody(task) as any;
+  const asString = (await new VeoPresenter(links, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: true, fourKCallbackShape: 'page' }).callbackBody(task)) as any;
+  const asArray = (await new VeoPresenter(links, { timeFormat: 'datetime', extendResultUrls: 'segment', callbackUrlsAsString: false, fourKCallbackShape: 'page' }).callbackBody(task)) as any;
   assert.equal(typeof asString.data.info.resultUrls, 'string');
   assert.deepEqual(JSON.parse(asString.data.info.resultUrls), asArray.data.info.resultUrls);
   assert.ok(Array.isArray(asArray.data.info.resultUrls));

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { UrlSigner } from '../blobs/signed-urls.js';
 import { taskOfVideoKey } from '../blobs/task-blob-keys.js';
 import type { Config } from '../config/config.js';
@@ -37,6 +36,7 @@ import { VideoExtensions } from '../services/video-extensions.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
 import { openStorage } from '../storage/open-storage.js';
+import { setUpBlobs } from './blob-setup.js';
 import { setUpProviders } from './provider-setup.js';
 import { urlSigningSecret } from './url-signing-secret.js';
 
@@ -80,12 +80,12 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
   const storage = await openStorage({ ...config, logger: logger.child({ component: 'storage' }) });
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
+  const { blobs, links, close: closeBlobs } = await setUpBlobs(config, signer, now);
   const media = new MediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, defaultTimeoutMs: config.ffmpegTimeoutMs });
   const addressPolicy = { allowPrivateNetworks: config.allowPrivateNetworks };
   const outbound = new SafeHttpClient(addressPolicy);
-  const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
-  const presenter = new VeoPresenter(signer, config);
+  const presenter = new VeoPresenter(links, config);
   const scratch = new ScratchSpace(path.join(config.dataDir, 'work'), config.minFreeDiskBytes);
   const upstreams = setUpProviders({
     config,
@@ -129,7 +129,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
     scratch,
     fetchVideo: (url: string, destination: string, signal: AbortSignal) =>
       outbound.download(url, destination, { maxBytes: config.mediaMaxBytes, timeoutMs: config.mediaTimeoutMs, signal }).then(() => undefined),
-    linkTo: (key: string) => signer.urlFor(key),
+    linkTo: (key: string) => links.urlFor(key),
   } };
   const callbackDeps = {
     storage,
@@ -169,7 +169,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   });
 
   const imports = new MediaImportService(outbound, media, blobs, addressPolicy, scratch, { maxBytes: config.mediaMaxBytes });
-  const extensions = new VideoExtensions(tasks, imports, (url) => taskOfVideoKey(signer.keyOf(url) ?? ''));
+  const extensions = new VideoExtensions(tasks, imports, (url) => taskOfVideoKey(links.keyOf(url) ?? ''));
   // A body carrying one medium of the largest accepted size as a base64 data: URI, and the fields around it.
   const mediaBodyLimitBytes = Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024;
   const http = await buildHttpApp({
@@ -180,11 +180,11 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
       keys,
       tasks,
       imports,
-      presenter: new UniversalPresenter(signer),
+      presenter: new UniversalPresenter(links),
       reads,
       mediaBodyLimitBytes,
     },
-    files: { signer, blobDirectory: blobs.directory },
+    files: { signer, blobs },
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle) } : undefined,
     providerReport: () => providers.report(),
     providerHooks: new ProviderHookService(storage, providers, now),
@@ -217,6 +217,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
       await outbound.close();
       await upstreams.close();
       await storage.close();
+      closeBlobs();
     },
   };
 }

@@ -1,14 +1,9 @@
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { BlobStore } from '../ports/blob-store.js';
-
-const safeKey = /^[a-z0-9][a-z0-9_\-]*(\/[a-z0-9][a-z0-9_\-.]*)*$/i;
-
-/** Checks that a blob key is a plain relative path (no `..`, no absolute path, no odd characters). */
-export function isSafeBlobKey(key: string): boolean {
-  return safeKey.test(key) && !key.split('/').some((part) => part === '..' || part === '.') && key.length <= 300;
-}
+import type { BlobInfo, BlobStore, ByteRange, OpenedBlob } from '../ports/blob-store.js';
+import { contentTypeOf, isSafeBlobKey } from './blob-keys.js';
 
 /** Blobs as files under one directory. Writes go to a temporary name first, then a rename. */
 export class FsBlobStore implements BlobStore {
@@ -21,7 +16,7 @@ export class FsBlobStore implements BlobStore {
       await fs.rename(sourcePath, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-      const staging = `${target}.${randomBytes(4).toString('hex')}.part`;
+      const staging = stagingPath(target);
       await fs.copyFile(sourcePath, staging);
       await fs.rename(staging, target);
       await fs.rm(sourcePath, { force: true });
@@ -31,31 +26,53 @@ export class FsBlobStore implements BlobStore {
   async putJson(key: string, value: unknown): Promise<void> {
     const target = this.pathOf(key);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    const staging = `${target}.${randomBytes(4).toString('hex')}.part`;
+    const staging = stagingPath(target);
     await fs.writeFile(staging, JSON.stringify(value));
     await fs.rename(staging, target);
   }
 
   async readJson(key: string): Promise<unknown | undefined> {
-    try {
-      return JSON.parse(await fs.readFile(this.pathOf(key), 'utf8'));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const text = await absentIfMissing(fs.readFile(this.pathOf(key), 'utf8'));
+    return text === undefined ? undefined : JSON.parse(text);
   }
 
   async exists(key: string): Promise<boolean> {
-    try {
-      await fs.access(this.pathOf(key));
-      return true;
-    } catch {
-      return false;
-    }
+    return (await this.stat(key)) !== undefined;
   }
 
-  async localPath(key: string): Promise<string> {
-    return this.pathOf(key);
+  async stat(key: string): Promise<BlobInfo | undefined> {
+    const stats = await absentIfMissing(fs.stat(this.pathOf(key)));
+    return stats?.isFile() ? infoOf(key, stats) : undefined;
+  }
+
+  /** A hard link where the scratch space shares the store's file system (blobs are never written in place), else a copy. */
+  async copyToFile(key: string, destination: string): Promise<boolean> {
+    const source = this.pathOf(key);
+    try {
+      await fs.link(source, destination);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !(await this.exists(key))) return false;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw error;
+    }
+    return (await absentIfMissing(fs.copyFile(source, destination, fs.constants.COPYFILE_EXCL).then(() => true))) ?? false;
+  }
+
+  async openRead(key: string, range?: ByteRange): Promise<OpenedBlob | undefined> {
+    const handle = await absentIfMissing(fs.open(this.pathOf(key), 'r'));
+    if (!handle) return undefined;
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile()) {
+        await handle.close();
+        return undefined;
+      }
+      return { ...infoOf(key, stats), body: handle.createReadStream(range ? { start: range.start, end: range.end } : {}) };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   }
 
   async delete(key: string): Promise<void> {
@@ -65,5 +82,24 @@ export class FsBlobStore implements BlobStore {
   private pathOf(key: string): string {
     if (!isSafeBlobKey(key)) throw new Error(`unsafe blob key: ${key}`);
     return path.join(this.directory, key);
+  }
+}
+
+function stagingPath(target: string): string {
+  return `${target}.${randomBytes(4).toString('hex')}.part`;
+}
+
+function infoOf(key: string, stats: Stats): BlobInfo {
+  // A blob is only ever replaced whole, by renaming a new file over it: a new inode names new bytes.
+  const etag = `"${stats.ino.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}-${stats.size.toString(16)}"`;
+  return { size: stats.size, contentType: contentTypeOf(key), etag, lastModified: stats.mtime };
+}
+
+async function absentIfMissing<T>(work: Promise<T>): Promise<T | undefined> {
+  try {
+    return await work;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }

@@ -55,7 +55,7 @@ export async function deliverCallback(
   const [task, key] = await Promise.all([tasks.findById(delivery.taskId), keys.findById(delivery.apiKeyId)]);
   if (!task || !key) throw new Error(`delivery ${deliveryId} lost its task or key`);
 
-  const body = JSON.stringify(deps.bodyFor(task));
+  const body = JSON.stringify(await deps.bodyFor(task));
   const started = deps.clock.now();
   const measured = performance.now();
   let result: SendResult = { statusCode: null, refused: false, retryAfterMs: null };

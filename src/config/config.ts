@@ -59,6 +59,9 @@ const port = z.coerce.number({ message: 'must be a number' }).int().min(0).max(6
 const positiveInt = z.coerce.number({ message: 'must be a number' }).int().positive();
 const nonNegativeInt = z.coerce.number({ message: 'must be a number' }).int().min(0);
 
+/** The longest an S3 presigned URL may last (SigV4). */
+const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
+
 /** Every environment variable Segue reads, with its default. `.env.example` mirrors this list. */
 const environmentSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -102,6 +105,21 @@ const environmentSchema = z.object({
   SEGUE_ENGLISH_ONLY: booleanFlag.default(false),
   SEGUE_TASK_TIMEOUT_SECONDS: positiveInt.default(30 * 60),
   SEGUE_PROVIDERS: z.string().min(1).optional(),
+  SEGUE_BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
+  SEGUE_BLOB_LINKS: z.enum(['signed', 'presigned']).default('signed'),
+  SEGUE_S3_BUCKET: z.string().min(1).optional(),
+  SEGUE_S3_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
+  SEGUE_S3_REGION: z.string().min(1).default('us-east-1'),
+  SEGUE_S3_FORCE_PATH_STYLE: booleanFlag.default(false),
+}).superRefine((env, context) => {
+  const problem = (variable: string, message: string) => context.addIssue({ code: 'custom', path: [variable], message });
+  if (env.SEGUE_BLOB_STORE === 's3' && !env.SEGUE_S3_BUCKET) problem('SEGUE_S3_BUCKET', 'is required with SEGUE_BLOB_STORE=s3');
+  if (env.SEGUE_BLOB_LINKS === 'presigned' && env.SEGUE_BLOB_STORE !== 's3') {
+    problem('SEGUE_BLOB_LINKS', 'presigned needs SEGUE_BLOB_STORE=s3 (the file-system store has no presigned URLs; use signed)');
+  }
+  if (env.SEGUE_BLOB_LINKS === 'presigned' && env.SEGUE_BLOB_STORE === 's3' && env.SEGUE_URL_TTL_SECONDS > MAX_PRESIGNED_SECONDS) {
+    problem('SEGUE_URL_TTL_SECONDS', `must be at most ${MAX_PRESIGNED_SECONDS} (7 days) with SEGUE_BLOB_LINKS=presigned: S3 presigned URLs last at most 7 days`);
+  }
 });
 
 /** The names of every variable Segue reads. */
@@ -160,6 +178,20 @@ export interface Config {
   readonly taskTimeoutMs: number;
   /** Path of the JSON file that declares upstream providers and routes models to them. */
   readonly providersFile: string | undefined;
+  /** With SEGUE_BLOB_STORE=s3, the bucket that holds the media; otherwise media lives under the data directory. */
+  readonly s3: S3Settings | undefined;
+  /** Result links: Segue's own signed links (`signed`), or the bucket's presigned GET URLs (`presigned`). */
+  readonly blobLinks: 'signed' | 'presigned';
+}
+
+/** The bucket of `SEGUE_BLOB_STORE=s3` and how to reach it; credentials come from the AWS SDK's default chain. */
+export interface S3Settings {
+  readonly bucket: string;
+  /** Any S3-compatible service; AWS itself when unset. */
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  /** `endpoint/bucket/key` instead of `bucket.endpoint/key` (most self-hosted servers want it). */
+  readonly forcePathStyle: boolean;
 }
 
 /** Thrown when the environment holds a bad value; the message names every offending variable. */
@@ -221,5 +253,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     englishOnly: env.SEGUE_ENGLISH_ONLY,
     taskTimeoutMs: env.SEGUE_TASK_TIMEOUT_SECONDS * 1000,
     providersFile: env.SEGUE_PROVIDERS,
+    s3:
+      env.SEGUE_BLOB_STORE === 's3'
+        ? Object.freeze({ bucket: env.SEGUE_S3_BUCKET!, endpoint: env.SEGUE_S3_ENDPOINT, region: env.SEGUE_S3_REGION, forcePathStyle: env.SEGUE_S3_FORCE_PATH_STYLE })
+        : undefined,
+    blobLinks: env.SEGUE_BLOB_LINKS,
   });
 }

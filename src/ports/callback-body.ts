@@ -5,4 +5,4 @@ import type { Task } from '../domain/task.js';
  * `{code, msg, data}` today; each dialect that accepts callback URLs brings its own). Callback
  * delivery signs and sends what this answers and knows no dialect.
  */
-export type CallbackBody = (task: Task) => unknown;
+export type CallbackBody = (task: Task) => Promise<unknown>;

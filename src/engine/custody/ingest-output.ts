@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EXTENSION_SECONDS, isTerminal, type Task } from '../../domain/task.js';
 import { joinBridge, nearestAspectRatio } from '../../media/bridge-join.js';
-import { bridgeSourceKey } from '../runner/extension-source.js';
+import { bridgeSourceKey, copySource } from '../runner/extension-source.js';
 import { type MediaInfo, type MediaTools } from '../../media/media-tools.js';
 import type { ScratchSpace } from '../../media/scratch-space.js';
 import type { BlobStore } from '../../ports/blob-store.js';
@@ -105,7 +105,7 @@ async function prepareFiles(deps: IngestDependencies, task: Task, downloaded: st
 async function joinBridgedClip(deps: IngestDependencies, task: Task, clipPath: string, clip: MediaInfo, workDir: string, signal: AbortSignal) {
   const parent = task.parentTaskId ? ((await deps.storage.tasks.findById(task.parentTaskId)) ?? null) : null;
   const sourceKey = await bridgeSourceKey(deps, task, parent, workDir, signal);
-  const sourcePath = await deps.blobs.localPath(sourceKey);
+  const sourcePath = await copySource(deps.blobs, sourceKey, workDir);
   const source = await deps.media.probe(sourcePath, { signal });
   const videoPath = path.join(workDir, 'joined.mp4');
   const segmentPath = path.join(workDir, 'segment.mp4');

@@ -21,8 +21,8 @@ export interface SourceTools {
   readonly scratch: ScratchSpace;
   /** Downloads a user's video (SSRF-guarded, capped); throws MediaError. */
   readonly fetchVideo: (url: string, destination: string, signal: AbortSignal) => Promise<void>;
-  /** A signed, expiring link to one of Segue's stored files, for upstreams that fetch a source. */
-  readonly linkTo: (blobKey: string) => string;
+  /** An expiring link to one of Segue's stored files (see ResultLinks), for upstreams that fetch a source. */
+  readonly linkTo: (blobKey: string) => Promise<string>;
 }
 
 /**
@@ -38,20 +38,27 @@ export async function resolveExtensionSource(tools: SourceTools, task: Task, wor
   const plan = found && task.extension && found.method !== task.extension.method ? { ...found, lesser: true } : found;
   if (plan && task.extension && plan.method !== task.extension.method) await tools.tasks.saveExtensionPlan(task.id, plan);
   const storedKey = parent?.result?.videoKey ?? task.parameters.sourceVideoKey;
-  const source: ExtensionSource = { task: parent, link: storedKey ? tools.linkTo(storedKey) : null };
+  const source: ExtensionSource = { task: parent, link: storedKey ? await tools.linkTo(storedKey) : null };
   if (plan?.method !== 'bridge') return source;
   const workDir = await tools.scratch.createFor(workerId, `${task.id}-bridge`);
   try {
     const key = await bridgeSourceKey(tools, task, parent, workDir, signal);
-    const sourcePath = await tools.blobs.localPath(key);
+    const sourcePath = await copySource(tools.blobs, key, workDir);
     const info = await tools.media.probe(sourcePath, { signal }).catch(() => undefined);
     if (!info?.video) throw new MediaError('the source video is not readable');
     const aspectRatio = nearestAspectRatio(info.video);
     const frame = await lastFrame(tools.media, sourcePath, aspectRatio, workDir, signal);
-    return { ...source, link: tools.linkTo(key), bridge: { frame: { bytes: frame, mimeType: 'image/png' }, aspectRatio } };
+    return { ...source, link: await tools.linkTo(key), bridge: { frame: { bytes: frame, mimeType: 'image/png' }, aspectRatio } };
   } finally {
     await fs.rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** A local copy of a stored video in a work directory (a hard link where the store allows). */
+export async function copySource(blobs: BlobStore, key: string, workDir: string): Promise<string> {
+  const file = path.join(workDir, 'stored-source.mp4');
+  if (!(await blobs.copyToFile(key, file))) throw new MediaError('the source video is no longer available');
+  return file;
 }
 
 /**

@@ -1,32 +1,53 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isSafeBlobKey } from '../../blobs/fs-blob-store.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isSafeBlobKey } from '../../blobs/blob-keys.js';
 import type { UrlSigner } from '../../blobs/signed-urls.js';
+import type { BlobStore } from '../../ports/blob-store.js';
+import { isNotModified, rangeStillApplies, requestedRange } from './range-requests.js';
 
 export interface FileRouteDependencies {
   readonly signer: UrlSigner;
-  readonly blobDirectory: string;
+  /** Any store: the bytes stream through this process, so every API process serves every result. */
+  readonly blobs: BlobStore;
 }
+
+type FileRequest = FastifyRequest<{ Params: { '*': string }; Querystring: { expires?: unknown; signature?: unknown } }>;
 
 /**
  * `GET /files/<key>?expires=&signature=`: result media behind Segue's own signed, expiring
- * links, with Range support (players seek), ETag and Last-Modified from @fastify/static.
+ * links, streamed from the blob store with one HTTP range at a time (players seek), ETag,
+ * Last-Modified and conditional requests; HEAD answers the same headers without reading the blob.
  */
 export async function fileRoutes(app: FastifyInstance, deps: FileRouteDependencies): Promise<void> {
-  fs.mkdirSync(deps.blobDirectory, { recursive: true });
-  await app.register(fastifyStatic, { root: path.resolve(deps.blobDirectory), serve: false, acceptRanges: true, cacheControl: false });
-
-  const serve = async (request: FastifyRequest<{ Params: { '*': string }; Querystring: { expires?: unknown; signature?: unknown } }>, reply: any) => {
+  const serve = async (request: FileRequest, reply: FastifyReply) => {
     const key = request.params['*'];
     // A repeated parameter arrives as a list: that is no link Segue signed.
     const { expires, signature } = request.query;
     if (typeof expires !== 'string' || typeof signature !== 'string' || !isSafeBlobKey(key) || !deps.signer.verify(`/files/${key}`, expires, signature)) {
       return reply.code(403).send({ code: 403, msg: 'This link is invalid or has expired', data: null });
     }
-    return reply.header('cache-control', 'private, max-age=3600').sendFile(key);
+    const rangeHeader = request.headers.range;
+    // A plain GET opens the blob at once: one round trip to the store instead of two.
+    const whole = request.method === 'GET' && rangeHeader === undefined ? await deps.blobs.openRead(key) : undefined;
+    const info = whole ?? (await deps.blobs.stat(key));
+    if (!info) return reply.callNotFound();
+    reply
+      .header('accept-ranges', 'bytes')
+      .header('cache-control', 'private, max-age=3600')
+      .header('etag', info.etag)
+      .header('last-modified', info.lastModified.toUTCString());
+    if (isNotModified(request.headers, info)) {
+      whole?.body.destroy();
+      return reply.code(304).send();
+    }
+    const range = rangeStillApplies(request.headers, info) ? requestedRange(rangeHeader, info.size) : undefined;
+    if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${info.size}`).send();
+    reply.type(info.contentType).header('content-length', range ? range.end - range.start + 1 : info.size);
+    if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${info.size}`);
+    if (request.method === 'HEAD') return reply.send();
+    const opened = whole ?? (await deps.blobs.openRead(key, range));
+    if (!opened) return reply.callNotFound();
+    return reply.send(opened.body);
   };
-  // Fastify answers HEAD from this GET route too.
-  app.get('/files/*', serve);
+  // HEAD is declared, not derived from GET: Fastify's derived HEAD would read the whole body to throw it away.
+  app.route({ method: ['GET', 'HEAD'], url: '/files/*', handler: serve });
 }

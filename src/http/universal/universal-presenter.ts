@@ -1,4 +1,4 @@
-import type { UrlSigner } from '../../blobs/signed-urls.js';
+import type { ResultLinks } from '../../blobs/result-links.js';
 import type { FailureReason, Task } from '../../domain/task.js';
 
 /** The universal dialect's statuses: clients poll while queued or generating, and stop on anything else. */
@@ -14,7 +14,7 @@ const errorNames: Record<FailureReason, string> = {
 
 /** Shapes tasks as `POST/GET /v2/video/generations` answer them. */
 export class UniversalPresenter {
-  constructor(private readonly signer: UrlSigner) {}
+  constructor(private readonly links: ResultLinks) {}
 
   status(task: Task): UniversalStatus {
     switch (task.state) {
@@ -37,12 +37,12 @@ export class UniversalPresenter {
 
 
   /** `video.url` is the only `url` key: the official SDK takes the first one it finds. */
-  fetched(task: Task) {
+  async fetched(task: Task) {
     const status = this.status(task);
     return {
       id: task.id,
       status,
-      video: status === 'completed' && task.result ? { url: this.signer.urlFor(task.result.videoKey) } : null,
+      video: status === 'completed' && task.result ? { url: await this.links.urlFor(task.result.videoKey) } : null,
       error:
         status === 'error' && task.failure
           ? { name: errorNames[task.failure.reason], message: task.failure.message }

@@ -1,5 +1,5 @@
 import { ranOnFallback, type Task } from '../../domain/task.js';
-import type { UrlSigner } from '../../blobs/signed-urls.js';
+import type { ResultLinks } from '../../blobs/result-links.js';
 
 export interface VeoPresenterOptions {
   readonly timeFormat: 'datetime' | 'epoch_ms';
@@ -25,7 +25,7 @@ const imageFetchMessage = 'Failed to fetch the image. Kindly verify any access l
 /** Shapes tasks as the Veo dialect shows them: record-info data and callback bodies. */
 export class VeoPresenter {
   constructor(
-    private readonly signer: UrlSigner,
+    private readonly links: ResultLinks,
     private readonly options: VeoPresenterOptions,
   ) {}
 
@@ -47,9 +47,9 @@ export class VeoPresenter {
   }
 
   /** The `data` of `GET /api/v1/veo/record-info`. 4K tasks carry `mediaIds` and no `fallbackFlag`. */
-  recordInfo(task: Task) {
+  async recordInfo(task: Task) {
     const failure = this.failure(task);
-    const response = this.response(task);
+    const response = await this.response(task);
     const common = {
       taskId: task.id,
       paramJson: JSON.stringify(task.requestEcho),
@@ -65,7 +65,7 @@ export class VeoPresenter {
   }
 
   /** The body POSTed to `callBackUrl` when the task ends. */
-  callbackBody(task: Task) {
+  async callbackBody(task: Task) {
     if (task.operation === 'upgrade_4k') return this.fourKCallbackBody(task);
     const failure = this.failure(task);
     if (failure || task.state !== 'succeeded') {
@@ -75,7 +75,7 @@ export class VeoPresenter {
         data: { taskId: task.id, fallbackFlag: usedFallback(task) },
       };
     }
-    const response = this.response(task)!;
+    const response = (await this.response(task))!;
     const encode = (urls: string[]) => (this.options.callbackUrlsAsString ? JSON.stringify(urls) : urls);
     return {
       code: 200,
@@ -95,8 +95,8 @@ export class VeoPresenter {
   }
 
   /** The 4K callback, in the shape SEGUE_4K_CALLBACK_SHAPE picks (the two documented ones disagree). */
-  private fourKCallbackBody(task: Task) {
-    const files = this.fourKFiles(task);
+  private async fourKCallbackBody(task: Task) {
+    const files = await this.fourKFiles(task);
     if (!files) return { code: 500, msg: FOUR_K_UNAVAILABLE, data: { taskId: task.id } };
     const { resultUrls, imageUrls } = files;
     const msg = '4K Video generated successfully.';
@@ -107,29 +107,29 @@ export class VeoPresenter {
   }
 
   /** For a 4K upgrade's POST answers: the finished files, or null while it runs. */
-  fourKFiles(task: Task): { resultUrls: string[]; imageUrls: string[] } | null {
+  async fourKFiles(task: Task): Promise<{ resultUrls: string[]; imageUrls: string[] } | null> {
     if (task.state !== 'succeeded' || !task.result) return null;
-    return { resultUrls: [this.signer.urlFor(task.result.videoKey)], imageUrls: [this.signer.urlFor(task.result.posterKey)] };
+    return { resultUrls: [await this.links.urlFor(task.result.videoKey)], imageUrls: [await this.links.urlFor(task.result.posterKey)] };
   }
 
   /** The upgraded video's link (1080p route). */
-  videoUrl(task: Task): string | null {
-    return task.state === 'succeeded' && task.result ? this.signer.urlFor(task.result.videoKey) : null;
+  async videoUrl(task: Task): Promise<string | null> {
+    return task.state === 'succeeded' && task.result ? this.links.urlFor(task.result.videoKey) : null;
   }
 
-  private response(task: Task) {
+  private async response(task: Task) {
     const result = task.result;
     if (task.state !== 'succeeded' || !result) return null;
-    const full = this.signer.urlFor(result.videoKey);
+    const full = await this.links.urlFor(result.videoKey);
     const isExtension = task.operation === 'extend' && result.segmentKey !== null;
-    const resultUrl = isExtension && this.options.extendResultUrls === 'segment' ? this.signer.urlFor(result.segmentKey!) : full;
+    const resultUrl = isExtension && this.options.extendResultUrls === 'segment' ? await this.links.urlFor(result.segmentKey!) : full;
     return {
       taskId: task.id,
       resultUrls: [resultUrl],
       originUrls: result.width < result.height ? [full] : [],
       resolution: `${Math.min(result.width, result.height)}p`,
       ...(isExtension ? { fullResultUrls: [full] } : {}),
-      posterUrl: this.signer.urlFor(result.posterKey),
+      posterUrl: await this.links.urlFor(result.posterKey),
       durationSeconds: result.durationSeconds,
     };
   }

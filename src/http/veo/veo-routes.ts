@@ -120,7 +120,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   app.get('/veo/record-info', polledRecordRoute, async (request) => {
     const { taskId } = parseQuery(taskIdQuerySchema, request.query);
     const task = await requireOwnedTask(deps.tasks, request, taskId);
-    return success(deps.presenter.recordInfo(task));
+    return success(await deps.presenter.recordInfo(task));
   });
 
   app.get('/veo/get-1080p-video', recordRoute, async (request) => {
@@ -128,7 +128,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     const { taskId, index } = parseQuery(upgradeQuerySchema, request.query);
     if (index !== undefined && index !== '0') return recordMissing('record result data not exist');
     const upgrade = await deps.tasks.requestUpgrade(key, taskId, '1080p', null, idempotencyOf(request));
-    const url = deps.presenter.videoUrl(upgrade.task);
+    const url = await deps.presenter.videoUrl(upgrade.task);
     if (url) return success({ resultUrl: url });
     if (upgrade.task.state === 'failed') return { code: 500, msg: 'Internal Error, Please try again later.', data: null };
     return { code: 400, msg: '1080P is processing. It should be ready in 1-2 minutes. Please check back shortly.', data: null };
@@ -141,7 +141,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     const { task, created } = await deps.tasks.requestUpgrade(key, body.taskId, '4k', body.callBackUrl, idempotencyOf(request));
     const none = { taskId: task.id, resultUrls: null, imageUrls: null };
     if (created) return success(none);
-    const files = deps.presenter.fourKFiles(task);
+    const files = await deps.presenter.fourKFiles(task);
     if (files) return { code: 422, msg: 'The video has been generated successfully', data: { taskId: task.id, ...files } };
     if (task.state === 'failed') return { code: 500, msg: FOUR_K_UNAVAILABLE, data: { taskId: task.id } };
     return { code: 422, msg: '4k is processing. It should be ready in 5-10 minutes. Please check back shortly.', data: none };

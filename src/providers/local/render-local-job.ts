@@ -63,13 +63,13 @@ async function extensionSource(deps: RenderDependencies, task: Task, workDir: st
   if (task.parentTaskId) {
     const parent = await deps.tasks.findById(task.parentTaskId);
     if (!parent?.result) throw new MediaError('the source video is no longer available');
-    return deps.blobs.localPath(parent.result.videoKey);
+    return storedSource(deps, parent.result.videoKey, workDir);
   }
   const { sourceVideoKey, sourceVideoUrl } = task.parameters;
   let sourcePath: string;
   let info: MediaInfo;
   if (sourceVideoKey) {
-    sourcePath = await deps.blobs.localPath(sourceVideoKey);
+    sourcePath = await storedSource(deps, sourceVideoKey, workDir);
     info = await deps.renderer.inspect(sourcePath, signal);
   } else if (sourceVideoUrl) {
     sourcePath = path.join(workDir, 'source');
@@ -79,6 +79,13 @@ async function extensionSource(deps: RenderDependencies, task: Task, workDir: st
   }
   checkExtendableSource(sourceFacts(info.video));
   return sourcePath;
+}
+
+/** A stored video brought into the render's work directory (ffmpeg reads local files only). */
+async function storedSource(deps: RenderDependencies, key: string, workDir: string): Promise<string> {
+  const destination = path.join(workDir, 'stored-source.mp4');
+  if (!(await deps.blobs.copyToFile(key, destination))) throw new MediaError('the source video is no longer available');
+  return destination;
 }
 
 async function render(deps: RenderDependencies, taskId: string, workDir: string, signal: AbortSignal): Promise<RenderManifest> {
@@ -95,7 +102,7 @@ async function render(deps: RenderDependencies, taskId: string, workDir: string,
     } else {
       const parent = task.parentTaskId ? await deps.tasks.findById(task.parentTaskId) : undefined;
       if (!parent?.result) throw new MediaError('the source video is no longer available');
-      const sourcePath = await deps.blobs.localPath(parent.result.videoKey);
+      const sourcePath = await storedSource(deps, parent.result.videoKey, workDir);
       output = await deps.renderer.upscale({ sourcePath, target: task.operation === 'upgrade_4k' ? '4k' : '1080p' }, workDir, signal);
     }
   } catch (error) {
