@@ -5,20 +5,27 @@ import type { DeliveryState } from '../src/ports/callback-outbox.js';
 import type { ApiKeyRecord } from '../src/ports/key-store.js';
 import { startCallbackReceiver, type ReceiverAnswer } from './helpers/callback-receiver.js';
 import { endTask } from './helpers/terminal-tasks.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import { startTestSegue, type TestSegue } from './helpers/test-segue.js';
 import { waitFor } from './helpers/wait-for.js';
 
 let harness: TestSegue;
 let key: ApiKeyRecord;
 const receivers: Array<{ close(): Promise<void> }> = [];
+/** The schedule runs on Segue's clock: the tests move it forward instead of waiting minutes. */
+const clock = new ManualClock();
+const MINUTE = 60_000;
 
 before(async () => {
   harness = await startTestSegue({
     environment: {
       SEGUE_ALLOW_PRIVATE_NETWORKS: 'true',
-      SEGUE_CALLBACK_RETRY_SCHEDULE: '0,100ms,200ms',
+      SEGUE_CALLBACK_RETRY_SCHEDULE: '0,5m,30m',
       SEGUE_CALLBACK_TIMEOUT_SECONDS: '1',
+      // Leases run on the same clock: long enough that moving it on never looks like a dead worker.
+      SEGUE_JOB_LEASE_SECONDS: String(7 * 24 * 3600),
     },
+    clock,
   });
   key = (await harness.segue.keys.authenticate(harness.key))!;
 });
@@ -44,10 +51,13 @@ async function deliveriesOf(taskId: string) {
   }>;
 }
 
+/** Waits for a delivery's state while moving Segue's clock a minute forward at every look. */
 async function settled(taskId: string, state: DeliveryState) {
   return waitFor(`delivery of ${taskId} to be ${state}`, async () => {
     const [delivery] = await deliveriesOf(taskId);
-    return delivery?.state === state ? delivery : undefined;
+    if (delivery?.state === state) return delivery;
+    clock.advance(MINUTE);
+    return undefined;
   });
 }
 
@@ -60,7 +70,7 @@ test('a receiver that fails twice then accepts: three signed attempts with one w
   assert.equal(new Set(flaky.received.map((callback) => callback.headers['webhook-id'])).size, 1);
   assert.equal(flaky.received[0]!.headers['webhook-id'], delivery.id);
   for (const callback of flaky.received) {
-    assert.ok(verifySegueCallback({ headers: callback.headers, rawBody: callback.rawBody, webhookSecret: key.webhookSecret }));
+    assert.ok(verifySegueCallback({ headers: callback.headers, rawBody: callback.rawBody, webhookSecret: key.webhookSecret, nowSeconds: Number(callback.headers['webhook-timestamp']) }));
     assert.equal(callback.headers['x-webhook-signature'], undefined, 'no Veo signature without an HMAC key');
   }
   assert.equal(flaky.received[2]!.body.msg, 'Veo3.1 video generated successfully.');
@@ -91,11 +101,11 @@ test('a receiver slower than the timeout is retried; Retry-After on 429 is honou
   assert.match(slow.attempts[0]!.error ?? '', /timed out/);
   assert.equal(slow.attempts[1]!.statusCode, 200);
 
-  const throttled = await receiver((attempt) => (attempt === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 200));
+  const throttled = await receiver((attempt) => (attempt === 1 ? { status: 429, headers: { 'retry-after': '3600' } } : 200));
   const throttledTask = await endTask(harness.segue.storage, key.id, throttled.url);
-  await settled(throttledTask.id, 'delivered');
-  const gap = throttled.received[1]!.receivedAt - throttled.received[0]!.receivedAt;
-  assert.ok(gap >= 950, `second attempt came ${gap} ms after the 429 (schedule says 100 ms, Retry-After 1 s)`);
+  const delivered = await settled(throttledTask.id, 'delivered');
+  const gap = delivered.attempts[1]!.attemptedAt - delivered.attempts[0]!.attemptedAt;
+  assert.ok(gap >= 3600_000, `second attempt came ${gap / MINUTE} min after the 429 (schedule says 5 min, Retry-After 1 h)`);
 });
 
 test('redelivery sends a finished delivery again with the same webhook-id, one or all exhausted', async () => {
@@ -147,11 +157,11 @@ test('secret rotation signs with both secrets during the overlap; the Veo HMAC s
     const [callback] = accepting.received;
     assert.equal(String(callback!.headers['webhook-signature']).split(' ').length, 2);
     for (const webhookSecret of [oldSecret, newSecret]) {
-      assert.ok(verifySegueCallback({ headers: callback!.headers, rawBody: callback!.rawBody, webhookSecret }), 'both secrets verify');
+      assert.ok(verifySegueCallback({ headers: callback!.headers, rawBody: callback!.rawBody, nowSeconds: Number(callback!.headers['webhook-timestamp']), webhookSecret }), 'both secrets verify');
     }
-    assert.ok(verifySegueCallback({ headers: callback!.headers, rawBody: callback!.rawBody, veoHmacKey: hmacKey }));
-    assert.ok(verifySegueCallback({ headers: callback!.headers, rawBody: callback!.rawBody, webhookSecret: newSecret, veoHmacKey: hmacKey }));
-    assert.equal(verifySegueCallback({ headers: callback!.headers, rawBody: callback!.rawBody, veoHmacKey: 'wrong' }), false);
+    assert.ok(verifySegueCallback({ headers: callback!.headers, rawBody: callback!.rawBody, nowSeconds: Number(callback!.headers['webhook-timestamp']), veoHmacKey: hmacKey }));
+    assert.ok(verifySegueCallback({ headers: callback!.headers, rawBody: callback!.rawBody, nowSeconds: Number(callback!.headers['webhook-timestamp']), webhookSecret: newSecret, veoHmacKey: hmacKey }));
+    assert.equal(verifySegueCallback({ headers: callback!.headers, rawBody: callback!.rawBody, nowSeconds: Number(callback!.headers['webhook-timestamp']), veoHmacKey: 'wrong' }), false);
   } finally {
     await harness.segue.keys.setVeoHmacKey(key.id, false);
     key = (await harness.segue.keys.authenticate(harness.key))!;

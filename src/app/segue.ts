@@ -79,7 +79,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
-  const storage = await openStorage({ ...config, logger: logger.child({ component: 'storage' }) });
+  const storage = await openStorage({ ...config, logger: logger.child({ component: 'storage' }), now });
   const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
   const { blobs, links, close: closeBlobs } = await setUpBlobs(config, signer, now);
   const media = new MediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, defaultTimeoutMs: config.ffmpegTimeoutMs });
@@ -164,6 +164,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
     kindConcurrency: { 'local.render': config.localRenderConcurrency, 'task.ingest': 2 },
     leaseMs: config.jobLeaseMs,
     pollMs: config.workerPollMs,
+    now,
     logger: logger.child({ component: 'worker' }),
     subscribe: (listener) => storage.onJobEnqueued(listener),
   });

@@ -36,6 +36,8 @@ export interface WorkerOptions {
   readonly kindConcurrency: Partial<Record<JobKind, number>>;
   readonly leaseMs: number;
   readonly pollMs: number;
+  /** The time jobs fall due by (the queue's clock); sleeping and leases stay on real time. */
+  readonly now?: () => number;
   readonly logger: Logger;
   /** Subscribes to in-process "a job is due" signals. */
   readonly subscribe: (listener: () => void) => void;
@@ -67,7 +69,10 @@ export class Worker {
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
 
+  private readonly now: () => number;
+
   constructor(private readonly options: WorkerOptions) {
+    this.now = options.now ?? Date.now;
     options.subscribe(() => this.wake?.());
   }
 
@@ -133,7 +138,7 @@ export class Worker {
 
   private async sleep(): Promise<void> {
     const next = await this.options.queue.nextRunAt(this.claimableKinds()).catch(() => undefined);
-    const untilNext = next === undefined ? this.options.pollMs : Math.max(5, next - Date.now());
+    const untilNext = next === undefined ? this.options.pollMs : Math.max(5, next - this.now());
     const delay = Math.min(this.options.pollMs, untilNext);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay);
@@ -182,7 +187,7 @@ export class Worker {
       const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | void>;
       const outcome = await handler(payload.data, { jobId: job.id, workerId: this.id, attempt: job.attempts, signal: controller.signal, logger });
       if (outcome) {
-        await this.record(() => queue.reschedule(job.id, this.id, Date.now() + outcome.retryAfterMs, { spendAttempt: false }), logger);
+        await this.record(() => queue.reschedule(job.id, this.id, this.now() + outcome.retryAfterMs, { spendAttempt: false }), logger);
       } else {
         await this.record(() => queue.complete(job.id, this.id), logger);
       }
@@ -190,13 +195,13 @@ export class Worker {
       const message = error instanceof Error ? error.message : String(error);
       if (controller.signal.aborted && this.state === 'stopping') {
         // Released, not failed: the next worker runs it again without losing an attempt.
-        await this.record(() => queue.reschedule(job.id, this.id, Date.now(), { spendAttempt: false, error: message }), logger);
+        await this.record(() => queue.reschedule(job.id, this.id, this.now(), { spendAttempt: false, error: message }), logger);
         logger.info('job released on shutdown');
       } else if (isPermanent(error) || job.attempts >= job.maxAttempts) {
         await this.exhaust(job, kind, payload.data, message, logger);
       } else {
         const delay = backoffDelay(kind, job.attempts);
-        await this.record(() => queue.reschedule(job.id, this.id, Date.now() + delay, { spendAttempt: true, error: message }), logger);
+        await this.record(() => queue.reschedule(job.id, this.id, this.now() + delay, { spendAttempt: true, error: message }), logger);
         logger.warn({ err: error, retryInMs: delay }, 'job failed; will retry');
       }
     } finally {

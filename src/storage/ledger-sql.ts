@@ -4,7 +4,10 @@ import type { Ledger, LedgerEntry, LedgerEntryKind } from '../ports/ledger.js';
 import type { Database } from './database-schema.js';
 
 export class SqlLedger implements Ledger {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Call inside a transaction: the entry and the running balance are written together. */
   async append(entry: { apiKeyId: string; kind: LedgerEntryKind; amount: number; taskId?: string; note?: string }): Promise<void> {
@@ -39,7 +42,7 @@ export class SqlLedger implements Ledger {
         amount: entry.amount,
         task_id: entry.taskId ?? null,
         note: entry.note ?? null,
-        created_at: Date.now(),
+        created_at: this.now(),
       })
       .execute();
   }

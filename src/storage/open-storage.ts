@@ -12,12 +12,14 @@ export interface StorageOptions {
   readonly databasePoolSize?: number;
   /** Where dropped connections are reported (default: warnings on stderr). */
   readonly logger?: Logger;
+  /** The time rows are stamped with and jobs fall due by (Segue's clock). */
+  readonly now?: () => number;
 }
 
 /** Opens (and migrates) the configured database: SQLite in the data directory by default. */
 export async function openStorage(options: StorageOptions): Promise<Storage> {
-  if (!options.databaseUrl) return createSqlStorage(await openSqliteDialect(options.dataDir));
+  if (!options.databaseUrl) return createSqlStorage(await openSqliteDialect(options.dataDir), options.now);
   if (!/^postgres(ql)?:\/\//.test(options.databaseUrl)) throw new Error('the database URL must start with postgres:// or postgresql://');
   const logger = options.logger ?? pino({ level: 'warn' }, pino.destination(2));
-  return createSqlStorage(await openPostgresDialect(options.databaseUrl, { poolSize: options.databasePoolSize ?? 10, logger }));
+  return createSqlStorage(await openPostgresDialect(options.databaseUrl, { poolSize: options.databasePoolSize ?? 10, logger }), options.now);
 }

@@ -20,16 +20,16 @@ const JOBS_CHANNEL = 'segue_jobs';
  * notifications, every other process's too (the signal is sent in the enqueuing transaction, so
  * it goes out at commit). A process hears its own notifications as well: a second wake is harmless.
  */
-export function createSqlStorage(dialect: StorageDialect): Storage {
+export function createSqlStorage(dialect: StorageDialect, now: () => number = Date.now): Storage {
   const listeners: Array<() => void> = [];
   const signal = () => listeners.forEach((listener) => listener());
   const notifications = dialect.notifications;
   let listening: Promise<void> | undefined;
   const storesFor = (executor: Kysely<Database>, onEnqueued: (dueNow: boolean) => void | Promise<void>): Stores => ({
-    tasks: new SqlTaskStore(executor, dialect),
-    jobs: new SqlJobQueue(executor, dialect, onEnqueued),
+    tasks: new SqlTaskStore(executor, dialect, now),
+    jobs: new SqlJobQueue(executor, dialect, onEnqueued, now),
     keys: new SqlKeyStore(executor),
-    ledger: new SqlLedger(executor),
+    ledger: new SqlLedger(executor, now),
     callbacks: new SqlCallbackOutbox(executor),
     settings: new SqlSettingsStore(executor),
     inboundWebhooks: new SqlInboundWebhookLog(executor),

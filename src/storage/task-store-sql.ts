@@ -87,6 +87,7 @@ export class SqlTaskStore implements TaskStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: StorageDialect,
+    private readonly now: () => number = Date.now,
   ) {
     this.lookups = lookups(db);
   }
@@ -200,7 +201,7 @@ export class SqlTaskStore implements TaskStore {
   async saveProviderHandle(id: string, handle: unknown): Promise<void> {
     await this.db
       .updateTable('tasks')
-      .set({ provider_handle: JSON.stringify(handle), updated_at: Date.now() })
+      .set({ provider_handle: JSON.stringify(handle), updated_at: this.now() })
       .where('id', '=', id)
       .execute();
   }
@@ -234,7 +235,7 @@ export class SqlTaskStore implements TaskStore {
   async saveUpstreamOutput(id: string, output: UpstreamOutput): Promise<void> {
     await this.db
       .updateTable('tasks')
-      .set({ upstream_output_uri: output.uri, upstream_output_created_at: output.createdAt, updated_at: Date.now() })
+      .set({ upstream_output_uri: output.uri, upstream_output_created_at: output.createdAt, updated_at: this.now() })
       .where('id', '=', id)
       .execute();
   }
@@ -242,7 +243,7 @@ export class SqlTaskStore implements TaskStore {
   async saveProgress(id: string, progress: number): Promise<void> {
     await this.db
       .updateTable('tasks')
-      .set({ progress: Math.max(0, Math.min(99, Math.round(progress))), updated_at: Date.now() })
+      .set({ progress: Math.max(0, Math.min(99, Math.round(progress))), updated_at: this.now() })
       .where('id', '=', id)
       .where('state', '=', 'running')
       .where('progress', '<', Math.round(progress))
