@@ -6,6 +6,8 @@ import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
 import type { ProviderHookService } from '../services/provider-hook-service.js';
 import { providerHookRoutes } from './hooks/provider-hook-routes.js';
 import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
+import { registerOpenApi } from './openapi.js';
+import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
 import { type UniversalRouteDependencies, universalRoutes } from './universal/universal-routes.js';
 import { type VeoRouteDependencies, veoRoutes } from './veo/veo-routes.js';
 
@@ -33,6 +35,11 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     trustProxy: false,
     genReqId: () => randomUUID(),
   });
+  // Every route declares zod schemas: validated by zod, answered through fast-json-stringify,
+  // and documented (see `openApiDocument`). Each scope words its own validation failures.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await registerOpenApi(app);
   await app.register(async (scope) => veoRoutes(scope, deps.veo), { prefix: '/api/v1' });
   await app.register(async (scope) => universalRoutes(scope, deps.universal), { prefix: '/v2' });
   if (deps.admin) {
