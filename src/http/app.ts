@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type onRouteHookHandler } from 'fastify';
 import type { Logger } from 'pino';
 import { type AdminRouteDependencies, adminRoutes } from './admin/admin-routes.js';
 import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
 import type { ProviderHookService } from '../services/provider-hook-service.js';
 import { providerHookRoutes } from './hooks/provider-hook-routes.js';
 import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
+import { registerOpenApi } from './openapi.js';
+import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
 import { type UniversalRouteDependencies, universalRoutes } from './universal/universal-routes.js';
 import { type VeoRouteDependencies, veoRoutes } from './veo/veo-routes.js';
 
@@ -22,8 +24,13 @@ export interface HttpDependencies {
   readonly providerHooks: ProviderHookService;
 }
 
+/** What a caller may watch while the app is built (the OpenAPI test lists every route with it). */
+export interface HttpAppOptions {
+  readonly onRoute?: onRouteHookHandler;
+}
+
 /** The HTTP face of Segue: each dialect is an encapsulated plugin with its own error mapping. */
-export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInstance> {
+export async function buildHttpApp(deps: HttpDependencies, options: HttpAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request lines would dominate the logs of polling clients; routes log what matters.
@@ -33,6 +40,12 @@ export async function buildHttpApp(deps: HttpDependencies): Promise<FastifyInsta
     trustProxy: false,
     genReqId: () => randomUUID(),
   });
+  // Every route declares zod schemas: validated by zod, answered through fast-json-stringify,
+  // and documented (see `openApiDocument`). Each scope words its own validation failures.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
+  await registerOpenApi(app);
   await app.register(async (scope) => veoRoutes(scope, deps.veo), { prefix: '/api/v1' });
   await app.register(async (scope) => universalRoutes(scope, deps.universal), { prefix: '/v2' });
   if (deps.admin) {

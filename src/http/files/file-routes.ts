@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { isSafeBlobKey } from '../../blobs/blob-keys.js';
 import type { UrlSigner } from '../../blobs/signed-urls.js';
 import type { BlobStore } from '../../ports/blob-store.js';
+import { routeDocs } from '../openapi.js';
 import { isNotModified, rangeStillApplies, requestedRange } from './range-requests.js';
 
 export interface FileRouteDependencies {
@@ -10,7 +13,15 @@ export interface FileRouteDependencies {
   readonly blobs: BlobStore;
 }
 
-type FileRequest = FastifyRequest<{ Params: { '*': string }; Querystring: { expires?: unknown; signature?: unknown } }>;
+type FileRequest = FastifyRequest<{ Params: { '*': string }; Querystring: { expires?: string | string[] | undefined; signature?: string | string[] | undefined } }>;
+
+/** A repeated parameter arrives as a list: that is no link Segue signed (403, like any bad link). */
+const linkParameter = z.union([z.string(), z.array(z.string())]).optional();
+const refused = z.object({ code: z.literal(403), msg: z.string(), data: z.null() });
+const file = {
+  description: 'The file, or the requested range of it.',
+  content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } },
+};
 
 /**
  * `GET /files/<key>?expires=&signature=`: result media behind Segue's own signed, expiring
@@ -49,5 +60,16 @@ export async function fileRoutes(app: FastifyInstance, deps: FileRouteDependenci
     return reply.send(opened.body);
   };
   // HEAD is declared, not derived from GET: Fastify's derived HEAD would read the whole body to throw it away.
-  app.route({ method: ['GET', 'HEAD'], url: '/files/*', handler: serve });
+  app.withTypeProvider<ZodTypeProvider>().route({
+    method: ['GET', 'HEAD'],
+    url: '/files/*',
+    schema: {
+      ...routeDocs.files,
+      summary: 'A result file behind a signed link (HTTP Range supported)',
+      params: z.object({ '*': z.string().meta({ description: 'The file key, as the signed link names it.' }) }),
+      querystring: z.object({ expires: linkParameter, signature: linkParameter }),
+      response: { 200: file, 206: file, 403: refused },
+    },
+    handler: serve,
+  });
 }

@@ -1,8 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { ProviderHookService } from '../../services/provider-hook-service.js';
+import { routeDocs } from '../openapi.js';
 
 /** Webhook bodies are small notices; anything larger is not one. */
 const hookBodyLimit = 64 * 1024;
+
+const error = z.object({ error: z.string() });
 
 /**
  * `POST /hooks/:entry`: an upstream's webhook for one provider entry (the URL Segue hands that
@@ -13,13 +18,25 @@ export async function providerHookRoutes(app: FastifyInstance, hooks: ProviderHo
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: hookBodyLimit }, (_request, body, done) => done(null, body));
 
-  app.post('/hooks/:entry', async (request, reply) => {
-    const { entry } = request.params as { entry: string };
-    const rawBody = typeof request.body === 'string' ? request.body : '';
-    const outcome = await hooks.receive(entry, request.headers, rawBody);
-    if (outcome === 'unknown_entry') return reply.code(404).send({ error: 'no provider entry takes webhooks here' });
-    if (outcome === 'refused') return reply.code(401).send({ error: 'invalid or stale webhook signature' });
-    request.log.info({ entry, outcome }, 'provider webhook received');
-    return reply.code(200).send({ status: outcome });
-  });
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/hooks/:entry',
+    {
+      schema: {
+        ...routeDocs.hooks,
+        summary: "An upstream's webhook for one provider entry",
+        params: z.object({ entry: z.string().meta({ description: 'The provider entry the webhook URL was handed to.' }) }),
+        // The raw text: the entry's plug-in verifies its signature over these very bytes.
+        body: z.string().nullable().transform((body) => body ?? ''),
+        response: { 200: z.object({ status: z.enum(['accepted', 'duplicate']) }), 401: error, 404: error },
+      },
+    },
+    async (request, reply) => {
+      const { entry } = request.params;
+      const outcome = await hooks.receive(entry, request.headers, request.body);
+      if (outcome === 'unknown_entry') return reply.code(404).send({ error: 'no provider entry takes webhooks here' });
+      if (outcome === 'refused') return reply.code(401).send({ error: 'invalid or stale webhook signature' });
+      request.log.info({ entry, outcome }, 'provider webhook received');
+      return reply.code(200).send({ status: outcome });
+    },
+  );
 }

@@ -1,16 +1,19 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { KeyService } from '../../services/key-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
 import type { TaskService } from '../../services/task-service.js';
 import type { VideoExtensions } from '../../services/video-extensions.js';
 import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
-import { idempotencyOf } from '../idempotency.js';
+import { idempotencyHeaders, idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
+import { routeDocs } from '../openapi.js';
 import { universalError } from './universal-errors.js';
 import type { UniversalPresenter } from './universal-presenter.js';
-import { parseUniversalCreate, parseUniversalFetch } from './universal-requests.js';
+import { fetchQuerySchema, universalCreateSchema, universalSchemaError } from './universal-requests.js';
+import { universalResponses } from './universal-responses.js';
 
 export interface UniversalRouteDependencies {
   readonly keys: KeyService;
@@ -42,33 +45,42 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
       timestamp: new Date().toISOString(),
     });
   });
+  app.setSchemaErrorFormatter(universalSchemaError);
 
-  app.post('/video/generations', { bodyLimit: deps.mediaBodyLimitBytes }, async (request) => {
-    const key = apiKeyOf(request);
-    const create = parseUniversalCreate(request.body);
-    await checkMediaUrls(
-      deps.imports,
-      create.parameters.imageUrls.map((url, index) => [url, create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url'] as const),
-    );
-    const idempotency = idempotencyOf(request);
-    const common = { key, modelId: create.modelId, seed: create.seed, callbackUrl: null, requestEcho: create.requestEcho, ...(idempotency ? { idempotency } : {}) };
-    const task = create.videoUrl
-      ? await deps.extensions.extend({
-          ...common,
-          source: { url: create.videoUrl },
-          prompt: create.parameters.prompt,
-          watermark: null,
-          model: create.parameters.model,
-          importParameters: create.parameters,
-        })
-      : await deps.tasks.createGeneration({ ...common, parameters: create.parameters });
-    request.log.info({ taskId: task.id, model: create.requestEcho['model'] }, 'generation accepted');
-    return deps.presenter.created(task);
-  });
+  const routes = app.withTypeProvider<ZodTypeProvider>();
 
-  app.get('/video/generations', POLLED_ROUTE, async (request) => {
-    const { generationId } = parseUniversalFetch(request.query);
-    const task = await requireOwnedTask(deps.tasks, request, generationId);
-    return deps.presenter.fetched(task);
-  });
+  routes.post(
+    '/video/generations',
+    {
+      bodyLimit: deps.mediaBodyLimitBytes,
+      schema: { ...routeDocs.universal, summary: 'Generate or extend a video', body: universalCreateSchema, headers: idempotencyHeaders, response: universalResponses.created },
+    },
+    async (request) => {
+      const create = request.body;
+      await checkMediaUrls(
+        deps.imports,
+        create.parameters.imageUrls.map((url, index) => [url, create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url'] as const),
+      );
+      const idempotency = idempotencyOf(request);
+      const common = { key: apiKeyOf(request), modelId: create.modelId, seed: create.seed, callbackUrl: null, requestEcho: create.requestEcho, ...(idempotency ? { idempotency } : {}) };
+      const task = create.videoUrl
+        ? await deps.extensions.extend({
+            ...common,
+            source: { url: create.videoUrl },
+            prompt: create.parameters.prompt,
+            watermark: null,
+            model: create.parameters.model,
+            importParameters: create.parameters,
+          })
+        : await deps.tasks.createGeneration({ ...common, parameters: create.parameters });
+      request.log.info({ taskId: task.id, model: create.requestEcho['model'] }, 'generation accepted');
+      return deps.presenter.created(task);
+    },
+  );
+
+  routes.get(
+    '/video/generations',
+    { ...POLLED_ROUTE, schema: { ...routeDocs.universal, summary: 'A generation and its video', querystring: fetchQuerySchema, response: universalResponses.fetched } },
+    async (request) => deps.presenter.fetched(await requireOwnedTask(deps.tasks, request, request.query.generation_id)),
+  );
 }

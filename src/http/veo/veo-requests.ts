@@ -1,7 +1,9 @@
+import type { FastifySchemaValidationError } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
 import { type GenerationMode, type TaskParameters, withParameterDefaults } from '../../domain/task.js';
 import { checkWatermark } from '../../domain/watermark.js';
+import { firstIssue, type SchemaIssue } from '../schema-compilers.js';
 
 const seedMessage = 'seeds must be an integer between 10000 and 99999';
 const seedField = z
@@ -94,11 +96,17 @@ export const fourKBodySchema = z.object({
   callBackUrl: callbackField,
 });
 
-/** `POST /api/v1/callbacks/redeliver`: one delivery, or every exhausted one of the key. */
-export const redeliverBodySchema = z.object({
-  deliveryId: z.string({ error: 'deliveryId must be text' }).trim().min(1).max(128).nullish(),
-  exhausted: z.boolean({ error: 'exhausted must be true or false' }).nullish(),
-});
+/**
+ * `POST /api/v1/callbacks/redeliver`: one delivery, or every exhausted one of the key. No body,
+ * or `null`, is an empty one (the route then says which field it needs).
+ */
+export const redeliverBodySchema = z.preprocess(
+  (body) => body ?? {},
+  z.object({
+    deliveryId: z.string({ error: 'deliveryId must be text' }).trim().min(1).max(128).nullish(),
+    exhausted: z.boolean({ error: 'exhausted must be true or false' }).nullish(),
+  }),
+);
 
 /**
  * A query parameter given once. Fastify's query parser makes a list of a repeated parameter;
@@ -110,32 +118,33 @@ const queryParameter = (name: string) =>
 const taskIdParameter = queryParameter('taskId').trim().min(1, 'taskId is required').max(128, 'taskId is too long');
 
 /** `GET /api/v1/veo/record-info` and `GET /api/v1/callbacks`. */
-export const taskIdQuerySchema = z.object({ taskId: taskIdParameter });
+export const taskIdQuerySchema = z.object({ taskId: taskIdParameter.meta({ description: 'The task id that the create answered.' }) });
 
 /** `GET /api/v1/veo/get-1080p-video`. */
-export const upgradeQuerySchema = z.object({ taskId: taskIdParameter, index: queryParameter('index').optional() });
+export const upgradeQuerySchema = z.object({
+  taskId: taskIdParameter,
+  index: queryParameter('index').optional().meta({ description: 'The output video (only 0 exists).' }),
+});
 
-/** Turns the first zod issue about a body into the dialect's one-line message. */
-export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('The request body must be a JSON object');
-  }
-  return parseFields(schema, body);
+/**
+ * The Veo dialect's one-line message for a request that does not match its route's schema (the
+ * scope's schema error formatter): a missing field "is required"; otherwise the field's own words.
+ */
+export function veoSchemaError(errors: readonly FastifySchemaValidationError[], part: string): ValidationError {
+  return veoValidationError(firstIssue(errors), part);
 }
 
-/** Turns the first zod issue about a query string into the dialect's one-line message. */
-export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
-  return parseFields(schema, query ?? {});
-}
-
-function parseFields<T>(schema: z.ZodType<T>, fields: object): T {
-  const parsed = schema.safeParse(fields);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
+function veoValidationError(issue: SchemaIssue, part: string): ValidationError {
+  if (issue.path.length === 0 && part === 'body') return new ValidationError('The request body must be a JSON object');
   const field = issue.path.join('.');
-  const given = issue.path.reduce<unknown>((value, part) => (value as Record<PropertyKey, unknown> | undefined)?.[part], fields);
-  const message = issue.code === 'invalid_type' && given === undefined ? `${field} is required` : issue.message;
-  throw new ValidationError(message, field);
+  return new ValidationError(issue.code === 'invalid_type' && issue.input === undefined ? `${field} is required` : issue.message, field);
+}
+
+/** Validates a body outside a route, with the same words as the routes' validation. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  throw veoValidationError(parsed.error.issues[0]!, 'body');
 }
 
 const generationTypeModes: Record<string, GenerationMode> = {

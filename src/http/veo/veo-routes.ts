@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ValidationError } from '../../domain/errors.js';
 import type { CallbackService } from '../../services/callback-service.js';
 import type { KeyService } from '../../services/key-service.js';
@@ -7,9 +8,10 @@ import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { TaskService } from '../../services/task-service.js';
 import type { VideoExtensions } from '../../services/video-extensions.js';
 import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
-import { idempotencyOf } from '../idempotency.js';
+import { idempotencyHeaders, idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
+import { routeDocs } from '../openapi.js';
 import { veoErrorEnvelope, type VeoRouteAnswers } from './veo-errors.js';
 import { FOUR_K_UNAVAILABLE, type VeoPresenter } from './veo-presenter.js';
 import {
@@ -18,12 +20,12 @@ import {
   generateBodySchema,
   generateEcho,
   generationParameters,
-  parseBody,
-  parseQuery,
   redeliverBodySchema,
   taskIdQuerySchema,
   upgradeQuerySchema,
+  veoSchemaError,
 } from './veo-requests.js';
+import { veoResponses } from './veo-responses.js';
 
 export interface VeoRouteDependencies {
   readonly keys: KeyService;
@@ -38,7 +40,7 @@ export interface VeoRouteDependencies {
   readonly mediaBodyLimitBytes: number;
 }
 
-const success = (data: unknown) => ({ code: 200, msg: 'success', data });
+const success = <T>(data: T) => ({ code: 200, msg: 'success', data });
 
 /** A record-level 422 of the upgrade routes (the dialect's own message). */
 const recordMissing = (msg: string) => ({ code: 422, msg, data: null });
@@ -70,99 +72,124 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     return reply.code(200).send(envelope);
   });
 
+  app.setSchemaErrorFormatter(veoSchemaError);
   app.setNotFoundHandler((_request, reply) => reply.code(200).send({ code: 404, msg: 'Not found', data: null }));
 
-  app.post('/veo/generate', { bodyLimit: deps.mediaBodyLimitBytes }, async (request) => {
-    const key = apiKeyOf(request);
-    const body = parseBody(generateBodySchema, request.body);
-    const parameters = generationParameters(body);
-    await checkMediaUrls(deps.imports, parameters.imageUrls.map((url, index) => [url, `imageUrls[${index}]`] as const));
-    const seed = body.seeds ?? body.seed ?? undefined;
-    const task = await deps.tasks.createGeneration({
-      key,
-      translationRequested: body.enableTranslation ?? true,
-      parameters,
-      seed,
-      callbackUrl: body.callBackUrl,
-      requestEcho: generateEcho(body, parameters, seed),
-      idempotency: idempotencyOf(request),
-    });
-    request.log.info({ taskId: task.id }, 'generation accepted');
-    return success({ taskId: task.id });
-  });
+  const routes = app.withTypeProvider<ZodTypeProvider>();
 
-  app.post('/veo/extend', async (request) => {
-    const key = apiKeyOf(request);
-    const body = parseBody(extendBodySchema, request.body);
-    const seed = body.seeds ?? body.seed ?? undefined;
-    const task = await deps.extensions.extend({
-      key,
-      source: { taskId: body.taskId },
-      prompt: body.prompt,
-      seed,
-      watermark: body.watermark,
-      callbackUrl: body.callBackUrl,
-      model: body.model ? extendModels[body.model] : undefined,
-      requestEcho: {
-        taskId: body.taskId,
+  routes.post(
+    '/veo/generate',
+    {
+      bodyLimit: deps.mediaBodyLimitBytes,
+      schema: { ...routeDocs.veo, summary: 'Generate a video', body: generateBodySchema, headers: idempotencyHeaders, response: veoResponses.created },
+    },
+    async (request) => {
+      const { body } = request;
+      const parameters = generationParameters(body);
+      await checkMediaUrls(deps.imports, parameters.imageUrls.map((url, index) => [url, `imageUrls[${index}]`] as const));
+      const seed = body.seeds ?? body.seed ?? undefined;
+      const task = await deps.tasks.createGeneration({
+        key: apiKeyOf(request),
+        translationRequested: body.enableTranslation ?? true,
+        parameters,
+        seed,
+        callbackUrl: body.callBackUrl,
+        requestEcho: generateEcho(body, parameters, seed),
+        idempotency: idempotencyOf(request),
+      });
+      request.log.info({ taskId: task.id }, 'generation accepted');
+      return success({ taskId: task.id });
+    },
+  );
+
+  routes.post(
+    '/veo/extend',
+    { schema: { ...routeDocs.veo, summary: 'Extend a finished video', body: extendBodySchema, headers: idempotencyHeaders, response: veoResponses.created } },
+    async (request) => {
+      const { body } = request;
+      const seed = body.seeds ?? body.seed ?? undefined;
+      const task = await deps.extensions.extend({
+        key: apiKeyOf(request),
+        source: { taskId: body.taskId },
         prompt: body.prompt,
-        ...(seed !== undefined ? { seeds: seed } : {}),
-        ...(body.watermark ? { waterMark: body.watermark } : {}),
-        ...(body.callBackUrl ? { callBackUrl: body.callBackUrl } : {}),
-        model: body.model ?? 'fast',
-      },
-      idempotency: idempotencyOf(request),
-    });
-    request.log.info({ taskId: task.id, sourceTaskId: body.taskId }, 'extension accepted');
-    return success({ taskId: task.id });
-  });
+        seed,
+        watermark: body.watermark,
+        callbackUrl: body.callBackUrl,
+        model: body.model ? extendModels[body.model] : undefined,
+        requestEcho: {
+          taskId: body.taskId,
+          prompt: body.prompt,
+          ...(seed !== undefined ? { seeds: seed } : {}),
+          ...(body.watermark ? { waterMark: body.watermark } : {}),
+          ...(body.callBackUrl ? { callBackUrl: body.callBackUrl } : {}),
+          model: body.model ?? 'fast',
+        },
+        idempotency: idempotencyOf(request),
+      });
+      request.log.info({ taskId: task.id, sourceTaskId: body.taskId }, 'extension accepted');
+      return success({ taskId: task.id });
+    },
+  );
 
-  app.get('/veo/record-info', polledRecordRoute, async (request) => {
-    const { taskId } = parseQuery(taskIdQuerySchema, request.query);
-    const task = await requireOwnedTask(deps.tasks, request, taskId);
-    return success(await deps.presenter.recordInfo(task));
-  });
+  routes.get(
+    '/veo/record-info',
+    { ...polledRecordRoute, schema: { ...routeDocs.veo, summary: 'A task and its result', querystring: taskIdQuerySchema, response: veoResponses.recordInfo } },
+    async (request) => success(await deps.presenter.recordInfo(await requireOwnedTask(deps.tasks, request, request.query.taskId))),
+  );
 
-  app.get('/veo/get-1080p-video', recordRoute, async (request) => {
-    const key = apiKeyOf(request);
-    const { taskId, index } = parseQuery(upgradeQuerySchema, request.query);
-    if (index !== undefined && index !== '0') return recordMissing('record result data not exist');
-    const upgrade = await deps.tasks.requestUpgrade(key, taskId, '1080p', null, idempotencyOf(request));
-    const url = await deps.presenter.videoUrl(upgrade.task);
-    if (url) return success({ resultUrl: url });
-    if (upgrade.task.state === 'failed') return { code: 500, msg: 'Internal Error, Please try again later.', data: null };
-    return { code: 400, msg: '1080P is processing. It should be ready in 1-2 minutes. Please check back shortly.', data: null };
-  });
+  routes.get(
+    '/veo/get-1080p-video',
+    {
+      ...recordRoute,
+      schema: { ...routeDocs.veo, summary: 'Upgrade a video to 1080p', querystring: upgradeQuerySchema, headers: idempotencyHeaders, response: veoResponses.fullHd },
+    },
+    async (request) => {
+      const { taskId, index } = request.query;
+      if (index !== undefined && index !== '0') return recordMissing('record result data not exist');
+      const upgrade = await deps.tasks.requestUpgrade(apiKeyOf(request), taskId, '1080p', null, idempotencyOf(request));
+      const url = await deps.presenter.videoUrl(upgrade.task);
+      if (url) return success({ resultUrl: url });
+      if (upgrade.task.state === 'failed') return { code: 500, msg: 'Internal Error, Please try again later.', data: null };
+      return { code: 400, msg: '1080P is processing. It should be ready in 1-2 minutes. Please check back shortly.', data: null };
+    },
+  );
 
-  app.post('/veo/get-4k-video', recordRoute, async (request) => {
-    const key = apiKeyOf(request);
-    const body = parseBody(fourKBodySchema, request.body);
-    if ((body.index ?? 0) !== 0) return recordMissing('record result data not exist');
-    const { task, created } = await deps.tasks.requestUpgrade(key, body.taskId, '4k', body.callBackUrl, idempotencyOf(request));
-    const none = { taskId: task.id, resultUrls: null, imageUrls: null };
-    if (created) return success(none);
-    const files = await deps.presenter.fourKFiles(task);
-    if (files) return { code: 422, msg: 'The video has been generated successfully', data: { taskId: task.id, ...files } };
-    if (task.state === 'failed') return { code: 500, msg: FOUR_K_UNAVAILABLE, data: { taskId: task.id } };
-    return { code: 422, msg: '4k is processing. It should be ready in 5-10 minutes. Please check back shortly.', data: none };
-  });
+  routes.post(
+    '/veo/get-4k-video',
+    { ...recordRoute, schema: { ...routeDocs.veo, summary: 'Upgrade a video to 4K', body: fourKBodySchema, headers: idempotencyHeaders, response: veoResponses.fourK } },
+    async (request) => {
+      const { body } = request;
+      if ((body.index ?? 0) !== 0) return recordMissing('record result data not exist');
+      const { task, created } = await deps.tasks.requestUpgrade(apiKeyOf(request), body.taskId, '4k', body.callBackUrl, idempotencyOf(request));
+      const none = { taskId: task.id, resultUrls: null, imageUrls: null };
+      if (created) return success(none);
+      const files = await deps.presenter.fourKFiles(task);
+      if (files) return { code: 422, msg: 'The video has been generated successfully', data: { taskId: task.id, ...files } };
+      if (task.state === 'failed') return { code: 500, msg: FOUR_K_UNAVAILABLE, data: { taskId: task.id } };
+      return { code: 422, msg: '4k is processing. It should be ready in 5-10 minutes. Please check back shortly.', data: none };
+    },
+  );
 
   // Segue's own: what happened to a task's callbacks, and sending them again.
-  app.get('/callbacks', polledRecordRoute, async (request) => {
-    const key = apiKeyOf(request);
-    const { taskId } = parseQuery(taskIdQuerySchema, request.query);
-    return success({ deliveries: await deps.callbacks.listForTask(taskId, key.id) });
-  });
+  routes.get(
+    '/callbacks',
+    { ...polledRecordRoute, schema: { ...routeDocs.veo, summary: "A task's callback deliveries", querystring: taskIdQuerySchema, response: veoResponses.deliveries } },
+    async (request) => success({ deliveries: await deps.callbacks.listForTask(request.query.taskId, apiKeyOf(request).id) }),
+  );
 
-  app.post('/callbacks/redeliver', async (request) => {
-    const key = apiKeyOf(request);
-    const body = parseBody(redeliverBodySchema, request.body ?? {});
-    if (body.deliveryId) return success({ delivery: await deps.callbacks.redeliver(body.deliveryId, key.id) });
-    if (body.exhausted) return success({ redelivered: await deps.callbacks.redeliverExhausted(key.id) });
-    throw new ValidationError('give deliveryId, or exhausted: true', 'deliveryId');
-  });
+  routes.post(
+    '/callbacks/redeliver',
+    { schema: { ...routeDocs.veo, summary: 'Send callbacks again', body: redeliverBodySchema, response: veoResponses.redelivered } },
+    async (request) => {
+      const key = apiKeyOf(request);
+      const { deliveryId, exhausted } = request.body;
+      if (deliveryId) return success({ delivery: await deps.callbacks.redeliver(deliveryId, key.id) });
+      if (exhausted) return success({ redelivered: await deps.callbacks.redeliverExhausted(key.id) });
+      throw new ValidationError('give deliveryId, or exhausted: true', 'deliveryId');
+    },
+  );
 
-  app.get('/chat/credit', POLLED_ROUTE, async (request) => {
-    return success(await deps.keys.balance(apiKeyOf(request).id));
-  });
+  routes.get('/chat/credit', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: 'The credit balance', response: veoResponses.credit } }, async (request) =>
+    success(await deps.keys.balance(apiKeyOf(request).id)),
+  );
 }
