@@ -84,9 +84,9 @@ test('universal: a foreign portrait clip extends by bridge on Gemini: last frame
   assert.equal(body.instances[0]!['image'].mimeType, 'image/png', 'the source\'s last frame went as the first frame');
   assert.equal(body.parameters['aspectRatio'], '9:16', 'a portrait source is continued in portrait');
 
+  assert.equal(done.meta.extension.method, 'bridge', 'the fetch says how the video was continued');
+  assert.match(done.meta.extension.reason, /last frame with image-to-video/);
   const task = (await harness.segue.storage.tasks.findById(reply.id))!;
-  assert.equal(task.extension?.method, 'bridge');
-  assert.match(task.extension!.reason, /last frame with image-to-video/);
   assert.equal(task.provider, 'google');
 
   const result = path.join(scratch, 'bridged.mp4');
@@ -116,8 +116,8 @@ test('Veo: a video made on the local engine extends by bridge on the route\'s Ge
   assert.equal(done.successFlag, 1, done.errorMessage);
   assert.equal(done.fallbackFlag, false, 'the route\'s first entry ran its best method for a foreign video');
   assert.equal(creates(fake).length, 1);
-  const task = (await harness.segue.storage.tasks.findById(extended.data.taskId))!;
-  assert.equal(task.extension?.method, 'bridge');
+  assert.equal(done.extendMethod, 'bridge', 'record-info says how the video was continued');
+  assert.match(done.extendReason, /image-to-video/);
 
   const whole = path.join(scratch, 'veo-whole.mp4');
   const segment = path.join(scratch, 'veo-segment.mp4');

@@ -47,7 +47,10 @@ export class UniversalPresenter {
         status === 'error' && task.failure
           ? { name: errorNames[task.failure.reason], message: task.failure.message }
           : null,
-      meta: { usage: { credits_used: status === 'error' ? 0 : task.price } },
+      meta: {
+        usage: { credits_used: status === 'error' ? 0 : task.price },
+        ...(task.extension ? { extension: { method: task.extension.method, reason: task.extension.reason } } : {}),
+      },
     };
   }
 }

@@ -17,7 +17,12 @@ const fetched = z
     status,
     video: z.object({ url: z.string().meta({ description: 'The whole video (for an extension: source and new seconds).' }) }).nullable(),
     error: z.object({ name: z.string(), message: z.string() }).nullable(),
-    meta: usage,
+    meta: usage.extend({
+      extension: z
+        .object({ method: z.enum(['native', 'bridge', 'local']), reason: z.string() })
+        .optional()
+        .meta({ description: 'Extensions only (Segue\'s own field): how the source was continued, and why.' }),
+    }),
   })
   .meta({
     description: 'The generation, its video once completed, its error once failed.',

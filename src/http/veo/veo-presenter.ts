@@ -61,7 +61,8 @@ export class VeoPresenter {
       errorMessage: failure ? failure.message : task.state === 'succeeded' ? '' : null,
     };
     if (task.operation === 'upgrade_4k') return { ...common, response: response && { ...response, mediaIds: [task.id] } };
-    return { ...common, fallbackFlag: usedFallback(task) };
+    const extension = task.extension ? { extendMethod: task.extension.method, extendReason: task.extension.reason } : {};
+    return { ...common, fallbackFlag: usedFallback(task), ...extension };
   }
 
   /** The body POSTed to `callBackUrl` when the task ends. */

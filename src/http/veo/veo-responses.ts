@@ -44,6 +44,8 @@ const recordInfo = z.object({
   errorCode: z.number().int().nullable(),
   errorMessage: z.string().nullable(),
   fallbackFlag: z.boolean().optional().meta({ description: 'Absent on 4K upgrades.' }),
+  extendMethod: z.enum(['native', 'bridge', 'local']).optional().meta({ description: 'Extensions only: how the source was continued (Segue\'s own field).' }),
+  extendReason: z.string().optional().meta({ description: 'Extensions only: why that method ran (Segue\'s own field).' }),
 });
 
 const attempt = z.object({
