@@ -37,6 +37,8 @@ test('generate → extend → extend over real HTTP gives one seamless 22 s vide
   assert.equal(created.code, 200, created.msg);
   const generated = await client.waitUntilDone(created.data.taskId);
   assert.equal(generated.successFlag, 1, generated.errorMessage);
+  // The kie quickstart's reading: a top-level JSON-array string of the same links.
+  assert.deepEqual(JSON.parse(generated.resultUrls), generated.response.resultUrls);
 
   const firstExtension = await client.post('/api/v1/veo/extend', {
     taskId: created.data.taskId,

@@ -62,7 +62,9 @@ export class VeoPresenter {
     };
     if (task.operation === 'upgrade_4k') return { ...common, response: response && { ...response, mediaIds: [task.id] } };
     const extension = task.extension ? { extendMethod: task.extension.method, extendReason: task.extension.reason } : {};
-    return { ...common, fallbackFlag: usedFallback(task), ...extension };
+    // Compatibility: the kie quickstart reads `data.resultUrls` at the top, as a JSON-array string.
+    const topLevelUrls = response ? { resultUrls: JSON.stringify(response.resultUrls) } : {};
+    return { ...common, fallbackFlag: usedFallback(task), ...topLevelUrls, ...extension };
   }
 
   /** The body POSTed to `callBackUrl` when the task ends. */

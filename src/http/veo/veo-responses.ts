@@ -44,6 +44,7 @@ const recordInfo = z.object({
   errorCode: z.number().int().nullable(),
   errorMessage: z.string().nullable(),
   fallbackFlag: z.boolean().optional().meta({ description: 'Absent on 4K upgrades.' }),
+  resultUrls: z.string().optional().meta({ description: 'Succeeded tasks only: `response.resultUrls` as a JSON-array string (compatibility with the kie quickstart).' }),
   extendMethod: z.enum(['native', 'bridge', 'local']).optional().meta({ description: 'Extensions only: how the source was continued (Segue\'s own field).' }),
   extendReason: z.string().optional().meta({ description: 'Extensions only: why that method ran (Segue\'s own field).' }),
 });
