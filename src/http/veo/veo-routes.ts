@@ -11,6 +11,7 @@ import { idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
 import { veoErrorEnvelope, type VeoRouteAnswers } from './veo-errors.js';
+import { taskListRoutes } from './task-list-routes.js';
 import { FOUR_K_UNAVAILABLE, type VeoPresenter } from './veo-presenter.js';
 import {
   extendBodySchema,
@@ -161,6 +162,8 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     if (body.exhausted) return success({ redelivered: await deps.callbacks.redeliverExhausted(key.id) });
     throw new ValidationError('give deliveryId, or exhausted: true', 'deliveryId');
   });
+
+  taskListRoutes(app, deps);
 
   app.get('/chat/credit', POLLED_ROUTE, async (request) => {
     return success(await deps.keys.balance(apiKeyOf(request).id));
