@@ -1,6 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
-import tls from 'node:tls';
 import { ConfigError, type TlsFiles } from './config.js';
 
 /** The PEM contents the HTTPS server is built with. */
@@ -31,10 +30,9 @@ function readPem(variable: string, file: string, check: (pem: Buffer) => unknown
 export function readTlsFiles(files: TlsFiles): TlsCredentials {
   const cert = readPem('SEGUE_TLS_CERT', files.certFile, (pem) => new X509Certificate(pem), 'a PEM certificate');
   const key = readPem('SEGUE_TLS_KEY', files.keyFile, (pem) => createPrivateKey(pem), 'a PEM private key');
-  try {
-    tls.createSecureContext({ cert, key });
-  } catch (error) {
-    throw new ConfigError(`SEGUE_TLS_KEY (${files.keyFile}) does not belong to SEGUE_TLS_CERT (${files.certFile}): ${(error as Error).message}`);
+  // The first certificate of the file is the server's own; the rest is its chain.
+  if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) {
+    throw new ConfigError(`SEGUE_TLS_KEY (${files.keyFile}) is not the private key of the certificate in SEGUE_TLS_CERT (${files.certFile})`);
   }
   return { cert, key };
 }
