@@ -164,13 +164,16 @@ test('exit codes: 2 for usage mistakes, 1 for a failed task (its message on stde
   const refused = await segue(['generate', '--prompt', 'x', '--key', 'sk-wrong-key-000000000']);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /You do not have access permissions/);
+  const unreachable = await segue(['tasks', 'list'], { SEGUE_URL: `http://127.0.0.1:${await freePort()}` });
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.stderr, /^segue: fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/m);
   const unknown = await segue(['tasks', 'show', 'f'.repeat(32)]);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /record is null/);
 });
 
 test('the operator commands tasks settle and tasks reconciling still run on the database, not over HTTP', async () => {
-  const database = { SEGUE_URL: 'http://127.0.0.1:9', SEGUE_DATA_DIR: harness.dataDir };
+  const database = { SEGUE_URL: `http://127.0.0.1:${await freePort()}`, SEGUE_DATA_DIR: harness.dataDir };
   const settle = await segue(['tasks', 'settle', generatedId, '--refund'], database);
   assert.equal(settle.code, 1);
   assert.equal(settle.stderr, 'the task is succeeded, not reconciling\n');

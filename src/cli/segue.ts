@@ -53,6 +53,10 @@ main(process.argv.slice(2)).catch((error) => {
     process.exit(2);
   }
   if (error instanceof ConfigError || error instanceof DomainError) process.stderr.write(`${error.message}\n`);
-  else process.stderr.write(`segue: ${error instanceof Error ? error.message : String(error)}\n`);
+  else {
+    // fetch says only "fetch failed"; the reason (refused, unknown host, bad certificate) is its cause.
+    const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    process.stderr.write(`segue: ${error instanceof Error ? error.message : String(error)}${cause}\n`);
+  }
   process.exit(1);
 });
