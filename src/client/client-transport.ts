@@ -32,7 +32,7 @@ export function isTransient(error: unknown): boolean {
 }
 
 /** How long to wait before the next attempt: `Retry-After` when given, else 1 s, 2 s, 4 s … up to 15 s. */
-export function retryDelayMs(error: unknown, attempt: number): number {
+function retryDelayMs(error: unknown, attempt: number): number {
   const backoff = Math.min(15_000, 1000 * 2 ** attempt);
   return error instanceof RateLimitError && error.retryAfterSeconds !== null ? Math.max(backoff, error.retryAfterSeconds * 1000) : backoff;
 }
