@@ -6,6 +6,7 @@
  *   http ─▶ services ─▶ engine ─▶ domain · ports
  *   adapters (storage, blobs, providers, media, net) implement ports and never reach up
  *   jobs = the worker and the registry of job kinds; app/, cli/ and main compose everything
+ *   client (segue/client) stands alone: only itself and the webhook verifier
  */
 const layer = (name) => `^src/${name}/`;
 const forbid = (name, from, to, comment) => ({ name, severity: 'error', comment, from: { path: from }, to: { path: to } });
@@ -26,6 +27,13 @@ module.exports = {
     },
     forbid('callbacks-below-http', layer('callbacks'), '^src/(http|services|engine|app|cli|storage|providers)/', 'callbacks ask the dialect for their body through a port'),
     forbid('http-uses-services', layer('http'), '^src/(storage|engine|jobs|providers|app|cli)/', 'routes call services; they never reach the engine or an adapter'),
+    {
+      name: 'client-stands-alone',
+      severity: 'error',
+      comment: 'segue/client runs in the callers\' processes: it imports only itself and the dependency-free webhook verifier',
+      from: { path: '^src/client/' },
+      to: { path: '^src/', pathNot: '^src/(client/|callbacks/webhook-signatures[.]ts$)' },
+    },
     forbid('config-is-a-leaf', layer('config'), '^src/(?!config/)', 'configuration is read once and handed down'),
     {
       name: 'no-circular',

@@ -92,6 +92,19 @@ test('a bad value stops start-up with a message naming the variable', () => {
   }
 });
 
+test('SEGUE_TLS_CERT and SEGUE_TLS_KEY: both or neither; with both the public URL defaults to https', () => {
+  for (const [given, missing] of [['SEGUE_TLS_CERT', 'SEGUE_TLS_KEY'], ['SEGUE_TLS_KEY', 'SEGUE_TLS_CERT']] as const) {
+    assert.throws(
+      () => loadConfig({ [given]: '/etc/segue/x.pem' }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes(`${given} is set but ${missing} is not`),
+    );
+  }
+  const config = loadConfig({ SEGUE_TLS_CERT: 'cert.pem', SEGUE_TLS_KEY: '/etc/segue/key.pem', PORT: '8443' });
+  assert.deepEqual(config.tls, { certFile: path.resolve('cert.pem'), keyFile: '/etc/segue/key.pem' });
+  assert.equal(config.publicUrl, 'https://127.0.0.1:8443');
+  assert.equal(loadConfig({}).tls, undefined);
+});
+
 test('.env.example lists every variable Segue reads', async () => {
   const { configVariableNames } = await import('../src/config/config.js');
   const { readFileSync } = await import('node:fs');

@@ -5,6 +5,7 @@ import { UrlSigner } from '../blobs/signed-urls.js';
 import { taskOfVideoKey } from '../blobs/task-blob-keys.js';
 import type { Config } from '../config/config.js';
 import { readJsonConfigFile } from '../config/json-config-file.js';
+import { readTlsFiles } from '../config/tls-files.js';
 import { defaultPriceTable, priceTableSchema } from '../domain/pricing.js';
 import type { Task } from '../domain/task.js';
 import { buildHttpApp } from '../http/app.js';
@@ -79,6 +80,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
+  const tls = config.tls && readTlsFiles(config.tls);
   const storage = await openStorage({ ...config, logger: logger.child({ component: 'storage' }), now });
   const signer = new UrlSigner(urlSigningSecret(config.urlSigningSecret, config.dataDir), config.publicUrl, config.urlTtlSeconds);
   const { blobs, links, close: closeBlobs } = await setUpBlobs(config, signer, now);
@@ -175,6 +177,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   const mediaBodyLimitBytes = Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024;
   const http = await buildHttpApp({
     logger,
+    ...(tls ? { tls } : {}),
     veo: { keys, tasks, extensions, presenter, callbacks, reads, imports, mediaBodyLimitBytes },
     universal: {
       extensions,

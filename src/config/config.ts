@@ -66,6 +66,8 @@ const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
 const environmentSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(8080),
+  SEGUE_TLS_CERT: z.string().min(1).optional(),
+  SEGUE_TLS_KEY: z.string().min(1).optional(),
   SEGUE_DATA_DIR: z.string().min(1).default('./data'),
   SEGUE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   SEGUE_DATABASE_POOL_SIZE: positiveInt.default(10),
@@ -129,6 +131,8 @@ export const configVariableNames: readonly string[] = Object.keys(environmentSch
 export interface Config {
   readonly host: string;
   readonly port: number;
+  /** PEM files to serve HTTPS with (SEGUE_TLS_CERT, SEGUE_TLS_KEY); plain HTTP without them. */
+  readonly tls: TlsFiles | undefined;
   readonly dataDir: string;
   /** A PostgreSQL URL; unset: SQLite in the data directory. */
   readonly databaseUrl: string | undefined;
@@ -194,6 +198,12 @@ export interface S3Settings {
   readonly forcePathStyle: boolean;
 }
 
+/** Where the certificate (chain) and its private key are, both PEM. */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
 /** Thrown when the environment holds a bad value; the message names every offending variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -210,14 +220,20 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const env = parsed.data;
+  if ((env.SEGUE_TLS_CERT === undefined) !== (env.SEGUE_TLS_KEY === undefined)) {
+    const [given, missing] = env.SEGUE_TLS_CERT ? ['SEGUE_TLS_CERT', 'SEGUE_TLS_KEY'] : ['SEGUE_TLS_KEY', 'SEGUE_TLS_CERT'];
+    throw new ConfigError(`Invalid configuration:\n  ${given} is set but ${missing} is not: give both (PEM files) to serve HTTPS, or neither`);
+  }
+  const tls = env.SEGUE_TLS_CERT && env.SEGUE_TLS_KEY ? { certFile: path.resolve(env.SEGUE_TLS_CERT), keyFile: path.resolve(env.SEGUE_TLS_KEY) } : undefined;
   const publicHost = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
   return Object.freeze({
     host: env.HOST,
     port: env.PORT,
+    tls: tls && Object.freeze(tls),
     dataDir: path.resolve(env.SEGUE_DATA_DIR),
     databaseUrl: env.SEGUE_DATABASE_URL,
     databasePoolSize: env.SEGUE_DATABASE_POOL_SIZE,
-    publicUrl: (env.SEGUE_PUBLIC_URL ?? `http://${publicHost}:${env.PORT}`).replace(/\/+$/, ''),
+    publicUrl: (env.SEGUE_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${publicHost}:${env.PORT}`).replace(/\/+$/, ''),
     bootstrapKey: env.SEGUE_BOOTSTRAP_KEY,
     bootstrapCredits: env.SEGUE_BOOTSTRAP_CREDITS,
     allowPrivateNetworks: env.SEGUE_ALLOW_PRIVATE_NETWORKS,

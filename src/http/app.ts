@@ -22,6 +22,8 @@ export interface HttpDependencies {
   /** What `/readyz` reports about each provider entry (breakers, limits). */
   readonly providerReport: () => Record<string, unknown>;
   readonly providerHooks: ProviderHookService;
+  /** PEM certificate and key: the app serves HTTPS (HTTP/1.1) instead of HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 /** What a caller may watch while the app is built (the OpenAPI test lists every route with it). */
@@ -32,6 +34,8 @@ export interface HttpAppOptions {
 /** The HTTP face of Segue: each dialect is an encapsulated plugin with its own error mapping. */
 export async function buildHttpApp(deps: HttpDependencies, options: HttpAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    // HTTP/1.1 only: HTTP/2 drops the `connection: close` with which auth refuses an unread body.
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request lines would dominate the logs of polling clients; routes log what matters.
     logController: new LogController({ disableRequestLogging: true }),

@@ -10,6 +10,12 @@ export interface TaskTransition {
   readonly engineDetails?: Readonly<Record<string, unknown>>;
 }
 
+/** One page of a key's tasks: its size, and the task the page starts after. */
+export interface TaskPage {
+  readonly limit: number;
+  readonly after?: Pick<Task, 'id' | 'createdAt'>;
+}
+
 /** Persistence of tasks. Every state change is a compare-and-set on the previous state. */
 export interface TaskStore {
   insert(task: Task): Promise<void>;
@@ -21,6 +27,11 @@ export interface TaskStore {
    * query, for the routes clients poll. Undefined tells neither which part failed.
    */
   findOwnedByKeyHash(id: string, keyHash: string): Promise<Task | undefined>;
+  /**
+   * A key's tasks, newest first (by creation time, then id), at most `limit`; with `after`, only
+   * those that come after that task in this order (cursor paging by task id).
+   */
+  listOwned(apiKeyId: string, page: TaskPage): Promise<Task[]>;
   /** How many tasks of a key are not finished (queued, running or reconciling). */
   countUnfinished(apiKeyId: string): Promise<number>;
   /** Tasks in a state, oldest first (operators' views, sweeps). */

@@ -220,6 +220,18 @@ export class TaskService {
     return this.storage.tasks.findOwnedByKeyHash(taskId, hashApiKey(presentedKey));
   }
 
+  /**
+   * A page of the key's own tasks, newest first. `after` is the last id of the previous page (an
+   * id the key does not own is NotFound); `next` is the id to ask after, null on the last page.
+   */
+  async listOwned(key: ApiKeyRecord, page: { readonly limit: number; readonly after?: string }): Promise<{ tasks: Task[]; next: string | null }> {
+    const after = page.after === undefined ? undefined : await this.storage.tasks.findOwned(page.after, key.id);
+    if (page.after !== undefined && !after) throw new NotFoundError('the task to list after does not exist');
+    const found = await this.storage.tasks.listOwned(key.id, { limit: page.limit + 1, ...(after ? { after } : {}) });
+    const tasks = found.slice(0, page.limit);
+    return { tasks, next: found.length > page.limit ? tasks[tasks.length - 1]!.id : null };
+  }
+
   private async assertExtendable(source: Task): Promise<void> {
     if (source.operation === 'upgrade_1080p' || (await this.storage.tasks.findChild(source.id, 'upgrade_1080p'))) {
       throw new InvalidStateError('a video upgraded to 1080p cannot be extended', 'upgraded_cannot_extend');

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { canTransition, withParameterDefaults, type ExtendMethod, type ExtensionPlan, type FailureReason, type FailureStage, type Operation, type Task, type TaskState, type UpstreamOutput } from '../domain/task.js';
-import type { TaskStore, TaskTransition } from '../ports/task-store.js';
+import type { TaskPage, TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
 import type { StorageDialect } from './storage-dialect.js';
 import { ReusableQuery } from './reusable-query.js';
@@ -133,6 +133,24 @@ export class SqlTaskStore implements TaskStore {
   async findOwnedByKeyHash(id: string, keyHash: string): Promise<Task | undefined> {
     const [row] = await this.lookups.ownedByKeyHash.rows(this.db, id, keyHash);
     return row ? toTask(row) : undefined;
+  }
+
+  async listOwned(apiKeyId: string, page: TaskPage): Promise<Task[]> {
+    const after = page.after;
+    const rows = await this.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('api_key_id', '=', apiKeyId)
+      .$if(after !== undefined, (query) =>
+        query.where((eb) =>
+          eb.or([eb('created_at', '<', after!.createdAt), eb.and([eb('created_at', '=', after!.createdAt), eb('id', '<', after!.id)])]),
+        ),
+      )
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.limit)
+      .execute();
+    return rows.map(toTask);
   }
 
   async countUnfinished(apiKeyId: string): Promise<number> {

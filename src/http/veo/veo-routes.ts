@@ -13,6 +13,7 @@ import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
 import { routeDocs } from '../openapi.js';
 import { veoErrorEnvelope, type VeoRouteAnswers } from './veo-errors.js';
+import { taskListRoutes } from './task-list-routes.js';
 import { FOUR_K_UNAVAILABLE, type VeoPresenter } from './veo-presenter.js';
 import {
   extendBodySchema,
@@ -188,6 +189,8 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
       throw new ValidationError('give deliveryId, or exhausted: true', 'deliveryId');
     },
   );
+
+  taskListRoutes(app, deps);
 
   routes.get('/chat/credit', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: 'The credit balance', response: veoResponses.credit } }, async (request) =>
     success(await deps.keys.balance(apiKeyOf(request).id)),
