@@ -11,6 +11,7 @@ import { creates, FAKE_GEMINI_KEY, startFakeGemini, writeProvidersFile } from '.
 import { download, freePort, VeoClient } from './helpers/http-client.js';
 import { media } from './helpers/media-checks.js';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -19,6 +20,8 @@ after(async () => {
 });
 
 interface Rig {
+  /** Segue's and the fake's clock: a test moves it on instead of waiting. */
+  readonly clock: ManualClock;
   readonly fake: FakeGeminiServer;
   readonly harness: TestSegue;
   readonly veo: VeoClient;
@@ -27,7 +30,8 @@ interface Rig {
 
 /** A fake Gemini and a listening Segue whose SEGUE_PROVIDERS routes veo3 and veo3_fast to it, then to local. */
 async function rig(options: { fake?: Partial<FakeGeminiOptions>; google?: Record<string, unknown>; environment?: Record<string, string>; logs?: string[] } = {}): Promise<Rig> {
-  const fake = await startFakeGemini(options.fake);
+  const clock = new ManualClock();
+  const fake = await startFakeGemini({ now: () => clock.now(), ...options.fake });
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const logs = options.logs;
@@ -42,10 +46,11 @@ async function rig(options: { fake?: Partial<FakeGeminiOptions>; google?: Record
       ...options.environment,
     },
     ...(logger ? { logger } : {}),
+    clock,
   });
   await harness.segue.http.listen({ host: '127.0.0.1', port });
   cleanups.push(() => harness.close(), () => fake.close());
-  return { fake, harness, veo: new VeoClient(baseUrl, harness.key), baseUrl };
+  return { clock, fake, harness, veo: new VeoClient(baseUrl, harness.key), baseUrl };
 }
 
 async function durationOf(url: string): Promise<number> {
@@ -60,7 +65,7 @@ async function balance(veo: VeoClient): Promise<number> {
 }
 
 test('Veo dialect: generate on Gemini → extend natively → extend after Google let the file go: it bridges on Gemini', async () => {
-  const { fake, harness, veo } = await rig({ fake: { fileTtlMs: 4_000 }, google: { nativeExtensionMaxAgeSeconds: 4 } });
+  const { clock, fake, harness, veo } = await rig({ fake: { fileTtlMs: 3_600_000 }, google: { nativeExtensionMaxAgeSeconds: 3_500 } });
   const generated = await veo.post('/api/v1/veo/generate', { prompt: 'a red kite over the dunes', model: 'veo3_fast' });
   assert.equal(generated.code, 200);
   const first = await veo.waitUntilDone(generated.data.taskId);
@@ -83,10 +88,10 @@ test('Veo dialect: generate on Gemini → extend natively → extend after Googl
   const secondTask = (await harness.segue.storage.tasks.findById(extended.data.taskId))!;
   assert.deepEqual(secondTask.providerRoute, ['google'], 'a native extension is pinned to the account that made its source');
 
-  await waitFor('Google\'s copy of the extension to expire', async () => {
-    const answer = await fetch(secondTask.upstreamOutput!.uri, { headers: { 'x-goog-api-key': FAKE_GEMINI_KEY }, redirect: 'manual' });
-    return answer.status === 404;
-  }, { timeoutMs: 20_000, intervalMs: 250 });
+  // An hour later (on the shared clock, not the wall's), Google has let its copy go.
+  clock.advance(3_600_000);
+  const expired = await fetch(secondTask.upstreamOutput!.uri, { headers: { 'x-goog-api-key': FAKE_GEMINI_KEY }, redirect: 'manual' });
+  assert.equal(expired.status, 404, 'Google\'s copy of the extension expired');
   const createsBefore = creates(fake).length;
   const again = await veo.post('/api/v1/veo/extend', { taskId: extended.data.taskId, prompt: 'and lands' });
   assert.equal(again.code, 200);

@@ -26,6 +26,8 @@ export interface FakeGeminiOptions {
   readonly videoFile?: string;
   readonly media: MediaTools;
   readonly workDirectory: string;
+  /** The fake's clock (file ages, readiness, signed download links); a test may share Segue's. */
+  readonly now?: () => number;
 }
 
 /** Knobs a test turns while the server runs (`POST /_fake/config`). */
@@ -83,7 +85,10 @@ export class FakeGeminiServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   url = '';
 
+  private readonly now: () => number;
+
   constructor(private readonly options: FakeGeminiOptions) {
+    this.now = options.now ?? Date.now;
     this.videos = new FakeVideoMaker(options.media, options.workDirectory);
     this.server = http.createServer((incoming, outgoing) => {
       this.handle(incoming, outgoing).catch((error: Error) => this.send(outgoing, 500, { error: { code: 500, message: error.message, status: 'INTERNAL' } }));
@@ -136,7 +141,7 @@ export class FakeGeminiServer {
     const instance = root.instances[0]!;
     const source = instance.video ? this.liveFile(instance.video.uri) : undefined;
     const prompt = instance.prompt;
-    const now = Date.now();
+    const now = this.now();
     const operation: Operation = {
       name: `models/${model}/operations/${randomUUID().replaceAll('-', '').slice(0, 12)}`,
       createdAt: now,
@@ -174,13 +179,13 @@ export class FakeGeminiServer {
     if (!operation) return this.fail(outgoing, { status: 404, code: 'NOT_FOUND', message: `Operation ${name} not found.` });
     operation.polls++;
     if (!(await this.isDone(operation))) return this.send(outgoing, 200, { name, metadata: {} });
-    operation.doneServedAt ??= Date.now();
+    operation.doneServedAt ??= this.now();
     this.send(outgoing, 200, await this.doneAnswer(operation));
   }
 
   /** Done after its polls and its time, and once its video exists (a render still running answers "not done"). */
   private async isDone(operation: Operation): Promise<boolean> {
-    if (operation.polls <= (this.options.pollsUntilDone ?? 2) || Date.now() < operation.readyAt) return false;
+    if (operation.polls <= (this.options.pollsUntilDone ?? 2) || this.now() < operation.readyAt) return false;
     return !operation.file || (await Promise.race([operation.file.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]));
   }
 
@@ -195,7 +200,7 @@ export class FakeGeminiServer {
     if (operation.outcome === 'rai') return { name, done: true, response: { '@type': type, generateVideoResponse: filtered } };
     if (!operation.fileId) {
       operation.fileId = randomUUID().replaceAll('-', '').slice(0, 16);
-      this.files.set(operation.fileId, { path: operation.file!, createdAt: Date.now(), durationSeconds: operation.durationSeconds });
+      this.files.set(operation.fileId, { path: operation.file!, createdAt: this.now(), durationSeconds: operation.durationSeconds });
     }
     return {
       name,
@@ -214,19 +219,19 @@ export class FakeGeminiServer {
   private liveFile(uri: string): StoredFile | undefined {
     const match = /\/v1beta\/files\/([A-Za-z0-9_-]+):download/.exec(uri);
     const file = match && uri.startsWith(this.url) ? this.files.get(match[1]!) : undefined;
-    return file && Date.now() - file.createdAt < (this.options.fileTtlMs ?? 2 * 24 * 3600_000) ? file : undefined;
+    return file && this.now() - file.createdAt < (this.options.fileTtlMs ?? 2 * 24 * 3600_000) ? file : undefined;
   }
 
   private download(fileId: string, outgoing: http.ServerResponse): void {
     if (!this.liveFile(this.fileUri(fileId))) return this.fail(outgoing, { status: 404, code: 'NOT_FOUND', message: `File ${fileId} not found or expired.` });
-    const expires = Date.now() + 60_000;
+    const expires = this.now() + 60_000;
     outgoing.writeHead(302, { location: `${this.url}/_signed/${fileId}?expires=${expires}&sig=${this.sign(fileId, expires)}` }).end();
   }
 
   private async serveSigned(url: URL, outgoing: http.ServerResponse): Promise<void> {
     const fileId = url.pathname.slice('/_signed/'.length);
     const expires = Number(url.searchParams.get('expires'));
-    if (url.searchParams.get('sig') !== this.sign(fileId, expires) || expires < Date.now()) return this.fail(outgoing, { status: 403, code: 'PERMISSION_DENIED', message: 'Signature invalid or expired.' });
+    if (url.searchParams.get('sig') !== this.sign(fileId, expires) || expires < this.now()) return this.fail(outgoing, { status: 403, code: 'PERMISSION_DENIED', message: 'Signature invalid or expired.' });
     const file = this.files.get(fileId);
     if (!file) return this.fail(outgoing, { status: 404, code: 'NOT_FOUND', message: 'No such file.' });
     const filePath = await file.path;
@@ -254,7 +259,7 @@ export class FakeGeminiServer {
       const id = `msg_${randomUUID()}`;
       for (let delivery = 0; delivery < (this.options.webhookDeliveries ?? 1); delivery++) {
         for (const uri of operation.webhookUris) {
-          const timestamp = Math.floor(Date.now() / 1000);
+          const timestamp = Math.floor(this.now() / 1000);
           const signature = standardWebhookSignature(this.options.webhookSecret!, id, timestamp, payload);
           await fetch(uri, {
             method: 'POST',
@@ -264,7 +269,7 @@ export class FakeGeminiServer {
           }).then((response) => response.body?.cancel(), () => undefined);
         }
       }
-    }, Math.max(0, operation.readyAt - Date.now()));
+    }, Math.max(0, operation.readyAt - this.now()));
     this.timers.add(timer);
   }
 
