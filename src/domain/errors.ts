@@ -88,10 +88,10 @@ export class MediaError extends DomainError {
   }
 }
 
-/** The prompt was refused by the content policy. */
+/** The prompt was refused by the content policy: a blocked word, or a language this server does not take. */
 export class ContentPolicyError extends DomainError {
-  constructor(message: string) {
-    super(message, 'content_policy');
+  constructor(message: string, policy: 'blocked' | 'not_english') {
+    super(message, 'content_policy', { policy });
   }
 }
 

@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import { ContentPolicyError } from '../domain/errors.js';
 
-export const FLAGGED_MESSAGE = 'Your prompt was flagged by Website as violating content policies.';
-export const ENGLISH_ONLY_MESSAGE = 'Only English prompts are supported at this time.';
 
 /** A check run on every prompt before anything is held; throws ContentPolicyError to refuse. */
 export interface PromptCheck {
@@ -54,7 +52,7 @@ export class BlocklistPolicy implements PromptCheck {
   }
 
   check(prompt: string): void {
-    if (this.patterns.some((pattern) => pattern.test(prompt))) throw new ContentPolicyError(FLAGGED_MESSAGE);
-    if (this.englishOnly && looksNonEnglish(prompt)) throw new ContentPolicyError(ENGLISH_ONLY_MESSAGE);
+    if (this.patterns.some((pattern) => pattern.test(prompt))) throw new ContentPolicyError('the prompt contains a blocked word or phrase', 'blocked');
+    if (this.englishOnly && looksNonEnglish(prompt)) throw new ContentPolicyError('only English prompts are accepted here', 'not_english');
   }
 }

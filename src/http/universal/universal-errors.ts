@@ -1,5 +1,6 @@
 import { DomainError, type ErrorCode, RateLimitedError } from '../../domain/errors.js';
 import { UnreadableBodyError } from '../json-bodies.js';
+import { contentPolicyText } from '../veo/veo-errors.js';
 
 export const UNIVERSAL_UNAUTHORIZED =
   'This request requires a valid API key. Create one with `npx segue keys create` on the Segue server.';
@@ -26,7 +27,7 @@ const answers: Readonly<Record<ErrorCode, UniversalAnswer>> = {
   unauthorized: [401, UNIVERSAL_UNAUTHORIZED],
   insufficient_credits: [403, "You've run out of credits. Please top up your balance."],
   media: [400],
-  content_policy: [400],
+  content_policy: [400, (error) => contentPolicyText(error)],
   rate_limited: [429, 'Too Many Requests'],
   disk_full: [503],
   maintenance: [503, 'The service is under maintenance. Please try again later.'],

@@ -6,6 +6,13 @@ export interface VeoEnvelope {
   readonly data: unknown;
 }
 
+/** The dialect's documented sentences for a refused prompt (the universal dialect uses the same). */
+export function contentPolicyText(error: DomainError): string {
+  return error.details['policy'] === 'not_english'
+    ? 'Only English prompts are supported at this time.'
+    : 'Your prompt was flagged by Website as violating content policies.';
+}
+
 /** A Veo answer for an error: the envelope code, and the text (the error's own message when absent). */
 type VeoAnswer = readonly [code: number, text?: string | ((error: DomainError) => string)];
 
@@ -29,7 +36,7 @@ const answers: Readonly<Record<ErrorCode, VeoAnswer>> = {
   unauthorized: [401, UNAUTHORIZED_MESSAGE],
   insufficient_credits: [402, (error) => `Insufficient credits: this task costs ${error.details['price']} credits`],
   media: [400],
-  content_policy: [400],
+  content_policy: [400, (error) => contentPolicyText(error)],
   rate_limited: [429],
   disk_full: [429],
   maintenance: [455, 'The service is under maintenance. Please try again later.'],
