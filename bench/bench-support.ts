@@ -11,8 +11,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a Node script as its own process (so the load generator does not share its CPU time). */
-export function startProcess(script: string, environment: Record<string, string>): ChildProcess {
-  return fork(script, [], { env: { ...process.env, ...environment }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+export function startProcess(script: string, environment: Record<string, string>, args: readonly string[] = []): ChildProcess {
+  return fork(script, [...args], { env: { ...process.env, ...environment }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
 }
 
 export async function waitUntilUp(url: string, timeoutMs = 30_000): Promise<void> {

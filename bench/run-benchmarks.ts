@@ -2,6 +2,7 @@ import { apiThroughputBenchmark } from './api-throughput.js';
 import { callbackLatencyBenchmark } from './callback-latency.js';
 import { cleanUpEngineBenchmarks, engineSpeedBenchmark, extensionCostBenchmark, stitchCostBenchmark } from './engine.js';
 import { inFlightBenchmark } from './in-flight.js';
+import { scaleOutBenchmark } from './scale-out.js';
 
 /** `npm run bench`: each benchmark prints one JSON line of figures. */
 const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -11,6 +12,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'extension-cost': extensionCostBenchmark,
   'stitch-cost': stitchCostBenchmark,
   'in-flight-capacity': inFlightBenchmark,
+  'scale-out': scaleOutBenchmark,
 };
 
 // `npm run bench -- in-flight-capacity` runs only the named benchmarks.
