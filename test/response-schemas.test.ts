@@ -9,6 +9,7 @@ import { UniversalPresenter } from '../src/http/universal/universal-presenter.js
 import { universalResponses } from '../src/http/universal/universal-responses.js';
 import { VeoPresenter, type VeoPresenterOptions } from '../src/http/veo/veo-presenter.js';
 import { veoResponses } from '../src/http/veo/veo-responses.js';
+import { taskFixture } from './helpers/terminal-tasks.js';
 
 /*
  * Replies are written by fast-json-stringify from the routes' response schemas, and it drops
@@ -23,44 +24,17 @@ function assertWritten(schema: z.ZodType, reply: unknown, what: string): void {
   assert.deepEqual(JSON.parse(write(reply)), JSON.parse(JSON.stringify(reply)), what);
 }
 
-const base: Task = {
+const base: Task = taskFixture({
   id: 'a'.repeat(32),
   apiKeyId: 'key',
-  operation: 'generate',
-  parentTaskId: null,
   rootTaskId: 'a'.repeat(32),
-  parameters: {
-    prompt: 'a quiet harbour',
-    model: 'veo3_fast',
-    aspectRatio: '16:9',
-    mode: 'text',
-    imageUrls: [],
-    watermark: null,
-    negativePrompt: null,
-    durationSeconds: 8,
-    resolution: '720p',
-    generateAudio: true,
-    sourceVideoUrl: null,
-    sourceVideoKey: null,
-  },
   requestEcho: { prompt: 'a quiet harbour', model: 'veo3_fast' },
-  seed: 12345,
   price: 120,
-  callbackUrl: null,
-  provider: 'local',
-  providerRoute: ['local'],
-  providerHandle: null,
-  extension: null,
-  upstreamOutput: null,
   state: 'queued',
   progress: 0,
-  failure: null,
-  result: null,
-  engineDetails: null,
   createdAt: 1_795_000_000_000,
   startedAt: null,
-  finishedAt: null,
-};
+});
 const result = { videoKey: 'tasks/a/video.mp4', segmentKey: null, posterKey: 'tasks/a/poster.jpg', durationSeconds: 8, width: 1280, height: 720, fps: 24, hasAudio: true };
 const succeeded = { ...base, state: 'succeeded' as const, result, startedAt: 1_795_000_001_000, finishedAt: 1_795_000_060_000 };
 const reasons: FailureReason[] = ['content_policy', 'input_unusable', 'generation_failed', 'timeout', 'internal'];
