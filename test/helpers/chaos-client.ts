@@ -12,33 +12,49 @@ function wasRefused(error: unknown): boolean {
 /**
  * A client of a server that may die at any moment, as a careful user's code would be: every create
  * carries an `Idempotency-Key` and is sent again (same key, same body) after a connection error;
- * reads wait for the server and try again. It counts its sends, and emits `send` just before each.
+ * reads wait for the server and try again. It counts its sends, and emits `send` (with the server)
+ * just before each.
+ *
+ * Given several servers (API processes on one database), it talks to the first, and sends a create
+ * again to the next one after a connection error, as a load balancer would; `answeredBy` says which
+ * server's answer gave each task id.
  */
 export class ChaosClient extends EventEmitter {
   readonly sends = { total: 0, refused: 0, uncertain: 0 };
+  /** Task id → the server whose answer to a create named it. */
+  readonly answeredBy = new Map<string, SegueProcess>();
   private readonly headers: Record<string, string>;
+  private readonly servers: readonly SegueProcess[];
 
   constructor(
-    private readonly server: SegueProcess,
+    servers: SegueProcess | readonly SegueProcess[],
     key: string,
     private readonly signal: AbortSignal,
   ) {
     super();
+    this.servers = Array.isArray(servers) ? servers : [servers as SegueProcess];
+    if (this.servers.length === 0) throw new Error('a client needs a server');
     this.headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  }
+
+  /** The server reads go to (and creates go to first). */
+  private get server(): SegueProcess {
+    return this.servers[0]!;
   }
 
   /** Creates a task in either dialect; the task id from the first answer that comes back. */
   async create(pathname: string, body: Record<string, unknown>, idempotencyKey: string, timeoutMs = 120_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     const payload = JSON.stringify(body);
-    for (;;) {
-      await this.server.whenUp(90_000);
-      this.emit('send');
+    for (let round = 0; ; round++) {
+      const server = this.servers[round % this.servers.length]!;
+      await server.whenUp(90_000);
+      this.emit('send', server);
       this.sends.total++;
       let status: number;
       let text: string;
       try {
-        const response = await fetch(`${this.server.baseUrl}${pathname}`, {
+        const response = await fetch(`${server.baseUrl}${pathname}`, {
           method: 'POST',
           headers: { ...this.headers, 'idempotency-key': idempotencyKey },
           body: payload,
@@ -56,7 +72,8 @@ export class ChaosClient extends EventEmitter {
       }
       const reply = JSON.parse(text);
       const id = pathname.startsWith('/api/v1/veo') ? (reply.code === 200 ? reply.data?.taskId : undefined) : status === 200 ? reply.id : undefined;
-      if (typeof id !== 'string') throw new Error(`create ${idempotencyKey} (${pathname}) was refused: HTTP ${status} ${text}`);
+      if (typeof id !== 'string') throw new Error(`create ${idempotencyKey} (${pathname}) was refused by ${server.name}: HTTP ${status} ${text.slice(0, 500)}`);
+      this.answeredBy.set(id, server);
       return id;
     }
   }

@@ -16,6 +16,11 @@ export interface TestS3 {
   readonly writes: ReadonlyMap<string, 'Put' | 'Post'>;
   /** The variables that point a Segue at this bucket (the keys go in `process.env`, for the SDK's default chain). */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Calls `listener` with each key as it is written (synchronously, from the server's event: before
+   * the writer gets its answer); returns a function that stops the calls.
+   */
+  onObjectCreated(listener: (key: string) => void): () => void;
   /** Every key in the bucket, sorted. */
   keys(): Promise<string[]>;
   close(): Promise<void>;
@@ -25,10 +30,13 @@ export async function startTestS3(bucket = 'segue-test'): Promise<TestS3> {
   const directory = temporaryDirectory('segue-s3rver-');
   const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
   const writes = new Map<string, 'Put' | 'Post'>();
+  const listeners = new Set<(key: string) => void>();
   (server as unknown as EventEmitter).on('event', (event: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> }) => {
     for (const record of event.Records) {
       const kind = /^ObjectCreated:(Put|Post)$/.exec(record.eventName)?.[1] as 'Put' | 'Post' | undefined;
-      if (kind) writes.set(record.s3.object.key, kind);
+      if (!kind) continue;
+      writes.set(record.s3.object.key, kind);
+      for (const listener of listeners) listener(record.s3.object.key);
     }
   });
   const { port } = await server.run();
@@ -40,9 +48,19 @@ export async function startTestS3(bucket = 'segue-test'): Promise<TestS3> {
     credentials,
     writes,
     environment: { SEGUE_BLOB_STORE: 's3', SEGUE_S3_BUCKET: bucket, SEGUE_S3_ENDPOINT: endpoint, SEGUE_S3_FORCE_PATH_STYLE: 'true' },
+    onObjectCreated(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async keys() {
-      const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-      return (listed.Contents ?? []).map((object) => object.Key!).sort();
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
+        keys.push(...(listed.Contents ?? []).map((object) => object.Key!));
+        token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
+      } while (token);
+      return keys.sort();
     },
     async close() {
       client.destroy();

@@ -3,20 +3,39 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'main.js');
+const distSrc = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
+/** The compiled entry points a test may run: `npm start` and `npx segue`. */
+export const segueScripts = { main: path.join(distSrc, 'main.js'), cli: path.join(distSrc, 'cli', 'segue.js') } as const;
 
 /** Variables a developer's shell may hold that would change what the server under test is. */
 const inheritedSegueVariables = new Set(['SEGUE_FFMPEG', 'SEGUE_FFPROBE']);
 
+/** How a test knows a start is over: the process answers `/healthz`, or its log has printed a line. */
+export type Readiness = 'healthz' | { readonly logIncludes: string };
+
+export interface SegueProcessOptions {
+  /** The HTTP port (PORT); absent for a process that serves no HTTP (then `ready` must name a log line). */
+  readonly port?: number;
+  readonly dataDir: string;
+  readonly environment: Record<string, string>;
+  /** What node runs: a script and its arguments (default `dist/src/main.js`), e.g. `[segueScripts.cli, 'worker']`. */
+  readonly command?: readonly string[];
+  /** Names the log file, `<dataDir>/<name>.log` (default `server`): several processes may share a data dir. */
+  readonly name?: string;
+  /** Default `healthz`. */
+  readonly ready?: Readiness;
+}
+
 /**
- * `npm start` as a real process (`dist/src/main.js`) on a fixed data directory and port, that a test
- * can SIGKILL and start again any number of times. The server runs in its own process group and a
- * kill takes the whole group (its ffmpeg children included), as when a container or machine dies.
- * Everything it writes goes to one log file, appended across restarts.
+ * `npm start` as a real process (`dist/src/main.js`, or another `command` such as `segue worker`)
+ * on a fixed data directory and port, that a test can SIGKILL and start again any number of times.
+ * The server runs in its own process group and a kill takes the whole group (its ffmpeg children
+ * included), as when a container or machine dies. Everything it writes goes to one log file,
+ * appended across restarts.
  */
 export class SegueProcess {
-  readonly baseUrl: string;
   readonly logFile: string;
+  readonly name: string;
   /** How many times the process was started. */
   starts = 0;
   private child: ChildProcess | undefined;
@@ -25,18 +44,30 @@ export class SegueProcess {
   private unexpectedExit: Error | undefined;
   private stopped = false;
 
-  constructor(
-    readonly options: { port: number; dataDir: string; environment: Record<string, string> },
-  ) {
-    this.baseUrl = `http://127.0.0.1:${options.port}`;
-    this.logFile = path.join(options.dataDir, 'server.log');
+  /** Where in the log file the current start's output begins (a log-line readiness looks only there). */
+  private logOffset = 0;
+
+  constructor(readonly options: SegueProcessOptions) {
+    this.name = options.name ?? 'server';
+    this.logFile = path.join(options.dataDir, `${this.name}.log`);
+    if (options.port === undefined && (options.ready ?? 'healthz') === 'healthz') throw new Error(`${this.name}: a process without a port needs a log-line readiness`);
+  }
+
+  get baseUrl(): string {
+    if (this.options.port === undefined) throw new Error(`${this.name} serves no HTTP`);
+    return `http://127.0.0.1:${this.options.port}`;
+  }
+
+  /** How messages name it: "the server", or its name. */
+  private get label(): string {
+    return this.name === 'server' ? 'the server' : this.name;
   }
 
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
-  /** Starts the process; `whenUp()` resolves once it answers /healthz. */
+  /** Starts the process; `whenUp()` resolves once it is ready (answers /healthz, or logged its line). */
   start(): void {
     if (this.child) throw new Error('the server is already running');
     this.stopped = false;
@@ -45,8 +76,10 @@ export class SegueProcess {
     );
     const log = fs.openSync(this.logFile, 'a');
     fs.writeSync(log, `\n=== start #${this.starts + 1} at ${new Date().toISOString()} ===\n`);
-    const child = spawn(process.execPath, [mainScript], {
-      env: { ...inherited, HOST: '127.0.0.1', PORT: String(this.options.port), SEGUE_DATA_DIR: this.options.dataDir, ...this.options.environment },
+    this.logOffset = fs.fstatSync(log).size;
+    const port = this.options.port === undefined ? {} : { PORT: String(this.options.port) };
+    const child = spawn(process.execPath, [...(this.options.command ?? [segueScripts.main])], {
+      env: { ...inherited, HOST: '127.0.0.1', ...port, SEGUE_DATA_DIR: this.options.dataDir, ...this.options.environment },
       stdio: ['ignore', log, log],
       detached: true,
     });
@@ -57,14 +90,14 @@ export class SegueProcess {
       if (this.child !== child) return;
       // Not asked to stop: the server died by itself.
       this.child = undefined;
-      this.unexpectedExit = new Error(`the server (start #${this.starts}) exited by itself: code ${code}, signal ${signal}\n${this.logTail()}`);
+      this.unexpectedExit = new Error(`${this.label} (start #${this.starts}) exited by itself: code ${code}, signal ${signal}\n${this.logTail()}`);
       this.gate.reject(this.unexpectedExit);
     });
     void this.awaitHealthy(child);
   }
 
   /**
-   * Resolves once a process answers /healthz (waiting through kills and restarts); rejects if the
+   * Resolves once a process is ready (waiting through kills and restarts); rejects if the
    * server died by itself, was stopped, or the time is up.
    */
   async whenUp(timeoutMs = 60_000): Promise<void> {
@@ -79,7 +112,7 @@ export class SegueProcess {
       });
       try {
         if ((await Promise.race([gate.then(() => 'up' as const), timeout])) === 'up') return;
-        throw new Error(`the server did not come up within ${timeoutMs} ms\n${this.logTail()}`);
+        throw new Error(`${this.label} did not come up within ${timeoutMs} ms\n${this.logTail()}`);
       } catch (error) {
         // A kill while waiting: wait for the next start, unless that was the end.
         if (this.unexpectedExit || this.stopped || Date.now() >= deadline) throw this.unexpectedExit ?? error;
@@ -127,15 +160,34 @@ export class SegueProcess {
     }
   }
 
+  /** What the current start has written so far. */
+  private logSinceStart(): string {
+    const handle = fs.openSync(this.logFile, 'r');
+    try {
+      const length = Math.max(0, fs.fstatSync(handle).size - this.logOffset);
+      const buffer = Buffer.alloc(length);
+      fs.readSync(handle, buffer, 0, length, this.logOffset);
+      return buffer.toString('utf8');
+    } finally {
+      fs.closeSync(handle);
+    }
+  }
+
   private async awaitHealthy(child: ChildProcess): Promise<void> {
     const gate = this.gate;
     // Marked handled: nobody may be waiting when a kill or an unexpected exit rejects it.
     gate.promise.catch(() => {});
+    const ready = this.options.ready ?? 'healthz';
     while (this.child === child) {
       try {
-        const response = await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
-        await response.arrayBuffer();
-        if (response.ok && this.child === child) {
+        if (ready === 'healthz') {
+          const response = await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
+          await response.arrayBuffer();
+          if (response.ok && this.child === child) {
+            gate.resolve();
+            return;
+          }
+        } else if (this.logSinceStart().includes(ready.logIncludes) && this.child === child) {
           gate.resolve();
           return;
         }
