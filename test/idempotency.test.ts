@@ -17,6 +17,11 @@ after(async () => {
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 
+/** The uploaded videos kept (files, not the folders a removed upload may leave). */
+function uploadsIn(directory: string): number {
+  return fs.readdirSync(directory, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
+}
+
 function post(url: string, body: unknown, idempotencyKey?: string) {
   return harness.segue.http.inject({
     method: 'POST',
@@ -78,10 +83,13 @@ test('universal: a repeated create with a data: URI answers the first generation
   const importsDirectory = path.join(harness.dataDir, 'blobs', 'imports');
   const first = await post('/v2/video/generations', body, 'retry-universal');
   assert.equal(first.statusCode, 200, first.body);
-  const stored = fs.readdirSync(importsDirectory).length;
+  const stored = uploadsIn(importsDirectory);
   const again = await post('/v2/video/generations', body, 'retry-universal');
   assert.deepEqual(again.json(), first.json());
-  assert.equal(fs.readdirSync(importsDirectory).length, stored, 'the upload was not stored twice');
+  assert.equal(uploadsIn(importsDirectory), stored, 'the upload was not stored twice');
+  const racing = await Promise.all(Array.from({ length: 6 }, () => post('/v2/video/generations', { ...body, prompt: 'six at once' }, 'retry-universal-race')));
+  assert.equal(new Set(racing.map((reply) => reply.json().id)).size, 1, 'one generation for six concurrent duplicates');
+  assert.equal(uploadsIn(importsDirectory), stored + 1, 'the losing duplicates\' uploads were discarded');
   const conflict = await post('/v2/video/generations', { ...body, prompt: 'something else' }, 'retry-universal');
   assert.equal(conflict.statusCode, 400);
   assert.match(conflict.json().message, /Idempotency-Key/);

@@ -151,7 +151,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
         ingestOutput({ storage, providers, lifecycle, blobs, media, scratch, fetchVideo: taskDeps.sources.fetchVideo }, payload, context),
       'local.render': (payload, context) =>
         renderLocal({ tasks: storage.tasks, blobs, renderer, scratch, onRendered: (taskId) => storage.jobs.wake(taskJobKey('task.poll', taskId)) }, payload, context),
-      'maintenance.sweep': (_payload, context) => sweepExpired(storage, now, context),
+      'maintenance.sweep': (_payload, context) => sweepExpired({ storage, blobs, now }, context),
       'callback.deliver': (payload, context) =>
         deliverCallback(callbackDeps, payload, context),
     },

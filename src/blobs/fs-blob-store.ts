@@ -40,6 +40,20 @@ export class FsBlobStore implements BlobStore {
     return (await this.stat(key)) !== undefined;
   }
 
+  async listOlder(prefix: string, before: Date, limit: number): Promise<string[]> {
+    const root = this.pathOf(prefix.replace(/\/+$/, ''));
+    const entries = await absentIfMissing(fs.readdir(root, { recursive: true, withFileTypes: true }));
+    const keys: string[] = [];
+    for (const entry of entries ?? []) {
+      if (keys.length >= limit) break;
+      if (!entry.isFile()) continue;
+      const file = path.join(entry.parentPath, entry.name);
+      const stats = await absentIfMissing(fs.stat(file));
+      if (stats && stats.mtime < before) keys.push(path.relative(this.directory, file).split(path.sep).join('/'));
+    }
+    return keys;
+  }
+
   async stat(key: string): Promise<BlobInfo | undefined> {
     const stats = await absentIfMissing(fs.stat(this.pathOf(key)));
     return stats?.isFile() ? infoOf(key, stats) : undefined;

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobInfo, BlobStore, ByteRange, OpenedBlob } from '../ports/blob-store.js';
@@ -125,6 +125,19 @@ export class S3BlobStore implements BlobStore, Presigner {
       throw new Error(`the S3 server answered bytes ${range.start}-${range.end} of ${key} with ${object.ContentRange ?? 'the whole object'}`);
     }
     return { ...infoOf(key, object, Number(answered[3])), body };
+  }
+
+  async listOlder(prefix: string, before: Date, limit: number): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+      for (const object of page.Contents ?? []) {
+        if (keys.length < limit && object.Key && object.LastModified && object.LastModified < before) keys.push(object.Key);
+      }
+      token = page.IsTruncated && keys.length < limit ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
   }
 
   async delete(key: string): Promise<void> {

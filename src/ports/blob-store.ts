@@ -39,4 +39,6 @@ export interface BlobStore {
   openRead(key: string, range?: ByteRange): Promise<OpenedBlob | undefined>;
   /** Removes a blob (and nothing else); a missing one is not an error. */
   delete(key: string): Promise<void>;
+  /** Up to `limit` keys under `prefix` last written before `before` (for sweeps of what nothing references). */
+  listOlder(prefix: string, before: Date, limit: number): Promise<string[]>;
 }

@@ -49,6 +49,8 @@ export interface TaskStore {
    * database so that every worker process obeys it. False if full, or if the task moved meanwhile.
    */
   claimSlot(id: string, move: { readonly from: string; readonly to: string }, maxConcurrent: number, at: number): Promise<boolean>;
+  /** Whether any task (of any key, deleted or not) names this stored upload as its source video. */
+  usesSourceVideo(blobKey: string): Promise<boolean>;
   /** Records the method an extension runs with on its (new) entry, and why. */
   saveExtensionPlan(id: string, plan: ExtensionPlan): Promise<void>;
   /** Records the upstream's own copy of the result, before Segue takes custody of it. */

@@ -79,7 +79,7 @@ export class VideoExtensions {
     if (!isData) await this.imports.checkUrl(url, 'video_url');
     const sourceVideoKey = isData ? await this.imports.storeDataUriVideo(url, 'video_url') : null;
     try {
-      return await this.tasks.createImportedExtension({
+      const task = await this.tasks.createImportedExtension({
         key: request.key,
         ...(request.modelId ? { modelId: request.modelId } : {}),
         parameters: { ...request.importParameters, sourceVideoKey, sourceVideoUrl: isData ? null : url },
@@ -87,6 +87,9 @@ export class VideoExtensions {
         requestEcho: request.requestEcho,
         ...(request.idempotency ? { idempotency: request.idempotency } : {}),
       });
+      // A concurrent duplicate (same Idempotency-Key) won: its own upload is the source, not this one.
+      if (sourceVideoKey && task.parameters.sourceVideoKey !== sourceVideoKey) await this.imports.discard(sourceVideoKey);
+      return task;
     } catch (error) {
       if (sourceVideoKey) await this.imports.discard(sourceVideoKey);
       throw error;

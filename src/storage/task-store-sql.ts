@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { canTransition, withParameterDefaults, type ExtendMethod, type ExtensionPlan, type FailureReason, type FailureStage, type Operation, type Task, type TaskState, type UpstreamOutput } from '../domain/task.js';
 import type { TaskPage, TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
@@ -244,6 +244,18 @@ export class SqlTaskStore implements TaskStore {
       .executeTakeFirst(),
     );
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  async usesSourceVideo(blobKey: string): Promise<boolean> {
+    // Parameters are JSON text: the key appears as one exact string value.
+    const pattern = `%${JSON.stringify({ sourceVideoKey: blobKey }).slice(1, -1).replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    const row = await this.db
+      .selectFrom('tasks')
+      .select('id')
+      .where(sql<boolean>`parameters like ${pattern} escape '\\'`)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async saveExtensionPlan(id: string, plan: ExtensionPlan): Promise<void> {
