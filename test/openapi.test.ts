@@ -31,7 +31,7 @@ before(async () => {
     admin: { adminKey: 'admin-key-openapi-0123456789', keys: unused, admission: unused, operator: unused },
     files: { signer: unused, blobs: unused },
     readiness: [],
-    providerReport: () => ({}),
+    providerReport: async () => ({}),
     providerHooks: unused,
   };
   app = await buildHttpApp(deps, {

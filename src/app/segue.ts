@@ -93,12 +93,13 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
     outbound,
     scratch,
     requestRender: (taskId) => storage.jobs.enqueue(jobRequest('local.render', { taskId })),
+    gates: storage.gates,
     now,
   });
   const providers = upstreams.registry;
   const lifecycle = new TaskLifecycle(storage, now);
   const keys = new KeyService(storage, now);
-  const limiter = new RateLimiter(now);
+  const limiter = new RateLimiter(storage.rateWindows, now);
   const admission = new Admission(
     storage,
     config.pricesFile ? readJsonConfigFile('SEGUE_PRICES', config.pricesFile, priceTableSchema) : defaultPriceTable,
@@ -108,7 +109,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
     () => scratch.hasRoom(),
     now,
   );
-  const reads = new ReadLimit(limiter, config.readRateLimit);
+  const reads = new ReadLimit(config.readRateLimit, now);
   const placement = new TaskPlacement(providers, now);
   const tasks = new TaskService(storage, placement, addressPolicy, admission, now);
   const callbacks = new CallbackService(storage, now);

@@ -19,8 +19,8 @@ export interface HttpDependencies {
   readonly admin: AdminRouteDependencies | undefined;
   readonly files: FileRouteDependencies;
   readonly readiness: readonly ReadinessCheck[];
-  /** What `/readyz` reports about each provider entry (breakers, limits). */
-  readonly providerReport: () => Record<string, unknown>;
+  /** What `/readyz` reports about each provider entry (breakers, limits), as the database holds it. */
+  readonly providerReport: () => Promise<Record<string, unknown>>;
   readonly providerHooks: ProviderHookService;
 }
 

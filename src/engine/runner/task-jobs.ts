@@ -44,7 +44,7 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   }
   const provider = deps.providers.get(task.provider);
   const gate = deps.providers.gate(task.provider);
-  if (gate.isOpen()) {
+  if (await gate.isOpen()) {
     const fallback = await fallBack(deps, task, context, 'circuit breaker open');
     if (fallback !== 'none') return { retryAfterMs: fallback === 'moved' ? 0 : slotWaitMs() };
   }
@@ -52,13 +52,12 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   if (task.state === 'queued' && !(await deps.storage.tasks.claimSlot(taskId, slot, gate.limits.maxConcurrent, deps.clock.now()))) {
     return { retryAfterMs: slotWaitMs() };
   }
-  const wait = gate.waitBeforeRequest();
+  const wait = await gate.waitBeforeRequest();
   if (wait > 0) return { retryAfterMs: wait };
   let handle: unknown;
   try {
     const source = task.operation === 'extend' ? await resolveExtensionSource(deps.sources, task, context.workerId, context.signal) : undefined;
     handle = await provider.start({ ...task, state: 'running' }, { signal: context.signal, ...(source ? { source } : {}) });
-    gate.recordSuccess();
   } catch (error) {
     if (error instanceof MediaError) {
       await deps.lifecycle.fail(taskId, { stage: 'submission', reason: 'input_unusable', message: error.message });
@@ -69,11 +68,12 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
       await deps.lifecycle.fail(taskId, { stage: 'submission', reason: error.reason, message: error.message });
       return;
     }
-    gate.recordFailure(error.message);
+    await gate.recordFailure(error.message);
     const fallback = await fallBack(deps, task, context, error.message);
     if (fallback !== 'none') return { retryAfterMs: fallback === 'moved' ? 0 : slotWaitMs() };
     throw error;
   }
+  await gate.recordSuccess();
   await deps.storage.transaction(async (stores) => {
     await stores.tasks.saveProviderHandle(taskId, handle);
     await stores.jobs.enqueue(jobRequest('task.poll', { taskId }, { runAt: deps.clock.now() + provider.pollDelayMs(0) }));
