@@ -6,6 +6,8 @@ import { allJobKinds, backoffDelay, type JobKind, jobKinds, type JobPayload, MAX
 /** What a handler may answer instead of finishing: run me again later, without spending an attempt. */
 export interface RetryAfter {
   readonly retryAfterMs: number;
+  /** Park the job under this name: an event wakes it early (`JobQueue.wakeOldestWaiting`); `retryAfterMs` is the safety net. */
+  readonly waitingFor?: string;
 }
 
 export interface JobContext {
@@ -187,7 +189,8 @@ export class Worker {
       const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | void>;
       const outcome = await handler(payload.data, { jobId: job.id, workerId: this.id, attempt: job.attempts, signal: controller.signal, logger });
       if (outcome) {
-        await this.record(() => queue.reschedule(job.id, this.id, this.now() + outcome.retryAfterMs, { spendAttempt: false }), logger);
+        const parked = outcome.waitingFor === undefined ? {} : { waitingFor: outcome.waitingFor };
+        await this.record(() => queue.reschedule(job.id, this.id, this.now() + outcome.retryAfterMs, { spendAttempt: false, ...parked }), logger);
       } else {
         await this.record(() => queue.complete(job.id, this.id), logger);
       }
