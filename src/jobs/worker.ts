@@ -33,6 +33,8 @@ export interface WorkerOptions {
   readonly queue: JobQueue;
   readonly handlers: JobHandlers;
   readonly onExhausted: ExhaustedHandlers;
+  /** The kinds this worker claims (a process may run some kinds only); every kind when absent. */
+  readonly kinds?: readonly JobKind[];
   readonly concurrency: number;
   /** Per-kind limits inside this process (e.g. one ffmpeg render at a time on two cores). */
   readonly kindConcurrency: Partial<Record<JobKind, number>>;
@@ -118,7 +120,7 @@ export class Worker {
   }
 
   private claimableKinds(): JobKind[] {
-    return allJobKinds.filter((kind) => {
+    return (this.options.kinds ?? allJobKinds).filter((kind) => {
       const limit = this.options.kindConcurrency[kind];
       if (limit === undefined) return true;
       let running = 0;
