@@ -33,6 +33,7 @@ before(async () => {
     readiness: [],
     providerReport: async () => ({}),
     providerHooks: unused,
+    metrics: { metrics: unused, adminKey: undefined },
   };
   app = await buildHttpApp(deps, {
     onRoute: (route) => {

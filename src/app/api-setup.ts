@@ -8,6 +8,7 @@ import { Admission } from '../services/admission.js';
 import { CallbackService } from '../services/callback-service.js';
 import { KeyService } from '../services/key-service.js';
 import { MediaImportService } from '../services/media-import-service.js';
+import { MetricsService } from '../services/metrics-service.js';
 import { OperatorService } from '../services/operator-service.js';
 import { BlocklistPolicy } from '../services/prompt-policy.js';
 import { ProviderHookService } from '../services/provider-hook-service.js';
@@ -53,6 +54,7 @@ export async function buildApi(core: SegueCore): Promise<SegueApi> {
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle) } : undefined,
     providerReport: () => providers.report(),
     providerHooks: new ProviderHookService(storage, providers, now),
+    metrics: { metrics: new MetricsService(storage, () => providers.report(), () => process.uptime(), now), adminKey: config.adminKey },
     readiness: [
       { name: 'database', check: () => storage.ping() },
       {
