@@ -3,16 +3,31 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const mainScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'main.js');
+const sourceDirectory = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
+const mainScript = path.join(sourceDirectory, 'main.js');
+const cliScript = path.join(sourceDirectory, 'cli', 'segue.js');
 
 /** Variables a developer's shell may hold that would change what the server under test is. */
 const inheritedSegueVariables = new Set(['SEGUE_FFMPEG', 'SEGUE_FFPROBE']);
 
+/** How a `SegueProcess` is started, and how it is known to be up. */
+export interface SegueProcessOptions {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly environment: Record<string, string>;
+  /** A `segue` command (e.g. `['worker', '--kinds', 'task.start']`) instead of `npm start`. */
+  readonly command?: readonly string[];
+  /** Where it writes (default `server.log` in the data directory, which several processes may share). */
+  readonly logFile?: string;
+  /** Up when this text appears in the log of the current start (a worker has no /healthz); default: /healthz answers. */
+  readonly readyLine?: string;
+}
+
 /**
- * `npm start` as a real process (`dist/src/main.js`) on a fixed data directory and port, that a test
- * can SIGKILL and start again any number of times. The server runs in its own process group and a
- * kill takes the whole group (its ffmpeg children included), as when a container or machine dies.
- * Everything it writes goes to one log file, appended across restarts.
+ * `npm start` (or a `segue` command) as a real process (`dist/src/main.js`) on a fixed data
+ * directory and port, that a test can SIGKILL and start again any number of times. The server runs
+ * in its own process group and a kill takes the whole group (its ffmpeg children included), as when
+ * a container or machine dies. Everything it writes goes to one log file, appended across restarts.
  */
 export class SegueProcess {
   readonly baseUrl: string;
@@ -25,11 +40,9 @@ export class SegueProcess {
   private unexpectedExit: Error | undefined;
   private stopped = false;
 
-  constructor(
-    readonly options: { port: number; dataDir: string; environment: Record<string, string> },
-  ) {
+  constructor(readonly options: SegueProcessOptions) {
     this.baseUrl = `http://127.0.0.1:${options.port}`;
-    this.logFile = path.join(options.dataDir, 'server.log');
+    this.logFile = options.logFile ?? path.join(options.dataDir, 'server.log');
   }
 
   get pid(): number | undefined {
@@ -45,7 +58,8 @@ export class SegueProcess {
     );
     const log = fs.openSync(this.logFile, 'a');
     fs.writeSync(log, `\n=== start #${this.starts + 1} at ${new Date().toISOString()} ===\n`);
-    const child = spawn(process.execPath, [mainScript], {
+    const script = this.options.command ? [cliScript, ...this.options.command] : [mainScript];
+    const child = spawn(process.execPath, script, {
       env: { ...inherited, HOST: '127.0.0.1', PORT: String(this.options.port), SEGUE_DATA_DIR: this.options.dataDir, ...this.options.environment },
       stdio: ['ignore', log, log],
       detached: true,
@@ -131,18 +145,30 @@ export class SegueProcess {
     const gate = this.gate;
     // Marked handled: nobody may be waiting when a kill or an unexpected exit rejects it.
     gate.promise.catch(() => {});
+    const start = this.starts;
     while (this.child === child) {
-      try {
-        const response = await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
-        await response.arrayBuffer();
-        if (response.ok && this.child === child) {
-          gate.resolve();
-          return;
-        }
-      } catch {
-        // Not listening yet.
+      if ((await this.isUp(start)) && this.child === child) {
+        gate.resolve();
+        return;
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Whether start number `start` is up: its ready line is in the log, or /healthz answers. */
+  private async isUp(start: number): Promise<boolean> {
+    const readyLine = this.options.readyLine;
+    if (readyLine !== undefined) {
+      const log = fs.readFileSync(this.logFile, 'utf8');
+      return log.slice(log.lastIndexOf(`=== start #${start} at`)).includes(readyLine);
+    }
+    try {
+      const response = await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      return response.ok;
+    } catch {
+      // Not listening yet.
+      return false;
     }
   }
 }
