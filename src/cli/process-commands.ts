@@ -3,6 +3,7 @@ import { runServer, runWorker } from '../app/run-process.js';
 import { workerKinds } from '../app/worker-setup.js';
 import { loadConfig, requireSharedLinkSettings } from '../config/config.js';
 
+/** The usage lines of `serve` and `worker`. */
 export const processUsage = `  serve                                                 run only the API (no worker); needs SEGUE_URL_SIGNING_SECRET and SEGUE_PUBLIC_URL
   worker [--kinds task.start,task.poll,…]               run only the job worker (no HTTP), every kind or the listed ones
                                                         (default SEGUE_WORKER_KINDS); needs the same two variables; SIGTERM drains it`;

@@ -63,6 +63,7 @@ export interface JobQueue {
   oldestDue(at: number): Promise<Array<{ readonly kind: string; readonly runAt: number }>>;
 }
 
+/** How `JobQueue.reschedule` puts a job back. */
 export interface RescheduleOptions {
   readonly spendAttempt: boolean;
   readonly error?: string;

@@ -17,7 +17,7 @@ export interface GateLimits {
 }
 
 /** How long a trial request holds the half-open breaker: a trial whose worker died lets the next one through after this. */
-export const TRIAL_HOLD_MS = 60_000;
+const TRIAL_HOLD_MS = 60_000;
 /** How long a request waits while another holds the breaker's trial. */
 const TRIAL_WAIT_MS = 1_000;
 

@@ -31,7 +31,7 @@ export type PollDependencies = Pick<TaskJobDependencies, 'storage' | 'providers'
  * `fallBack`); this is only the safety net for a wake that was lost (e.g. a crash between the
  * two writes, or a slot freed just before the start parked).
  */
-export const SLOT_SAFETY_POLL_MS = 30_000;
+const SLOT_SAFETY_POLL_MS = 30_000;
 
 /** Parks the start job until a slot on `entry` frees (or the safety net fires). */
 function waitForSlot(entry: string): RetryAfter {

@@ -7,6 +7,7 @@ import { authenticateAdmin } from '../auth.js';
 import { routeDocs } from '../openapi.js';
 import { type MetricFamily, PROMETHEUS_CONTENT_TYPE, prometheusText } from './prometheus-text.js';
 
+/** What `/metrics` needs: the figures, and the key it asks for. */
 export interface MetricsRouteDependencies {
   readonly metrics: MetricsService;
   /** SEGUE_ADMIN_KEY: when set, `/metrics` asks for it as a Bearer token; without it, `/metrics` is open like `/readyz`. */
@@ -16,7 +17,7 @@ export interface MetricsRouteDependencies {
 const BREAKER_STATES = ['closed', 'open', 'half_open'] as const;
 
 /** The snapshot as Prometheus metric families (every name prefixed `segue_`). */
-export function metricFamilies(snapshot: MetricsSnapshot): MetricFamily[] {
+function metricFamilies(snapshot: MetricsSnapshot): MetricFamily[] {
   const gauge = (name: string, help: string, samples: MetricFamily['samples']): MetricFamily => ({ name: `segue_${name}`, help, type: 'gauge', samples });
   return [
     gauge('jobs', 'Jobs queued, running or dead, by kind and state (the queue depth).', snapshot.jobs.map(({ kind, state, count }) => ({ labels: { kind, state }, value: count }))),
