@@ -281,6 +281,7 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
   const providers = new ProviderRegistry(
     { local: { provider: new LocalProvider((taskId) => harness.segue.storage.jobs.enqueue(jobRequest('local.render', { taskId })), blobs), limits: defaultProviders.providers['local']! } },
     defaultProviders.routes,
+    harness.segue.storage.gates,
   );
   const deps = {
     storage: harness.segue.storage,

@@ -31,8 +31,9 @@ before(async () => {
     admin: { adminKey: 'admin-key-openapi-0123456789', keys: unused, admission: unused, operator: unused },
     files: { signer: unused, blobs: unused },
     readiness: [],
-    providerReport: () => ({}),
+    providerReport: async () => ({}),
     providerHooks: unused,
+    metrics: { metrics: unused, adminKey: undefined },
   };
   app = await buildHttpApp(deps, {
     onRoute: (route) => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ProviderGate } from '../src/engine/routing/provider-gate.js';
 import { jobRequest } from '../src/jobs/job-kinds.js';
 import type { Storage } from '../src/ports/storage.js';
 import { SqlJobQueue } from '../src/storage/job-queue-sql.js';
@@ -236,6 +237,93 @@ for (const dialect of DIALECTS) {
           assert.equal((await queue.claim('w', ['local.render'], 1000))?.attempts, 1, 'retry-after did not spend an attempt');
           await queue.wake('task.poll:c');
           assert.equal((await queue.claim('w', ['task.poll'], 1000))?.kind, 'task.poll', 'wake made the poll due now');
+        } finally {
+          await opened.close();
+        }
+      });
+    });
+
+    test('racing processes never exceed a rate: one window per key, whatever the number of processes', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        const at = 5_000_000;
+        const won = (await race(dialect.name, database, 3, 'rate', () => ['create:key-race', '7', String(at), '5'])).flat();
+        assert.equal(won.length, 7, `exactly the 7 admissions of the window were given (${won.length})`);
+        const refused = await storage.rateWindows.admit('create:key-race', { count: 7, windowMs: 3_600_000 }, at + 1_000);
+        assert.deepEqual(refused, { retryAfterMs: 3_600_000 - 1_000 }, 'refused until the oldest admission leaves the window');
+      });
+    });
+
+    test('a rate window slides: admissions leave it one by one, a withdrawn one frees its place, the sweep forgets old ones', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        const limit = { count: 2, windowMs: 10_000 };
+        const first = await storage.rateWindows.admit('create:k', limit, 1_000);
+        assert.ok('admission' in first);
+        assert.ok('admission' in (await storage.rateWindows.admit('create:k', limit, 4_000)));
+        assert.deepEqual(await storage.rateWindows.admit('create:k', limit, 9_000), { retryAfterMs: 2_000 });
+        assert.ok('admission' in (await storage.rateWindows.admit('create:other', limit, 9_000)), 'keys have their own windows');
+        assert.ok('admission' in (await storage.rateWindows.admit('create:k', limit, 11_001)), 'the first left the window');
+        assert.deepEqual(await storage.rateWindows.admit('create:k', limit, 11_002), { retryAfterMs: 2_998 });
+        const third = await storage.rateWindows.admit('create:k', limit, 14_001);
+        assert.ok('admission' in third);
+        await storage.rateWindows.withdraw(third.admission);
+        assert.ok('admission' in (await storage.rateWindows.admit('create:k', limit, 14_002)), 'a withdrawn admission frees its place');
+        assert.equal(await storage.rateWindows.sweep(14_000), 2, 'the two admissions whose window ended by then');
+      });
+    });
+
+    test('one breaker per entry: failures from racing processes open it for every process; one trial after the cool-down', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        const limits = { maxConcurrent: 10, breakerThreshold: 5, breakerCooldownSeconds: 30 };
+        const at = 7_000_000;
+        const gate = (time: number) => new ProviderGate('entry-b', limits, storage.gates, () => time);
+        assert.equal(await gate(at).isOpen(), false);
+        await race(dialect.name, database, 3, 'gate', () => ['entry-b', JSON.stringify(limits), 'failure', String(at), '2']);
+        assert.equal(await gate(at).isOpen(), true, 'six failures in three processes opened the one breaker');
+        const report = gate(at).reportOf((await storage.gates.all()).get('entry-b'));
+        assert.deepEqual([report.breaker, report.consecutiveFailures], ['open', 6]);
+        assert.equal(await gate(at + 1_000).waitBeforeRequest(), 29_000, 'this process waits out the cool-down too');
+        const trials = (await race(dialect.name, database, 3, 'gate', () => ['entry-b', JSON.stringify(limits), 'request', String(at + 30_000), '2'])).flat();
+        assert.equal(trials.length, 1, 'exactly one trial went through, across processes');
+        await gate(at + 31_000).recordSuccess();
+        assert.equal(await gate(at + 31_000).isOpen(), false);
+        assert.equal(await gate(at + 31_000).waitBeforeRequest(), 0, 'closed for every process');
+      });
+    });
+
+    test('an entry\'s request rate is one token bucket for every process', async () => {
+      await withDatabase(dialect.create, async (database) => {
+        const limits = { maxConcurrent: 10, requestsPerMinute: 4, breakerThreshold: 5, breakerCooldownSeconds: 30 };
+        const won = (await race(dialect.name, database, 3, 'gate', () => ['entry-r', JSON.stringify(limits), 'request', '9000000', '3'])).flat();
+        assert.equal(won.length, 4, `the bucket's 4 tokens were taken once each (${won.length})`);
+      });
+    });
+
+    test('parked jobs wake oldest first, each once, even when processes wake at once', async () => {
+      await withDatabase(dialect.create, async (database) => {
+        const opened = await database.open();
+        // Real time: the racing processes wake by their own clocks.
+        let clock = Date.now();
+        const parkedUntil = clock + 3_600_000;
+        const queue = new SqlJobQueue(opened.db, opened, () => {}, () => clock);
+        try {
+          for (let index = 0; index < 5; index++) {
+            clock += 10;
+            await queue.enqueue(jobRequest('task.start', { taskId: `parked-${index}` }));
+            const job = await queue.claim('w', ['task.start'], 30_000);
+            assert.equal(job?.payload && (job.payload as { taskId: string }).taskId, `parked-${index}`);
+            await queue.reschedule(job!.id, 'w', parkedUntil, { spendAttempt: false, waitingFor: 'provider-slot:x' });
+          }
+          await queue.enqueue(jobRequest('task.start', { taskId: 'other-entry' }));
+          await queue.reschedule((await queue.claim('w', ['task.start'], 30_000))!.id, 'w', parkedUntil, { spendAttempt: false, waitingFor: 'provider-slot:y' });
+          const due = async (taskId: string) => (await queue.findByKey(`task.start:${taskId}`))!.runAt < parkedUntil;
+          assert.equal(await queue.wakeOldestWaiting('provider-slot:x'), true);
+          assert.deepEqual(await Promise.all([0, 1].map((index) => due(`parked-${index}`))), [true, false], 'the oldest woke');
+          const woken = (await race(dialect.name, database, 3, 'wake', () => ['provider-slot:x'])).flat();
+          assert.equal(woken.length, 3, 'three wakes at once woke three jobs');
+          assert.deepEqual(await Promise.all([1, 2, 3, 4].map((index) => due(`parked-${index}`))), [true, true, true, false]);
+          assert.equal(await due('other-entry'), false, 'another name\'s jobs stay parked');
+          assert.equal(await queue.wakeOldestWaiting('provider-slot:x'), true);
+          assert.equal(await queue.wakeOldestWaiting('provider-slot:x'), false, 'none left');
         } finally {
           await opened.close();
         }

@@ -4,6 +4,7 @@ import type { ProviderEntryPlacement } from '../engine/routing/provider-registry
 import type { ScratchSpace } from '../media/scratch-space.js';
 import type { SafeHttpClient } from '../net/safe-http.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import type { ProviderGateStore } from '../ports/provider-gate-store.js';
 import { EntryConfigError, type ProviderInstance, type ProviderPluginDependencies } from '../providers/provider-plugin.js';
 import { loadProvidersFile, pluginFor, type ProviderEntry } from '../providers/providers-file.js';
 
@@ -13,6 +14,8 @@ export interface ProviderSetupDependencies {
   readonly outbound: SafeHttpClient;
   readonly scratch: ScratchSpace;
   readonly requestRender: (taskId: string) => Promise<void>;
+  /** Where the entries' gates (request rates, breakers) are kept: shared by every process. */
+  readonly gates: ProviderGateStore;
   readonly now: () => number;
   readonly environment?: NodeJS.ProcessEnv;
 }
@@ -41,7 +44,7 @@ export function setUpProviders(deps: ProviderSetupDependencies): { registry: Pro
     entries[name] = { provider: instance.provider, limits: entry, extendMethods: entry.extendMethods, ...(instance.webhook ? { webhook: instance.webhook } : {}) };
   }
   return {
-    registry: new ProviderRegistry(entries, file.routes, deps.now),
+    registry: new ProviderRegistry(entries, file.routes, deps.gates, deps.now),
     close: async () => {
       await Promise.all(instances.map((instance) => instance.close?.()));
     },

@@ -1,5 +1,4 @@
-import { ConfigError, loadConfig } from '../config/config.js';
-import { createSegue } from '../app/segue.js';
+import { ConfigError } from '../config/config.js';
 import { DomainError } from '../domain/errors.js';
 import { callbackCommand, callbackUsage } from './callback-commands.js';
 import { UsageError } from './cli-support.js';
@@ -8,6 +7,7 @@ import { keyCommand, keyUsage } from './key-commands.js';
 import { creditCommand, moneyUsage, taskCommand } from './money-commands.js';
 import { taskViewCommand } from './task-view-commands.js';
 import { extendCommand, generateCommand, videoUsage } from './video-commands.js';
+import { processUsage, serveCommand, workerCommand } from './process-commands.js';
 
 const usage = `Usage: segue <command>
 
@@ -19,18 +19,9 @@ ${keyUsage}
 ${callbackUsage}
 ${moneyUsage}
 ${fakeUpstreamUsage}
-  worker                                                run only the job worker (no HTTP), on SEGUE_DATA_DIR
+${processUsage}
 
 Configuration comes from the environment (see .env.example).`;
-
-async function runWorker(): Promise<void> {
-  const segue = await createSegue(loadConfig());
-  segue.worker.start();
-  segue.logger.info({ workerId: segue.worker.id }, 'worker started');
-  const stop = () => segue.close().then(() => process.exit(0), () => process.exit(1));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
 
 async function main(argv: string[]): Promise<void> {
   const [command, subcommand, ...rest] = argv;
@@ -41,7 +32,8 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'callbacks') return callbackCommand(subcommand, rest);
   if (command === 'credits') return creditCommand(subcommand, rest);
   if (command === 'tasks') return taskCommand(subcommand, rest);
-  if (command === 'worker') return runWorker();
+  if (command === 'serve') return serveCommand(argv.slice(1));
+  if (command === 'worker') return workerCommand(argv.slice(1));
   if (command === 'fake-upstream') return fakeUpstreamCommand(subcommand, rest);
   throw new UsageError(command ? `unknown command: ${command}` : 'no command given');
 }

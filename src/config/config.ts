@@ -55,6 +55,16 @@ const operationList = z.string().transform((value, context) => {
   return names;
 });
 
+/** A comma-separated list of names, at least one (checked against what they name where that is known). */
+const nameList = z.string().transform((value, context) => {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) {
+    context.addIssue({ code: 'custom', message: 'must name at least one, comma-separated' });
+    return z.NEVER;
+  }
+  return names;
+});
+
 const port = z.coerce.number({ message: 'must be a number' }).int().min(0).max(65535);
 const positiveInt = z.coerce.number({ message: 'must be a number' }).int().positive();
 const nonNegativeInt = z.coerce.number({ message: 'must be a number' }).int().min(0);
@@ -79,6 +89,7 @@ const environmentSchema = z.object({
   SEGUE_FFPROBE: z.string().min(1).optional(),
   SEGUE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEGUE_RUN_WORKER: booleanFlag.default(true),
+  SEGUE_WORKER_KINDS: nameList.optional(),
   SEGUE_WORKER_CONCURRENCY: positiveInt.default(16),
   SEGUE_LOCAL_RENDER_CONCURRENCY: positiveInt.default(1),
   SEGUE_WORKER_POLL_MS: positiveInt.default(500),
@@ -139,6 +150,8 @@ export interface Config {
   /** Connections each process keeps to PostgreSQL. */
   readonly databasePoolSize: number;
   readonly publicUrl: string;
+  /** Whether SEGUE_PUBLIC_URL was set (not derived from HOST and PORT): processes started apart require it. */
+  readonly publicUrlSet: boolean;
   readonly bootstrapKey: string | undefined;
   readonly bootstrapCredits: number;
   readonly allowPrivateNetworks: boolean;
@@ -146,6 +159,8 @@ export interface Config {
   readonly ffprobePath: string | undefined;
   readonly logLevel: string;
   readonly runWorker: boolean;
+  /** The job kinds a worker of this process runs (checked against the job kinds at start-up); all when unset. */
+  readonly workerKinds: readonly string[] | undefined;
   readonly workerConcurrency: number;
   readonly localRenderConcurrency: number;
   readonly workerPollMs: number;
@@ -234,6 +249,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     databaseUrl: env.SEGUE_DATABASE_URL,
     databasePoolSize: env.SEGUE_DATABASE_POOL_SIZE,
     publicUrl: (env.SEGUE_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${publicHost}:${env.PORT}`).replace(/\/+$/, ''),
+    publicUrlSet: env.SEGUE_PUBLIC_URL !== undefined,
     bootstrapKey: env.SEGUE_BOOTSTRAP_KEY,
     bootstrapCredits: env.SEGUE_BOOTSTRAP_CREDITS,
     allowPrivateNetworks: env.SEGUE_ALLOW_PRIVATE_NETWORKS,
@@ -241,6 +257,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     ffprobePath: env.SEGUE_FFPROBE,
     logLevel: env.SEGUE_LOG_LEVEL,
     runWorker: env.SEGUE_RUN_WORKER,
+    workerKinds: env.SEGUE_WORKER_KINDS ? Object.freeze([...env.SEGUE_WORKER_KINDS]) : undefined,
     workerConcurrency: env.SEGUE_WORKER_CONCURRENCY,
     localRenderConcurrency: env.SEGUE_LOCAL_RENDER_CONCURRENCY,
     workerPollMs: env.SEGUE_WORKER_POLL_MS,
@@ -275,4 +292,22 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
         : undefined,
     blobLinks: env.SEGUE_BLOB_LINKS,
   });
+}
+
+/**
+ * A process started apart from the others (`segue serve`, `segue worker`) makes result links
+ * (answers, callbacks, extension sources) that every other process must make and accept alike:
+ * it refuses to start unless SEGUE_URL_SIGNING_SECRET and SEGUE_PUBLIC_URL are both set, rather
+ * than fall back to a secret of its own data directory and a URL of its own address.
+ */
+export function requireSharedLinkSettings(config: Config, command: string): void {
+  const missing = [
+    ...(config.urlSigningSecret ? [] : ['SEGUE_URL_SIGNING_SECRET']),
+    ...(config.publicUrlSet ? [] : ['SEGUE_PUBLIC_URL']),
+  ];
+  if (missing.length === 0) return;
+  throw new ConfigError(
+    `segue ${command} runs apart from the other Segue processes: set ${missing.join(' and ')} ` +
+      '(every process that makes result links must share SEGUE_URL_SIGNING_SECRET and SEGUE_PUBLIC_URL)',
+  );
 }

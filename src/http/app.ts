@@ -5,6 +5,7 @@ import { type AdminRouteDependencies, adminRoutes } from './admin/admin-routes.j
 import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
 import type { ProviderHookService } from '../services/provider-hook-service.js';
 import { providerHookRoutes } from './hooks/provider-hook-routes.js';
+import { type MetricsRouteDependencies, metricsRoutes } from './ops/metrics-routes.js';
 import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
 import { registerOpenApi } from './openapi.js';
 import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
@@ -19,11 +20,13 @@ export interface HttpDependencies {
   readonly admin: AdminRouteDependencies | undefined;
   readonly files: FileRouteDependencies;
   readonly readiness: readonly ReadinessCheck[];
-  /** What `/readyz` reports about each provider entry (breakers, limits). */
-  readonly providerReport: () => Record<string, unknown>;
+  /** What `/readyz` reports about each provider entry (breakers, limits), as the database holds it. */
+  readonly providerReport: () => Promise<Record<string, unknown>>;
   readonly providerHooks: ProviderHookService;
   /** PEM certificate and key: the app serves HTTPS (HTTP/1.1) instead of HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** `GET /metrics` (behind SEGUE_ADMIN_KEY when it is set). */
+  readonly metrics: MetricsRouteDependencies;
 }
 
 /** What a caller may watch while the app is built (the OpenAPI test lists every route with it). */
@@ -59,5 +62,6 @@ export async function buildHttpApp(deps: HttpDependencies, options: HttpAppOptio
   await app.register(async (scope) => fileRoutes(scope, deps.files));
   await app.register(async (scope) => providerHookRoutes(scope, deps.providerHooks));
   await app.register(async (scope) => opsRoutes(scope, deps.readiness, deps.providerReport));
+  await app.register(async (scope) => metricsRoutes(scope, deps.metrics));
   return app;
 }

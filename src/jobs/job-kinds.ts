@@ -63,6 +63,11 @@ export function taskJobKey(kind: 'task.start' | 'task.poll' | 'task.ingest' | 'l
   return `${kind}:${taskId}`;
 }
 
+/** The name under which `task.start` jobs wait for a free slot on a provider entry (see `JobQueue.wakeOldestWaiting`). */
+export function providerSlotKey(entry: string): string {
+  return `provider-slot:${entry}`;
+}
+
 /** Exponential backoff with jitter: half fixed, half random, so retries of many jobs spread out. */
 export function backoffDelay(kind: JobKind, attempt: number, random: () => number = Math.random): number {
   const [base, max] = jobKinds[kind].backoffMs;

@@ -6,6 +6,8 @@ import { allJobKinds, backoffDelay, type JobKind, jobKinds, type JobPayload, MAX
 /** What a handler may answer instead of finishing: run me again later, without spending an attempt. */
 export interface RetryAfter {
   readonly retryAfterMs: number;
+  /** Park the job under this name: an event wakes it early (`JobQueue.wakeOldestWaiting`); `retryAfterMs` is the safety net. */
+  readonly waitingFor?: string;
 }
 
 export interface JobContext {
@@ -31,6 +33,8 @@ export interface WorkerOptions {
   readonly queue: JobQueue;
   readonly handlers: JobHandlers;
   readonly onExhausted: ExhaustedHandlers;
+  /** The kinds this worker claims (a process may run some kinds only); every kind when absent. */
+  readonly kinds?: readonly JobKind[];
   readonly concurrency: number;
   /** Per-kind limits inside this process (e.g. one ffmpeg render at a time on two cores). */
   readonly kindConcurrency: Partial<Record<JobKind, number>>;
@@ -116,7 +120,7 @@ export class Worker {
   }
 
   private claimableKinds(): JobKind[] {
-    return allJobKinds.filter((kind) => {
+    return (this.options.kinds ?? allJobKinds).filter((kind) => {
       const limit = this.options.kindConcurrency[kind];
       if (limit === undefined) return true;
       let running = 0;
@@ -187,7 +191,8 @@ export class Worker {
       const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | void>;
       const outcome = await handler(payload.data, { jobId: job.id, workerId: this.id, attempt: job.attempts, signal: controller.signal, logger });
       if (outcome) {
-        await this.record(() => queue.reschedule(job.id, this.id, this.now() + outcome.retryAfterMs, { spendAttempt: false }), logger);
+        const parked = outcome.waitingFor === undefined ? {} : { waitingFor: outcome.waitingFor };
+        await this.record(() => queue.reschedule(job.id, this.id, this.now() + outcome.retryAfterMs, { spendAttempt: false, ...parked }), logger);
       } else {
         await this.record(() => queue.complete(job.id, this.id), logger);
       }

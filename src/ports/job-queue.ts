@@ -37,15 +37,43 @@ export interface JobQueue {
   claim(workerId: string, kinds: readonly string[], leaseMs: number): Promise<JobRecord | undefined>;
   heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<boolean>;
   complete(jobId: string, workerId: string): Promise<boolean>;
-  /** Puts the job back to run at `runAt`; `spendAttempt: false` gives the claim's attempt back. */
-  reschedule(jobId: string, workerId: string, runAt: number, options: { spendAttempt: boolean; error?: string }): Promise<boolean>;
+  /**
+   * Puts the job back to run at `runAt`; `spendAttempt: false` gives the claim's attempt back.
+   * With `waitingFor` the job is parked under that name until `wakeOldestWaiting` wakes it
+   * (`runAt` is then only a safety net).
+   */
+  reschedule(jobId: string, workerId: string, runAt: number, options: RescheduleOptions): Promise<boolean>;
   /** Gives up on the job for good. */
   bury(jobId: string, workerId: string, error: string): Promise<boolean>;
   /** Makes a queued job with this key due now (e.g. a poll, when its render finished). */
   wake(idempotencyKey: string): Promise<void>;
+  /**
+   * Makes the job parked longest under `waitingFor` due now and unparks it (so that two wakes wake
+   * two jobs, even from two processes at once); false when none is parked there.
+   */
+  wakeOldestWaiting(waitingFor: string): Promise<boolean>;
   /** When the next queued job of these kinds is due, if any. */
   nextRunAt(kinds: readonly string[]): Promise<number | undefined>;
   findByKey(idempotencyKey: string): Promise<JobRecord | undefined>;
   /** The workers that hold an unexpired lease now (the others are dead or idle). */
   liveLeaseOwners(): Promise<Set<string>>;
+  /** How many jobs are queued, running or dead, by kind and state (succeeded ones are not counted). */
+  countByKindAndState(): Promise<JobCount[]>;
+  /** The due time of the longest-due queued job of each kind that has one due by `at`. */
+  oldestDue(at: number): Promise<Array<{ readonly kind: string; readonly runAt: number }>>;
+}
+
+/** How `JobQueue.reschedule` puts a job back. */
+export interface RescheduleOptions {
+  readonly spendAttempt: boolean;
+  readonly error?: string;
+  /** Parks the job under this name until woken (see `JobQueue.wakeOldestWaiting`). */
+  readonly waitingFor?: string;
+}
+
+/** A count of jobs of one kind in one state. */
+export interface JobCount {
+  readonly kind: string;
+  readonly state: JobState;
+  readonly count: number;
 }

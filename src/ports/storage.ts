@@ -4,6 +4,8 @@ import type { InboundWebhookLog } from './inbound-webhook-log.js';
 import type { JobQueue } from './job-queue.js';
 import type { KeyStore } from './key-store.js';
 import type { Ledger } from './ledger.js';
+import type { ProviderGateStore } from './provider-gate-store.js';
+import type { RateWindowStore } from './rate-window-store.js';
 import type { SettingsStore } from './settings-store.js';
 import type { TaskStore } from './task-store.js';
 
@@ -17,6 +19,10 @@ export interface Stores {
   readonly settings: SettingsStore;
   readonly inboundWebhooks: InboundWebhookLog;
   readonly idempotency: IdempotencyStore;
+  /** Per-key rate limits, shared by every API process. */
+  readonly rateWindows: RateWindowStore;
+  /** Provider entries' request rates and circuit breakers, shared by every worker. */
+  readonly gates: ProviderGateStore;
 }
 
 /** All persistence, plus a unit of work: what `transaction` writes commits together or not at all. */

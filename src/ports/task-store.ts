@@ -34,6 +34,8 @@ export interface TaskStore {
   listOwned(apiKeyId: string, page: TaskPage): Promise<Task[]>;
   /** How many tasks of a key are not finished (queued, running or reconciling). */
   countUnfinished(apiKeyId: string): Promise<number>;
+  /** How many tasks are queued, running or reconciling, by state and provider entry (for metrics). */
+  countUnfinishedByProvider(): Promise<Array<{ readonly state: TaskState; readonly provider: string; readonly count: number }>>;
   /** Tasks in a state, oldest first (operators' views, sweeps). */
   listByState(state: TaskState, limit: number): Promise<Task[]>;
   /** The child a task has from this operation (e.g. its 1080p upgrade), if any. */

@@ -96,7 +96,7 @@ export class Admission {
     }
     const price = this.priceOf(work.pricedAs ? { ...work, ...work.pricedAs } : work);
     const limit = (key.rateLimit && parseRateLimit(key.rateLimit)) || this.defaults.rateLimit;
-    const admitted = this.limiter.tryAcquire(key.id, limit);
+    const admitted = await this.limiter.tryAcquire(key.id, limit);
     if ('retryAfterMs' in admitted) {
       throw new RateLimitedError('Too many requests: the limit on new tasks was reached', Math.ceil(admitted.retryAfterMs / 1000));
     }

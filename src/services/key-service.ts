@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { newRowId } from '../domain/ids.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { LedgerEntry } from '../ports/ledger.js';
-import type { Storage } from '../ports/storage.js';
+import type { Storage, Stores } from '../ports/storage.js';
 
 /** A key as handed to its owner, once. Only its hash is stored. */
 export interface IssuedKey {
@@ -34,6 +34,12 @@ export interface BootstrapOutcome {
   readonly issued?: IssuedKey;
 }
 
+function checkOpeningCredits(credits: number): void {
+  if (!Number.isSafeInteger(credits) || credits < 0) {
+    throw new ValidationError(`credits must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`, 'credits');
+  }
+}
+
 /** API keys: issue, ensure the bootstrap key, authenticate. */
 export class KeyService {
   constructor(
@@ -43,24 +49,24 @@ export class KeyService {
 
   /** Creates a key with an opening credit grant, in one transaction. */
   async create(name: string, credits: number, presetKey?: string): Promise<IssuedKey> {
-    if (!Number.isSafeInteger(credits) || credits < 0) {
-      throw new ValidationError(`credits must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`, 'credits');
-    }
+    checkOpeningCredits(credits);
+    return this.storage.transaction((stores) => this.insertKey(stores, name, credits, presetKey));
+  }
+
+  private async insertKey(stores: Stores, name: string, credits: number, presetKey?: string): Promise<IssuedKey> {
     const key = presetKey ?? newKeyValue();
     const issued = { id: newRowId(), key, webhookSecret: newWebhookSecret() };
-    await this.storage.transaction(async (stores) => {
-      await stores.keys.insert({
-        id: issued.id,
-        name,
-        keyHash: hashApiKey(key),
-        prefix: key.slice(0, 12),
-        webhookSecret: issued.webhookSecret,
-        createdAt: this.now(),
-      });
-      if (credits > 0) {
-        await stores.ledger.append({ apiKeyId: issued.id, kind: 'grant', amount: credits, note: 'opening balance' });
-      }
+    await stores.keys.insert({
+      id: issued.id,
+      name,
+      keyHash: hashApiKey(key),
+      prefix: key.slice(0, 12),
+      webhookSecret: issued.webhookSecret,
+      createdAt: this.now(),
     });
+    if (credits > 0) {
+      await stores.ledger.append({ apiKeyId: issued.id, kind: 'grant', amount: credits, note: 'opening balance' });
+    }
     return issued;
   }
 
@@ -68,20 +74,23 @@ export class KeyService {
    * At start-up: makes sure SEGUE_BOOTSTRAP_KEY exists, or, on a first start without it,
    * creates one key. A bootstrap value that was revoked or rotated away is never brought back:
    * the answer says so, for the log. `issued` is set only when a key was newly generated (to be
-   * printed once).
+   * printed once). One transaction: API processes started at once create one key between them.
    */
   async ensureBootstrap(bootstrapKey: string | undefined, credits: number): Promise<BootstrapOutcome> {
-    if (bootstrapKey) {
-      const hash = hashApiKey(bootstrapKey);
-      const existing = await this.storage.keys.findByHash(hash);
-      if (existing) return { state: existing.revokedAt === null ? 'active' : 'revoked', keyId: existing.id };
-      if (await this.storage.keys.wasRetired(hash)) return { state: 'rotated' };
-      const created = await this.create('bootstrap', credits, bootstrapKey);
-      return { state: 'created', keyId: created.id };
-    }
-    if ((await this.storage.keys.count()) > 0) return { state: 'active' };
-    const issued = await this.create('first key', credits);
-    return { state: 'created', keyId: issued.id, issued };
+    checkOpeningCredits(credits);
+    return this.storage.transaction(async (stores): Promise<BootstrapOutcome> => {
+      if (bootstrapKey) {
+        const hash = hashApiKey(bootstrapKey);
+        const existing = await stores.keys.findByHash(hash);
+        if (existing) return { state: existing.revokedAt === null ? 'active' : 'revoked', keyId: existing.id };
+        if (await stores.keys.wasRetired(hash)) return { state: 'rotated' };
+        const created = await this.insertKey(stores, 'bootstrap', credits, bootstrapKey);
+        return { state: 'created', keyId: created.id };
+      }
+      if ((await stores.keys.count()) > 0) return { state: 'active' };
+      const issued = await this.insertKey(stores, 'first key', credits);
+      return { state: 'created', keyId: issued.id, issued };
+    });
   }
 
   async authenticate(presented: string): Promise<ApiKeyRecord | undefined> {

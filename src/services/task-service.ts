@@ -314,7 +314,8 @@ export class TaskService {
         await stores.jobs.enqueue(jobRequest('task.start', { taskId: task.id }));
       });
     } catch (error) {
-      slot.release();
+      // A release that cannot be written only counts this request against the key until it leaves the window.
+      await slot.release().catch(() => {});
       // A concurrent duplicate committed first: its task is the answer to both.
       const winner = error instanceof IdempotencyKeyTaken ? await this.replayed(key, idempotency) : undefined;
       if (winner) return winner;

@@ -89,6 +89,19 @@ export class SqlCallbackOutbox implements CallbackOutbox {
     }));
   }
 
+  async countByState(states: readonly DeliveryState[]): Promise<Record<string, number>> {
+    const counts: Record<string, number> = Object.fromEntries(states.map((state) => [state, 0]));
+    if (states.length === 0) return counts;
+    const rows = await this.db
+      .selectFrom('callback_deliveries')
+      .select((eb) => ['state', eb.fn.countAll().as('count')])
+      .where('state', 'in', states)
+      .groupBy('state')
+      .execute();
+    for (const row of rows) counts[row.state] = Number(row.count);
+    return counts;
+  }
+
   async listByKey(apiKeyId: string, state: DeliveryState): Promise<CallbackDelivery[]> {
     const rows = await this.db
       .selectFrom('callback_deliveries')

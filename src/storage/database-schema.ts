@@ -79,6 +79,8 @@ export interface JobsTable {
   lease_owner: string | null;
   lease_expires_at: number | null;
   last_error: string | null;
+  /** Set while the job is parked until an event wakes it (e.g. `provider-slot:<entry>`). */
+  waiting_for: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -135,6 +137,28 @@ export interface Database {
   inbound_webhooks: InboundWebhooksTable;
   retired_key_hashes: RetiredKeyHashesTable;
   idempotency_keys: IdempotencyKeysTable;
+  rate_admissions: RateAdmissionsTable;
+  provider_gates: ProviderGatesTable;
+}
+
+/** One admission under a rate limit, counted while it is inside its window. */
+export interface RateAdmissionsTable {
+  id: string;
+  window_key: string;
+  admitted_at: number;
+  expires_at: number;
+}
+
+/** A provider entry's request tokens and circuit breaker, shared by every process. */
+export interface ProviderGatesTable {
+  entry: string;
+  tokens: number;
+  refilled_at: number;
+  failures: number;
+  open_until: number;
+  trial_until: number | null;
+  last_failure: string | null;
+  updated_at: number;
 }
 
 export interface RetiredKeyHashesTable {

@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { newRowId } from '../domain/ids.js';
-import type { EnqueueRequest, JobQueue, JobRecord, JobState } from '../ports/job-queue.js';
+import type { EnqueueRequest, JobCount, JobQueue, JobRecord, JobState, RescheduleOptions } from '../ports/job-queue.js';
 import type { Database, JobsTable } from './database-schema.js';
 import type { StorageDialect } from './storage-dialect.js';
 
@@ -106,17 +106,13 @@ export class SqlJobQueue implements JobQueue {
     });
   }
 
-  async reschedule(
-    jobId: string,
-    workerId: string,
-    runAt: number,
-    options: { spendAttempt: boolean; error?: string },
-  ): Promise<boolean> {
+  async reschedule(jobId: string, workerId: string, runAt: number, options: RescheduleOptions): Promise<boolean> {
     const moved = await this.updateOwned(jobId, workerId, {
       state: 'queued',
       run_at: runAt,
       lease_owner: null,
       lease_expires_at: null,
+      waiting_for: options.waitingFor ?? null,
       updated_at: this.now(),
       ...(options.spendAttempt ? {} : { attempts: sql<number>`attempts - 1` }),
       ...(options.error !== undefined ? { last_error: options.error } : {}),
@@ -145,6 +141,31 @@ export class SqlJobQueue implements JobQueue {
       .where('run_at', '>', now)
       .execute();
     await this.onEnqueued(true);
+  }
+
+  async wakeOldestWaiting(waitingFor: string): Promise<boolean> {
+    const now = this.now();
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ run_at: now, waiting_for: null, updated_at: now })
+      .where('id', '=', (eb) =>
+        eb
+          .selectFrom('jobs')
+          .select('id')
+          .where('waiting_for', '=', waitingFor)
+          .where('state', '=', 'queued')
+          .orderBy('created_at')
+          .limit(1)
+          // Two wakes at once take two parked jobs: the one another wake holds is skipped.
+          .$if(this.dialect.capabilities.skipLocked, (query) => query.forUpdate().skipLocked()),
+      )
+      // A wake that waited for a concurrent one finds the job unparked and leaves it.
+      .where('waiting_for', '=', waitingFor)
+      .where('state', '=', 'queued')
+      .executeTakeFirst();
+    const woken = Number(result.numUpdatedRows) === 1;
+    if (woken) await this.onEnqueued(true);
+    return woken;
   }
 
   async nextRunAt(kinds: readonly string[]): Promise<number | undefined> {
@@ -176,6 +197,27 @@ export class SqlJobQueue implements JobQueue {
       .where('lease_expires_at', '>=', this.now())
       .execute();
     return new Set(rows.flatMap((row) => (row.lease_owner ? [row.lease_owner] : [])));
+  }
+
+  async countByKindAndState(): Promise<JobCount[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select((eb) => ['kind', 'state', eb.fn.countAll().as('count')])
+      .where('state', 'in', ['queued', 'running', 'dead'])
+      .groupBy(['kind', 'state'])
+      .execute();
+    return rows.map((row) => ({ kind: row.kind, state: row.state as JobState, count: Number(row.count) }));
+  }
+
+  async oldestDue(at: number): Promise<Array<{ readonly kind: string; readonly runAt: number }>> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select((eb) => ['kind', eb.fn.min('run_at').as('run_at')])
+      .where('state', '=', 'queued')
+      .where('run_at', '<=', at)
+      .groupBy('kind')
+      .execute();
+    return rows.map((row) => ({ kind: row.kind, runAt: Number(row.run_at) }));
   }
 
   private async updateOwned(jobId: string, workerId: string, values: Record<string, unknown>): Promise<boolean> {

@@ -222,6 +222,43 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('tasks').addColumn('extend_lesser', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0009_shared_state': {
+    async up(db: Kysely<any>) {
+      // Per-key rate limits shared by every API process: one row per admission, counted over a sliding window.
+      await db.schema
+        .createTable('rate_admissions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('window_key', 'text', (c) => c.notNull())
+        .addColumn('admitted_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('rate_admissions_by_window').on('rate_admissions').columns(['window_key', 'admitted_at']).execute();
+      await db.schema.createIndex('rate_admissions_by_expiry').on('rate_admissions').column('expires_at').execute();
+      // One gate per provider entry, shared by every worker: request tokens and the circuit breaker.
+      await db.schema
+        .createTable('provider_gates')
+        .addColumn('entry', 'text', (c) => c.primaryKey())
+        .addColumn('tokens', 'double precision', (c) => c.notNull())
+        .addColumn('refilled_at', 'bigint', (c) => c.notNull())
+        .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('open_until', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('trial_until', 'bigint')
+        .addColumn('last_failure', 'text')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // A job parked until an event wakes it (a start waiting for a provider slot); few rows carry one.
+      await db.schema.alterTable('jobs').addColumn('waiting_for', 'text').execute();
+      await db.schema
+        .createIndex('jobs_waiting')
+        .on('jobs')
+        .columns(['waiting_for', 'created_at'])
+        .where(sql.ref('waiting_for'), 'is not', null)
+        .execute();
+      // What /metrics counts: unfinished tasks by state and entry, callback deliveries by state.
+      await db.schema.createIndex('tasks_by_state_provider').on('tasks').columns(['state', 'provider']).execute();
+      await db.schema.createIndex('callback_deliveries_by_state').on('callback_deliveries').column('state').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -7,6 +7,8 @@ import { SqlInboundWebhookLog } from './inbound-webhook-log-sql.js';
 import { SqlJobQueue } from './job-queue-sql.js';
 import { SqlKeyStore } from './key-store-sql.js';
 import { SqlLedger } from './ledger-sql.js';
+import { SqlProviderGateStore } from './provider-gate-store-sql.js';
+import { SqlRateWindowStore } from './rate-window-store-sql.js';
 import { SqlSettingsStore } from './settings-store-sql.js';
 import type { StorageDialect } from './storage-dialect.js';
 import { SqlTaskStore } from './task-store-sql.js';
@@ -34,6 +36,8 @@ export function createSqlStorage(dialect: StorageDialect, now: () => number = Da
     settings: new SqlSettingsStore(executor),
     inboundWebhooks: new SqlInboundWebhookLog(executor),
     idempotency: new SqlIdempotencyStore(executor),
+    rateWindows: new SqlRateWindowStore(executor, dialect),
+    gates: new SqlProviderGateStore(executor, dialect, now),
   });
   return {
     ...storesFor(dialect.db, async (dueNow) => {

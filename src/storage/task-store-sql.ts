@@ -163,6 +163,16 @@ export class SqlTaskStore implements TaskStore {
     return Number(row.count);
   }
 
+  async countUnfinishedByProvider(): Promise<Array<{ readonly state: TaskState; readonly provider: string; readonly count: number }>> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select((eb) => ['state', 'provider', eb.fn.countAll().as('count')])
+      .where('state', 'in', ['queued', 'running', 'reconciling'])
+      .groupBy(['state', 'provider'])
+      .execute();
+    return rows.map((row) => ({ state: row.state as TaskState, provider: row.provider, count: Number(row.count) }));
+  }
+
   async listByState(state: TaskState, limit: number): Promise<Task[]> {
     const rows = await this.db.selectFrom('tasks').selectAll().where('state', '=', state).orderBy('created_at').limit(limit).execute();
     return rows.map(toTask);

@@ -3,6 +3,7 @@
  * `node storage-race-worker.js DIALECT LOCATION OPERATION ARG…` (`open` only opens and migrates).
  * Prints one JSON line of what it won.
  */
+import { ProviderGate } from '../../src/engine/routing/provider-gate.js';
 import { SqlJobQueue } from '../../src/storage/job-queue-sql.js';
 import { createSqlStorage } from '../../src/storage/sql-storage.js';
 import { openDialect } from './storage-dialects.js';
@@ -48,6 +49,29 @@ try {
       const request = { key, fingerprint: 'f' };
       if (await storage.transaction((stores) => stores.idempotency.claim(apiKeyId!, request, `task-${process.pid}`, at, at - 60_000))) won.push(key);
     }
+  } else if (operation === 'rate') {
+    // Every attempt at one fixed time, so the window cannot move during the race.
+    const [key, count, at, attempts] = args;
+    for (let index = 0; index < Number(attempts); index++) {
+      const answer = await storage.rateWindows.admit(key!, { count: Number(count), windowMs: 3_600_000 }, Number(at));
+      if ('admission' in answer) won.push(answer.admission);
+    }
+  } else if (operation === 'gate') {
+    // `failure`: records failures; `request`: asks to send (won: allowed at once). At a fixed time.
+    const [entry, limitsJson, action, at, times] = args;
+    const gate = new ProviderGate(entry!, JSON.parse(limitsJson!), storage.gates, () => Number(at));
+    for (let index = 0; index < Number(times); index++) {
+      if (action === 'failure') {
+        await gate.recordFailure(`failure ${process.pid}-${index}`);
+        won.push(String(index));
+      } else if ((await gate.waitBeforeRequest()) === 0) {
+        won.push(String(index));
+      }
+    }
+  } else if (operation === 'wake') {
+    const [waitingFor] = args;
+    const queue = new SqlJobQueue(dialect.db, dialect);
+    if (await queue.wakeOldestWaiting(waitingFor!)) won.push('woke');
   } else if (operation !== 'open') {
     throw new Error(`unknown operation ${operation}`);
   }

@@ -1,5 +1,5 @@
 import { canTransition, type Task, type TaskFailure, type TaskResult } from '../../domain/task.js';
-import { jobRequest } from '../../jobs/job-kinds.js';
+import { jobRequest, providerSlotKey } from '../../jobs/job-kinds.js';
 import { InvalidStateError, NotFoundError } from '../../domain/errors.js';
 import { newDeliveryId } from '../../domain/ids.js';
 import type { Storage, Stores } from '../../ports/storage.js';
@@ -18,14 +18,17 @@ export class TaskLifecycle {
 
   /** Running too long without a final answer: keep the hold, keep polling, let clients see it generating. */
   async reconcile(taskId: string): Promise<boolean> {
-    return this.storage.tasks.transition(taskId, 'running', { to: 'reconciling', at: this.now() });
+    const task = await this.storage.tasks.findById(taskId);
+    if (!task || !(await this.storage.tasks.transition(taskId, 'running', { to: 'reconciling', at: this.now() }))) return false;
+    await this.freedSlot(task.provider);
+    return true;
   }
 
   /** Succeeds a running (or reconciling) task and captures its hold. */
   async succeed(task: Task, result: TaskResult, engineDetails?: Readonly<Record<string, unknown>>): Promise<boolean> {
-    return this.storage.transaction(async (stores) => {
+    const left = await this.storage.transaction(async (stores) => {
       const current = await stores.tasks.findById(task.id);
-      if (!current || !canTransition(current.state, 'succeeded')) return false;
+      if (!current || !canTransition(current.state, 'succeeded')) return undefined;
       const moved = await stores.tasks.transition(task.id, current.state, {
         to: 'succeeded',
         at: this.now(),
@@ -33,12 +36,13 @@ export class TaskLifecycle {
         result,
         ...(engineDetails ? { engineDetails } : {}),
       });
-      if (moved) {
-        await this.settle(stores, current, 'capture');
-        await this.oweCallback(stores, task, 'task.succeeded');
-      }
-      return moved;
+      if (!moved) return undefined;
+      await this.settle(stores, current, 'capture');
+      await this.oweCallback(stores, task, 'task.succeeded');
+      return current;
     });
+    if (left?.state === 'running') await this.freedSlot(left.provider);
+    return left !== undefined;
   }
 
   /**
@@ -46,21 +50,22 @@ export class TaskLifecycle {
    * operator settles a reconciling task as charged (the provider billed it).
    */
   async fail(taskId: string, failure: TaskFailure, settlement: 'release' | 'capture' = 'release'): Promise<boolean> {
-    return this.storage.transaction(async (stores) => {
+    const left = await this.storage.transaction(async (stores) => {
       const task = await stores.tasks.findById(taskId);
-      if (!task || !canTransition(task.state, 'failed')) return false;
+      if (!task || !canTransition(task.state, 'failed')) return undefined;
       const stage = task.state === 'queued' ? 'submission' : failure.stage;
       const moved = await stores.tasks.transition(task.id, task.state, {
         to: 'failed',
         at: this.now(),
         failure: { ...failure, stage },
       });
-      if (moved) {
-        await this.settle(stores, task, settlement);
-        await this.oweCallback(stores, task, 'task.failed');
-      }
-      return moved;
+      if (!moved) return undefined;
+      await this.settle(stores, task, settlement);
+      await this.oweCallback(stores, task, 'task.failed');
+      return task;
     });
+    if (left?.state === 'running') await this.freedSlot(left.provider);
+    return left !== undefined;
   }
 
   /**
@@ -76,6 +81,15 @@ export class TaskLifecycle {
       { stage: 'generation', reason: 'timeout', message: 'the task timed out and an operator settled it' },
       how === 'refund' ? 'release' : 'capture',
     );
+  }
+
+  /**
+   * A task left `running` on `entry`, so a slot there is free: the start parked longest for one
+   * runs now. Written after the state change commits; a wake lost to a crash in between leaves
+   * the parked start to its safety-net poll, so a failure here fails nothing.
+   */
+  private async freedSlot(entry: string): Promise<void> {
+    await this.storage.jobs.wakeOldestWaiting(providerSlotKey(entry)).catch(() => false);
   }
 
   /** A capture marks the hold spent; a release gives it back. Each is unique per task in the ledger. */

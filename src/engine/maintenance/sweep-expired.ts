@@ -17,15 +17,16 @@ export interface SweepDependencies {
 }
 
 /**
- * `maintenance.sweep`: forgets idempotency keys past their window and removes uploaded videos
- * that no task names (a process that died between storing an upload and committing its task, or
- * the losing request of two concurrent duplicates), then asks to run again later. One job for the
- * whole database and store (whichever worker claims it); each machine's scratch space is swept by
- * its own workers.
+ * `maintenance.sweep`: forgets idempotency keys past their window and rate-limit admissions that
+ * left theirs, and removes uploaded videos that no task names (a process that died between storing
+ * an upload and committing its task), then asks to run again later. One job for the whole database
+ * and store (whichever worker claims it); each machine's scratch space is swept by its own processes.
  */
 export async function sweepExpired(deps: SweepDependencies, context: JobContext): Promise<RetryAfter> {
   const forgotten = await deps.storage.idempotency.sweep(deps.now() - IDEMPOTENCY_WINDOW_MS);
   if (forgotten > 0) context.logger.info({ forgotten }, 'expired idempotency keys forgotten');
+  const admissions = await deps.storage.rateWindows.sweep(deps.now());
+  if (admissions > 0) context.logger.debug({ admissions }, 'rate-limit admissions past their window forgotten');
   let orphans = 0;
   for (const key of await deps.blobs.listOlder('imports/', new Date(deps.now() - ORPHAN_UPLOAD_AGE_MS), UPLOADS_PER_SWEEP)) {
     if (await deps.storage.tasks.usesSourceVideo(key)) continue;

@@ -1,4 +1,5 @@
 import type { ExtendMethod } from '../../domain/task.js';
+import type { ProviderGateStore } from '../../ports/provider-gate-store.js';
 import type { ProviderWebhook, VideoProvider } from '../../ports/video-provider.js';
 import { type GateLimits, type GateReport, ProviderGate } from './provider-gate.js';
 
@@ -33,10 +34,12 @@ export class ProviderRegistry {
   constructor(
     entries: Readonly<Record<string, ProviderEntryPlacement>>,
     routes: RouteTable,
+    /** Where each entry's gate lives: in the database, shared by every process. */
+    private readonly gates: ProviderGateStore,
     now: () => number = Date.now,
   ) {
     for (const [name, { provider, limits, webhook, extendMethods }] of Object.entries(entries)) {
-      this.entries.set(name, { provider, gate: new ProviderGate(limits, now), webhook, extendMethods });
+      this.entries.set(name, { provider, gate: new ProviderGate(name, limits, gates, now), webhook, extendMethods });
     }
     this.routes = routes;
   }
@@ -76,9 +79,10 @@ export class ProviderRegistry {
     return this.entry(name).gate;
   }
 
-  /** Each entry's breaker and limits, for `/readyz`. */
-  report(): Record<string, GateReport> {
-    return Object.fromEntries([...this.entries].map(([name, { gate }]) => [name, gate.report()]));
+  /** Each entry's breaker and limits as the database holds them (every process's failures), for `/readyz`. */
+  async report(): Promise<Record<string, GateReport>> {
+    const states = await this.gates.all();
+    return Object.fromEntries([...this.entries].map(([name, { gate }]) => [name, gate.reportOf(states.get(name))]));
   }
 
   private entry(name: string): RegisteredEntry {

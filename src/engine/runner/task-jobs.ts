@@ -4,7 +4,7 @@ import { ProviderError, type ProviderStatus } from '../../ports/video-provider.j
 import type { ProviderRegistry } from '../routing/provider-registry.js';
 import type { TaskLifecycle } from '../lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
-import { jobRequest } from '../../jobs/job-kinds.js';
+import { jobRequest, providerSlotKey } from '../../jobs/job-kinds.js';
 import type { JobContext, RetryAfter } from '../../jobs/worker.js';
 import type { Clock } from '../../ports/clock.js';
 import type { TaskPlacement } from '../routing/task-placement.js';
@@ -25,8 +25,18 @@ export interface TaskJobDependencies {
 /** What a poll needs (no placement, no sources: it only asks and settles). */
 export type PollDependencies = Pick<TaskJobDependencies, 'storage' | 'providers' | 'lifecycle' | 'taskTimeoutMs' | 'clock'>;
 
-/** How long a task waits for a free slot on its entry before asking again (jittered). */
-const slotWaitMs = () => 1_000 + Math.round(Math.random() * 2_000);
+/**
+ * How long a task parked for a slot on a full entry sleeps if nothing wakes it. A task that ends
+ * or leaves `running` on the entry wakes the oldest parked start at once (`TaskLifecycle`,
+ * `fallBack`); this is only the safety net for a wake that was lost (e.g. a crash between the
+ * two writes, or a slot freed just before the start parked).
+ */
+const SLOT_SAFETY_POLL_MS = 30_000;
+
+/** Parks the start job until a slot on `entry` frees (or the safety net fires). */
+function waitForSlot(entry: string): RetryAfter {
+  return { retryAfterMs: SLOT_SAFETY_POLL_MS + Math.round(Math.random() * 2_000), waitingFor: providerSlotKey(entry) };
+}
 
 /**
  * `task.start`: hands the task to its provider entry, stores the handle and schedules the first
@@ -44,21 +54,20 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   }
   const provider = deps.providers.get(task.provider);
   const gate = deps.providers.gate(task.provider);
-  if (gate.isOpen()) {
+  if (await gate.isOpen()) {
     const fallback = await fallBack(deps, task, context, 'circuit breaker open');
-    if (fallback !== 'none') return { retryAfterMs: fallback === 'moved' ? 0 : slotWaitMs() };
+    if (fallback !== 'none') return fallback;
   }
   const slot = { from: task.provider, to: task.provider };
   if (task.state === 'queued' && !(await deps.storage.tasks.claimSlot(taskId, slot, gate.limits.maxConcurrent, deps.clock.now()))) {
-    return { retryAfterMs: slotWaitMs() };
+    return waitForSlot(task.provider);
   }
-  const wait = gate.waitBeforeRequest();
+  const wait = await gate.waitBeforeRequest();
   if (wait > 0) return { retryAfterMs: wait };
   let handle: unknown;
   try {
     const source = task.operation === 'extend' ? await resolveExtensionSource(deps.sources, task, context.workerId, context.signal) : undefined;
     handle = await provider.start({ ...task, state: 'running' }, { signal: context.signal, ...(source ? { source } : {}) });
-    gate.recordSuccess();
   } catch (error) {
     if (error instanceof MediaError) {
       await deps.lifecycle.fail(taskId, { stage: 'submission', reason: 'input_unusable', message: error.message });
@@ -69,11 +78,13 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
       await deps.lifecycle.fail(taskId, { stage: 'submission', reason: error.reason, message: error.message });
       return;
     }
-    gate.recordFailure(error.message);
-    const fallback = await fallBack(deps, task, context, error.message);
-    if (fallback !== 'none') return { retryAfterMs: fallback === 'moved' ? 0 : slotWaitMs() };
+    await gate.recordFailure(error.message);
+    // It holds its slot here now (it claimed it above, or on an earlier run).
+    const fallback = await fallBack(deps, { ...task, state: 'running' }, context, error.message);
+    if (fallback !== 'none') return fallback;
     throw error;
   }
+  await gate.recordSuccess();
   await deps.storage.transaction(async (stores) => {
     await stores.tasks.saveProviderHandle(taskId, handle);
     await stores.jobs.enqueue(jobRequest('task.poll', { taskId }, { runAt: deps.clock.now() + provider.pollDelayMs(0) }));
@@ -83,15 +94,18 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
 
 /**
  * Moves a task no upstream accepted to the next entry of its route that can run it, taking a slot
- * there: `moved`, `full` (it stays where it is and asks again), or `none` at the end of the route.
+ * there: run again at once when it moved (a slot it held on its old entry wakes that entry's
+ * oldest parked start), park for a slot on the next entry when that one is full (it stays where
+ * it is), or `none` at the end of the route.
  */
-async function fallBack(deps: TaskJobDependencies, task: Task, context: JobContext, why: string): Promise<'moved' | 'full' | 'none'> {
+async function fallBack(deps: TaskJobDependencies, task: Task, context: JobContext, why: string): Promise<RetryAfter | 'none'> {
   const next = deps.placement.nextOnRoute(task);
   if (!next) return 'none';
   const slot = { from: task.provider, to: next };
-  if (!(await deps.storage.tasks.claimSlot(task.id, slot, deps.providers.gate(next).limits.maxConcurrent, deps.clock.now()))) return 'full';
+  if (!(await deps.storage.tasks.claimSlot(task.id, slot, deps.providers.gate(next).limits.maxConcurrent, deps.clock.now()))) return waitForSlot(next);
   context.logger.warn({ taskId: task.id, provider: task.provider, next, why }, 'falling back to the next provider');
-  return 'moved';
+  if (task.state === 'running') await deps.storage.jobs.wakeOldestWaiting(providerSlotKey(task.provider));
+  return { retryAfterMs: 0 };
 }
 
 /**

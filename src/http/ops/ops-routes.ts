@@ -20,7 +20,7 @@ const readiness = z.object({
  * circuit breaker shows in `providers` but does not make Segue unready: other entries of a route,
  * and polls of accepted tasks, still work.
  */
-export async function opsRoutes(app: FastifyInstance, checks: readonly ReadinessCheck[], providers: () => Record<string, unknown>): Promise<void> {
+export async function opsRoutes(app: FastifyInstance, checks: readonly ReadinessCheck[], providers: () => Promise<Record<string, unknown>>): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   routes.get('/healthz', { schema: { ...routeDocs.ops, summary: 'The process answers', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({
     status: 'ok' as const,
@@ -41,7 +41,7 @@ export async function opsRoutes(app: FastifyInstance, checks: readonly Readiness
         }),
       );
       const ready = results.every(([, status]) => status === 'ok');
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results), providers: providers() });
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results), providers: await providers() });
     },
   );
 }

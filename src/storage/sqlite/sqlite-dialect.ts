@@ -20,26 +20,33 @@ export async function openSqliteDialect(dataDir: string): Promise<StorageDialect
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   await migrateUnderWriteLock(connection, db);
+  // The executors of write transactions under way: serialised work inside one needs no other.
+  const inWriteTransaction = new WeakSet<Kysely<Database>>();
+  // BEGIN IMMEDIATE takes the write lock up front: a transaction that reads (a balance, a
+  // count) and then writes can neither deadlock nor act on a read another process changed.
+  const writeTransaction = <T>(work: (executor: Kysely<Database>) => Promise<T>): Promise<T> =>
+    db.connection().execute(async (executor) => {
+      await sql`begin immediate`.execute(executor);
+      inWriteTransaction.add(executor);
+      try {
+        const value = await work(executor);
+        await sql`commit`.execute(executor);
+        return value;
+      } catch (error) {
+        await sql`rollback`.execute(executor);
+        throw error;
+      } finally {
+        inWriteTransaction.delete(executor);
+      }
+    });
   return {
     name: 'sqlite',
     capabilities: { skipLocked: false, concurrentWriters: false },
     db,
-    // BEGIN IMMEDIATE takes the write lock up front: a transaction that reads (a balance, a
-    // count) and then writes can neither deadlock nor act on a read another process changed.
-    writeTransaction: (work) =>
-      db.connection().execute(async (executor) => {
-        await sql`begin immediate`.execute(executor);
-        try {
-          const value = await work(executor);
-          await sql`commit`.execute(executor);
-          return value;
-        } catch (error) {
-          await sql`rollback`.execute(executor);
-          throw error;
-        }
-      }),
-    // One writer at a time: every write statement is already serialised.
-    serialized: (executor, _name, work) => work(executor),
+    writeTransaction,
+    // One writer at a time: work that reads and then writes holds the write lock throughout.
+    serialized: (executor, _name, work) =>
+      inWriteTransaction.has(executor) || executor.isTransaction ? work(executor) : writeTransaction(work),
     close: () => db.destroy(),
   };
 }

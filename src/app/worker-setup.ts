@@ -1,0 +1,78 @@
+import { deliverCallback } from '../callbacks/deliver-callback.js';
+import { ConfigError } from '../config/config.js';
+import type { Task } from '../domain/task.js';
+import { ingestOutput } from '../engine/custody/ingest-output.js';
+import { sweepExpired } from '../engine/maintenance/sweep-expired.js';
+import { failTaskAfterExhaustion, pollTask, startTask } from '../engine/runner/task-jobs.js';
+import { allJobKinds, type JobKind, taskJobKey } from '../jobs/job-kinds.js';
+import { Worker } from '../jobs/worker.js';
+import { LocalRenderer } from '../providers/local/local-renderer.js';
+import { renderLocal } from '../providers/local/render-local-job.js';
+import type { SegueCore } from './segue-core.js';
+
+/**
+ * The job kinds a worker runs: every kind without a list; otherwise the listed ones, each a known
+ * kind (`source` names where the list came from, for the message).
+ */
+export function workerKinds(names: readonly string[] | undefined, source: string): readonly JobKind[] {
+  if (names === undefined) return allJobKinds;
+  const unknown = names.filter((name) => !(allJobKinds as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    const problem = names.length === 0 ? 'names no job kind' : `names unknown job kind(s) ${unknown.join(', ')}`;
+    throw new ConfigError(`${source} ${problem}; the job kinds are ${allJobKinds.join(', ')}`);
+  }
+  return [...new Set(names)] as JobKind[];
+}
+
+/** The job worker over the core: every handler wired to its owner, claiming only `kinds`. */
+export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobKinds): Worker {
+  const { config, storage, providers, lifecycle, blobs, media, scratch, outbound, links, presenter, placement, clock, now } = core;
+  const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
+  const fetchVideo = (url: string, destination: string, signal: AbortSignal) =>
+    outbound.download(url, destination, { maxBytes: config.mediaMaxBytes, timeoutMs: config.mediaTimeoutMs, signal }).then(() => undefined);
+  const taskDeps = {
+    storage,
+    providers,
+    lifecycle,
+    taskTimeoutMs: config.taskTimeoutMs,
+    clock,
+    placement,
+    sources: { tasks: storage.tasks, placement, blobs, media, scratch, fetchVideo, linkTo: (key: string) => links.urlFor(key) },
+  };
+  const callbackDeps = {
+    storage,
+    http: outbound,
+    // Only the Veo dialect takes callback URLs today; a dialect that adds them brings its own body.
+    bodyFor: (task: Task) => presenter.callbackBody(task),
+    timeoutMs: config.callbackTimeoutMs,
+    scheduleMs: config.callbackRetryScheduleMs,
+    clock,
+  };
+  return new Worker({
+    queue: storage.jobs,
+    handlers: {
+      'task.start': (payload, context) => startTask(taskDeps, payload, context),
+      'task.poll': (payload, context) => pollTask(taskDeps, payload, context),
+      'task.ingest': (payload, context) => ingestOutput({ storage, providers, lifecycle, blobs, media, scratch, fetchVideo }, payload, context),
+      'local.render': (payload, context) =>
+        renderLocal({ tasks: storage.tasks, blobs, renderer, scratch, onRendered: (taskId) => storage.jobs.wake(taskJobKey('task.poll', taskId)) }, payload, context),
+      'maintenance.sweep': (_payload, context) => sweepExpired({ storage, blobs, now }, context),
+      'callback.deliver': (payload, context) => deliverCallback(callbackDeps, payload, context),
+    },
+    onExhausted: {
+      'task.start': (payload) => failTaskAfterExhaustion(taskDeps, payload),
+      'task.poll': (payload) => failTaskAfterExhaustion(taskDeps, payload),
+      'task.ingest': (payload) => failTaskAfterExhaustion(taskDeps, payload),
+      'local.render': (payload) => failTaskAfterExhaustion(taskDeps, payload),
+    },
+    kinds,
+    concurrency: config.workerConcurrency,
+    // Downloads and probes of finished upstream videos must never crowd out the polls.
+    kindConcurrency: { 'local.render': config.localRenderConcurrency, 'task.ingest': 2 },
+    leaseMs: config.jobLeaseMs,
+    pollMs: config.workerPollMs,
+    now,
+    logger: core.logger.child({ component: 'worker' }),
+    subscribe: (listener) => storage.onJobEnqueued(listener),
+  });
+}
