@@ -29,6 +29,7 @@ const base: Task = {
   operation: 'generate',
   parentTaskId: null,
   rootTaskId: 'a'.repeat(32),
+  dialect: 'veo',
   parameters: {
     prompt: 'a quiet harbour',
     model: 'veo3_fast',

@@ -11,6 +11,8 @@ export type VideoSource = { readonly taskId: string } | { readonly url: string }
 /** One extension, whatever the dialect and however the source is given. */
 export interface ExtendVideoRequest {
   readonly key: ApiKeyRecord;
+  /** The HTTP dialect taking the task (it shapes the task's callbacks). */
+  readonly dialect: string;
   readonly source: VideoSource;
   readonly prompt: string;
   readonly seed: number | undefined;
@@ -61,6 +63,7 @@ export class VideoExtensions {
   private ofTask(request: ExtendVideoRequest, sourceTaskId: string): Promise<Task> {
     return this.tasks.createExtension({
       key: request.key,
+      dialect: request.dialect,
       sourceTaskId,
       prompt: request.prompt,
       seed: request.seed,
@@ -81,6 +84,8 @@ export class VideoExtensions {
     try {
       return await this.tasks.createImportedExtension({
         key: request.key,
+        dialect: request.dialect,
+        callbackUrl: request.callbackUrl,
         ...(request.modelId ? { modelId: request.modelId } : {}),
         parameters: { ...request.importParameters, sourceVideoKey, sourceVideoUrl: isData ? null : url },
         seed: request.seed,
