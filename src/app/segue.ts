@@ -99,7 +99,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
   });
   const providers = upstreams.registry;
   const lifecycle = new TaskLifecycle(storage, now);
-  const keys = new KeyService(storage, now);
+  const keys = new KeyService(storage, now, addressPolicy);
   const limiter = new RateLimiter(now);
   const admission = new Admission(
     storage,
