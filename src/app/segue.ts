@@ -8,9 +8,14 @@ import { readJsonConfigFile } from '../config/json-config-file.js';
 import { readTlsFiles } from '../config/tls-files.js';
 import { defaultPriceTable, priceTableSchema } from '../domain/pricing.js';
 import type { Task } from '../domain/task.js';
+import type { CallbackBody } from '../ports/callback-body.js';
 import { buildHttpApp } from '../http/app.js';
+import { OpenAiModels } from '../http/openai/openai-models.js';
+import { OpenAiPresenter } from '../http/openai/openai-presenter.js';
+import { OPENAI_DIALECT } from '../http/openai/openai-routes.js';
 import { UniversalPresenter } from '../http/universal/universal-presenter.js';
 import { VeoPresenter } from '../http/veo/veo-presenter.js';
+import { VEO_DIALECT } from '../http/veo/veo-routes.js';
 import { deliverCallback } from '../callbacks/deliver-callback.js';
 import { renderLocal } from '../providers/local/render-local-job.js';
 import { TaskPlacement } from '../engine/routing/task-placement.js';
@@ -32,6 +37,7 @@ import { MediaImportService } from '../services/media-import-service.js';
 import { OperatorService } from '../services/operator-service.js';
 import { ProviderHookService } from '../services/provider-hook-service.js';
 import { TaskLifecycle } from '../engine/lifecycle/task-lifecycle.js';
+import { TaskDeletion } from '../services/task-deletion.js';
 import { TaskService } from '../services/task-service.js';
 import { VideoExtensions } from '../services/video-extensions.js';
 import { type Clock, systemClock } from '../ports/clock.js';
@@ -133,11 +139,17 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
       outbound.download(url, destination, { maxBytes: config.mediaMaxBytes, timeoutMs: config.mediaTimeoutMs, signal }).then(() => undefined),
     linkTo: (key: string) => links.urlFor(key),
   } };
+  const openAiModels = new OpenAiModels(providers.routedModels());
+  const openAiPresenter = new OpenAiPresenter(links, openAiModels);
+  // Each dialect that gives tasks a callback URL shapes their bodies; the universal dialect takes none.
+  const callbackBodies: Readonly<Record<string, CallbackBody>> = {
+    [VEO_DIALECT]: (task) => presenter.callbackBody(task),
+    [OPENAI_DIALECT]: (task) => openAiPresenter.webhookEvent(task),
+  };
   const callbackDeps = {
     storage,
     http: outbound,
-    // Only the Veo dialect takes callback URLs today; a dialect that adds them brings its own body.
-    bodyFor: (task: Task) => presenter.callbackBody(task),
+    bodyFor: (task: Task) => (callbackBodies[task.dialect] ?? callbackBodies[VEO_DIALECT]!)(task),
     timeoutMs: config.callbackTimeoutMs,
     scheduleMs: config.callbackRetryScheduleMs,
     clock,
@@ -187,6 +199,18 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
       presenter: new UniversalPresenter(links),
       reads,
       mediaBodyLimitBytes,
+    },
+    openai: {
+      keys,
+      tasks,
+      extensions,
+      deletion: new TaskDeletion(storage, blobs, now),
+      imports,
+      blobs,
+      models: openAiModels,
+      presenter: openAiPresenter,
+      reads,
+      mediaMaxBytes: config.mediaMaxBytes,
     },
     files: { signer, blobs },
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle) } : undefined,
