@@ -67,7 +67,7 @@ export function openAiError(error: unknown): OpenAiErrorAnswer {
   if (error instanceof DomainError) {
     const [status, type, code, text] = answers[error.code];
     const message = text === undefined ? error.message : typeof text === 'string' ? text : text(error);
-    const param = error instanceof ValidationError ? (error.field ?? null) : null;
+    const param = error instanceof ValidationError && !(error instanceof UnreadableBodyError) ? (error.field ?? null) : null;
     const retryAfterSeconds = error instanceof RateLimitedError ? error.retryAfterSeconds : undefined;
     return { ...body(status, type, message, param, code), ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
   }

@@ -207,6 +207,7 @@ async function extendUpload(deps: OpenAiRouteDependencies, request: FastifyReque
     key,
     dialect: OPENAI_DIALECT,
     source: { url: `data:video/mp4;base64,${video.bytes.toString('base64')}` },
+    sourceField: 'video',
     prompt,
     seed: undefined,
     watermark: null,
