@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import type { Video, VideoExtendParams } from 'openai/resources/videos';
+import { OpenAiModels } from '../src/http/openai/openai-models.js';
 import { startCallbackReceiver } from './helpers/callback-receiver.js';
 import { freePort, VeoClient } from './helpers/http-client.js';
 import { media } from './helpers/media-checks.js';
@@ -176,5 +177,9 @@ test('client mistakes are 4xx in OpenAI\'s error shape; other tenants\' videos a
   const models = await client.models.list();
   const ids = models.data.map((model) => model.id);
   for (const id of ['veo3', 'veo3_fast', 'google/veo3-1-fast-extend-video']) assert.ok(ids.includes(id), id);
+  // An operator's alias is served once the providers file routes it.
+  const routed = new OpenAiModels(['*', 'sora-2']);
+  assert.deepEqual(routed.resolve('sora-2'), { publicModel: 'veo3', modelId: 'sora-2' });
+  assert.ok(routed.list().data.some((model) => model.id === 'sora-2' && model.owned_by === 'segue'));
   assert.equal((await untilDone(first.id)).status, 'completed');
 });
