@@ -31,7 +31,7 @@ function providerFor(server: FakeGeminiServer, overrides: Partial<GeminiEntry> =
 function task(fields: Partial<Task> & { prompt?: string; model?: string } = {}): Task {
   const { prompt = 'a lighthouse at dusk', model = 'veo3_fast', ...rest } = fields;
   return {
-    id: `task-${Math.random().toString(36).slice(2)}`, apiKeyId: 'k', operation: 'generate', parentTaskId: null, rootTaskId: 'r',
+    id: `task-${Math.random().toString(36).slice(2)}`, apiKeyId: 'k', operation: 'generate', parentTaskId: null, rootTaskId: 'r', dialect: 'veo',
     parameters: withParameterDefaults({ prompt, model }), requestEcho: {}, seed: 7, price: 0, callbackUrl: null,
     provider: 'google', providerRoute: ['google'], providerHandle: null, extension: null, upstreamOutput: null, state: 'running', progress: 0,
     failure: null, result: null, engineDetails: null, createdAt: Date.now(), startedAt: Date.now(), finishedAt: null, ...rest,

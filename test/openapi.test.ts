@@ -28,6 +28,7 @@ before(async () => {
     logger: pino({ level: 'silent' }),
     veo: { ...dialect, callbacks: unused },
     universal: dialect,
+    openai: { ...dialect, deletion: unused, blobs: unused, models: unused, mediaMaxBytes: 1024 },
     admin: { adminKey: 'admin-key-openapi-0123456789', keys: unused, admission: unused, operator: unused },
     files: { signer: unused, blobs: unused },
     readiness: [],

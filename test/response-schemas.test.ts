@@ -4,6 +4,9 @@ import type { z } from 'zod';
 import { SignedLinks } from '../src/blobs/result-links.js';
 import { UrlSigner } from '../src/blobs/signed-urls.js';
 import type { FailureReason, Task } from '../src/domain/task.js';
+import { OpenAiModels } from '../src/http/openai/openai-models.js';
+import { OpenAiPresenter } from '../src/http/openai/openai-presenter.js';
+import { openAiResponses } from '../src/http/openai/openai-responses.js';
 import { serializerCompiler } from '../src/http/schema-compilers.js';
 import { UniversalPresenter } from '../src/http/universal/universal-presenter.js';
 import { universalResponses } from '../src/http/universal/universal-responses.js';
@@ -28,6 +31,7 @@ const base: Task = taskFixture({
   id: 'a'.repeat(32),
   apiKeyId: 'key',
   rootTaskId: 'a'.repeat(32),
+  dialect: 'veo',
   requestEcho: { prompt: 'a quiet harbour', model: 'veo3_fast' },
   price: 120,
   state: 'queued',
@@ -89,4 +93,14 @@ test('the universal create and fetch write every field the presenter makes', asy
   const presenter = new UniversalPresenter(signer);
   assertWritten(universalResponses.created[200], presenter.created(base), 'created');
   for (const [what, task] of tasks) assertWritten(universalResponses.fetched[200], await presenter.fetched(task), what);
+});
+
+test('the OpenAI video object, list and error body are written whole', () => {
+  const presenter = new OpenAiPresenter(signer, new OpenAiModels(['*']));
+  const remix = { ...base, requestEcho: { model: 'veo3_fast', prompt: 'p', seconds: '15', remixed_from_video_id: 'b'.repeat(32) } };
+  const videos = [...tasks.map(([, task]) => presenter.video(task)), presenter.video(remix)];
+  for (const video of videos) assertWritten(openAiResponses.video[200], video, `${video.status} ${video.id}`);
+  assertWritten(openAiResponses.list[200], { object: 'list', data: videos, first_id: base.id, last_id: base.id, has_more: false }, 'list');
+  assertWritten(openAiResponses.video['4xx'], { error: { message: 'm', type: 'invalid_request_error', param: null, code: 'invalid_value' } }, 'error');
+  assertWritten(openAiResponses.deleted[200], presenter.deleted(base.id), 'deleted');
 });

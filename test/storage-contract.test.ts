@@ -126,6 +126,29 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    test('a task keeps its dialect; a deleted task is hidden from its key\'s reads; lists page both ways', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-reads', 0);
+        for (const [index, id] of ['read-1', 'read-2', 'read-3'].entries()) {
+          await storage.tasks.insert(taskFixture({ id, apiKeyId: 'key-reads', dialect: index === 0 ? 'openai' : 'veo', createdAt: 1000 + index, parentTaskId: index === 2 ? 'read-1' : null, state: index === 2 ? 'running' : 'succeeded' }));
+        }
+        assert.equal((await storage.tasks.findById('read-1'))?.dialect, 'openai');
+        const ids = async (order: 'asc' | 'desc', after?: string) =>
+          (await storage.tasks.listOwned('key-reads', { limit: 2, order, ...(after ? { after: (await storage.tasks.findById(after))! } : {}) })).map((task) => task.id);
+        assert.deepEqual([await ids('desc'), await ids('desc', 'read-2'), await ids('asc'), await ids('asc', 'read-2')], [['read-3', 'read-2'], ['read-1'], ['read-1', 'read-2'], ['read-3']]);
+        assert.equal(await storage.tasks.hasUnfinishedChildren('read-1'), true);
+        assert.equal(await storage.tasks.hasUnfinishedChildren('read-2'), false);
+        assert.equal(await storage.tasks.markDeleted('read-2', 'another-key', 5), false, "only the task's own key deletes it");
+        assert.equal(await storage.tasks.markDeleted('read-2', 'key-reads', 5), true);
+        assert.equal(await storage.tasks.markDeleted('read-2', 'key-reads', 6), false, 'once');
+        assert.equal(await storage.tasks.findOwned('read-2', 'key-reads'), undefined);
+        assert.equal(await storage.tasks.findOwnedByKeyHash('read-2', 'hash-key-reads'), undefined);
+        assert.ok(await storage.tasks.findOwnedByKeyHash('read-1', 'hash-key-reads'));
+        assert.deepEqual(await ids('desc'), ['read-3', 'read-1']);
+        assert.equal((await storage.tasks.findById('read-2'))?.id, 'read-2', 'the row stays for the ledger and operators');
+      });
+    });
+
     test('a job enqueued through one storage wakes a listener on another connection, without polling', { timeout: 20_000 }, async (t) => {
       await withDatabase(dialect.create, async (database, storage) => {
         const other = await database.open();

@@ -14,6 +14,7 @@ import { OperatorService } from '../services/operator-service.js';
 import { BlocklistPolicy } from '../services/prompt-policy.js';
 import { ProviderHookService } from '../services/provider-hook-service.js';
 import { RateLimiter, ReadLimit } from '../services/rate-limiter.js';
+import { TaskDeletion } from '../services/task-deletion.js';
 import { TaskService } from '../services/task-service.js';
 import { VideoExtensions } from '../services/video-extensions.js';
 import type { SegueCore } from './segue-core.js';
@@ -30,7 +31,7 @@ export interface SegueApi {
 /** Builds the use-cases and the Fastify app (not listening yet). No worker: jobs are only enqueued here. */
 export async function buildApi(core: SegueCore): Promise<SegueApi> {
   const { config, storage, providers, lifecycle, blobs, media, scratch, outbound, links, presenter, placement, addressPolicy, signer, now } = core;
-  const keys = new KeyService(storage, now);
+  const keys = new KeyService(storage, now, addressPolicy);
   const admission = new Admission(
     storage,
     config.pricesFile ? readJsonConfigFile('SEGUE_PRICES', config.pricesFile, priceTableSchema) : defaultPriceTable,
@@ -53,6 +54,18 @@ export async function buildApi(core: SegueCore): Promise<SegueApi> {
     ...(tls ? { tls } : {}),
     veo: { keys, tasks, extensions, presenter, callbacks, reads, imports, mediaBodyLimitBytes },
     universal: { extensions, keys, tasks, imports, presenter: new UniversalPresenter(links), reads, mediaBodyLimitBytes },
+    openai: {
+      keys,
+      tasks,
+      extensions,
+      deletion: new TaskDeletion(storage, blobs, now),
+      imports,
+      blobs,
+      models: core.openAiModels,
+      presenter: core.openAiPresenter,
+      reads,
+      mediaMaxBytes: config.mediaMaxBytes,
+    },
     files: { signer, blobs },
     admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle) } : undefined,
     providerReport: () => providers.report(),

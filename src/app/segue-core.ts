@@ -6,6 +6,8 @@ import type { Config } from '../config/config.js';
 import { TaskLifecycle } from '../engine/lifecycle/task-lifecycle.js';
 import type { ProviderRegistry } from '../engine/routing/provider-registry.js';
 import { TaskPlacement } from '../engine/routing/task-placement.js';
+import { OpenAiModels } from '../http/openai/openai-models.js';
+import { OpenAiPresenter } from '../http/openai/openai-presenter.js';
 import { VeoPresenter } from '../http/veo/veo-presenter.js';
 import { jobRequest } from '../jobs/job-kinds.js';
 import { MediaTools } from '../media/media-tools.js';
@@ -46,6 +48,9 @@ export interface SegueCore {
   readonly lifecycle: TaskLifecycle;
   /** The Veo dialect's shapes: the API answers with them, the worker's callbacks carry them. */
   readonly presenter: VeoPresenter;
+  /** The OpenAI dialect's shapes (its videos, its webhook events) and the models it names. */
+  readonly openAiPresenter: OpenAiPresenter;
+  readonly openAiModels: OpenAiModels;
   /** Closes what the core opened (after the API and the worker have stopped). */
   close(): Promise<void>;
 }
@@ -83,6 +88,8 @@ export async function openSegueCore(config: Config, logger: Logger, clock: Clock
   // One sweep job for the whole database: enqueuing it again is a no-op.
   await storage.jobs.enqueue(jobRequest('maintenance.sweep', {}));
 
+  const openAiModels = new OpenAiModels(upstreams.registry.routedModels());
+  const openAiPresenter = new OpenAiPresenter(links, openAiModels);
   return {
     config,
     logger,
@@ -100,6 +107,8 @@ export async function openSegueCore(config: Config, logger: Logger, clock: Clock
     placement: new TaskPlacement(upstreams.registry, now),
     lifecycle: new TaskLifecycle(storage, now),
     presenter: new VeoPresenter(links, config),
+    openAiPresenter,
+    openAiModels,
     async close() {
       clearInterval(scratchSweeper);
       await outbound.close();

@@ -1,4 +1,7 @@
 import { deliverCallback } from '../callbacks/deliver-callback.js';
+import { OPENAI_DIALECT } from '../http/openai/openai-routes.js';
+import { VEO_DIALECT } from '../http/veo/veo-routes.js';
+import type { CallbackBody } from '../ports/callback-body.js';
 import { ConfigError } from '../config/config.js';
 import type { Task } from '../domain/task.js';
 import { ingestOutput } from '../engine/custody/ingest-output.js';
@@ -39,11 +42,15 @@ export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobK
     placement,
     sources: { tasks: storage.tasks, placement, blobs, media, scratch, fetchVideo, linkTo: (key: string) => links.urlFor(key) },
   };
+  // Each dialect that gives tasks a callback URL shapes their bodies; the universal dialect takes none.
+  const callbackBodies: Readonly<Record<string, CallbackBody>> = {
+    [VEO_DIALECT]: (task) => presenter.callbackBody(task),
+    [OPENAI_DIALECT]: (task) => core.openAiPresenter.webhookEvent(task),
+  };
   const callbackDeps = {
     storage,
     http: outbound,
-    // Only the Veo dialect takes callback URLs today; a dialect that adds them brings its own body.
-    bodyFor: (task: Task) => presenter.callbackBody(task),
+    bodyFor: (task: Task) => (callbackBodies[task.dialect] ?? callbackBodies[VEO_DIALECT]!)(task),
     timeoutMs: config.callbackTimeoutMs,
     scheduleMs: config.callbackRetryScheduleMs,
     clock,

@@ -8,6 +8,8 @@ import type { UrlSigner } from './signed-urls.js';
 export interface ResultLinks {
   /** A link to the blob under `key` that works until the configured expiry. */
   urlFor(key: string): Promise<string>;
+  /** When a link `urlFor` makes now stops working (unix seconds). */
+  expiresAt(): number;
   /** The key behind one of Segue's own valid signed links, or undefined for any other URL. */
   keyOf(url: string): string | undefined;
 }
@@ -23,6 +25,10 @@ export class SignedLinks implements ResultLinks {
 
   async urlFor(key: string): Promise<string> {
     return this.signer.urlFor(key);
+  }
+
+  expiresAt(): number {
+    return this.signer.expiresAt();
   }
 
   keyOf(url: string): string | undefined {
@@ -45,8 +51,15 @@ export class PresignedLinks implements ResultLinks {
   ) {}
 
   urlFor(key: string): Promise<string> {
-    const hourStart = Math.floor(this.now() / 3_600_000) * 3_600_000;
-    return this.presigner.presignedGetUrl(key, new Date(hourStart), this.ttlSeconds);
+    return this.presigner.presignedGetUrl(key, new Date(this.hourStart()), this.ttlSeconds);
+  }
+
+  expiresAt(): number {
+    return this.hourStart() / 1000 + this.ttlSeconds;
+  }
+
+  private hourStart(): number {
+    return Math.floor(this.now() / 3_600_000) * 3_600_000;
   }
 
   keyOf(url: string): string | undefined {

@@ -14,9 +14,14 @@ export class UrlSigner {
   ) {}
 
   urlFor(key: string): string {
-    const expires = Math.ceil((this.now() / 1000 + this.ttlSeconds) / 3600) * 3600;
+    const expires = this.expiresAt();
     const path = `/files/${key}`;
     return `${this.publicUrl}${path}?expires=${expires}&signature=${this.sign(path, expires)}`;
+  }
+
+  /** When a link made now stops working (unix seconds). */
+  expiresAt(): number {
+    return Math.ceil((this.now() / 1000 + this.ttlSeconds) / 3600) * 3600;
   }
 
   /** Whether a request for `/files/<key>` carries a valid, unexpired signature. */

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import { KeyService } from '../services/key-service.js';
 import { print, UsageError, withStorage } from './cli-support.js';
@@ -11,7 +12,8 @@ export const keyUsage = `  keys create --name NAME [--credits N] [--json]       
   keys limits --key KEY_OR_ID [--rate 50/10s|default] [--max-unfinished N|default]
   keys rotate-webhook-secret --key KEY [--overlap-hours H] [--json]
                                                         new whsec_ secret; the old one signs too for H hours (24)
-  keys veo-hmac --key KEY [--off] [--json]              Veo-style X-Webhook-Signature on callbacks: new HMAC key, or off`;
+  keys veo-hmac --key KEY [--off] [--json]              Veo-style X-Webhook-Signature on callbacks: new HMAC key, or off
+  keys webhook --key KEY_OR_ID (--url URL | --off)      where the key's OpenAI-dialect tasks send video.completed/failed events`;
 
 export async function keyCommand(subcommand: string | undefined, argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -25,10 +27,11 @@ export async function keyCommand(subcommand: string | undefined, argv: string[])
       json: { type: 'boolean', default: false },
       rate: { type: 'string' },
       'max-unfinished': { type: 'string' },
+      url: { type: 'string' },
     },
   });
   await withStorage(async (storage) => {
-    const keys = new KeyService(storage);
+    const keys = new KeyService(storage, Date.now, { allowPrivateNetworks: loadConfig().allowPrivateNetworks });
     if (subcommand === 'create') {
       if (!values.name) throw new UsageError('keys create needs --name NAME');
       const credits = Number(values.credits);
@@ -75,6 +78,12 @@ export async function keyCommand(subcommand: string | undefined, argv: string[])
       print(updated, values.json, () => `rate: ${updated.rateLimit ?? 'default'}, unfinished tasks: ${updated.maxUnfinishedTasks ?? 'default'}`);
       return;
     }
+    if (subcommand === 'webhook') {
+      if (values.url === undefined && !values.off) throw new UsageError('keys webhook needs --url URL, or --off');
+      const key = await keys.setWebhookUrl((await keys.find(values.key)).id, values.off ? null : values.url!);
+      print({ webhookUrl: key.webhookUrl }, values.json, () => (key.webhookUrl ? `Webhook URL: ${key.webhookUrl}` : 'Webhooks are off.'));
+      return;
+    }
     const key = await keys.require(values.key);
     if (subcommand === 'rotate-webhook-secret') {
       const hours = Number(values['overlap-hours']);
@@ -105,6 +114,7 @@ function describe(key: ApiKeyRecord & { balance: number }) {
     balance: key.balance,
     rateLimit: key.rateLimit,
     maxUnfinishedTasks: key.maxUnfinishedTasks,
+    webhookUrl: key.webhookUrl,
     createdAt: new Date(key.createdAt).toISOString(),
     revokedAt: key.revokedAt === null ? null : new Date(key.revokedAt).toISOString(),
   };

@@ -128,6 +128,11 @@ export interface Task {
   readonly operation: Operation;
   readonly parentTaskId: string | null;
   readonly rootTaskId: string;
+  /**
+   * The name of the HTTP dialect that took the task; its callbacks are shaped by that dialect.
+   * Below the HTTP layer it is an opaque label.
+   */
+  readonly dialect: string;
   readonly parameters: TaskParameters;
   /** The client's request as received (minus secrets), echoed back as `paramJson`. */
   readonly requestEcho: Readonly<Record<string, unknown>>;

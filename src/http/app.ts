@@ -6,6 +6,7 @@ import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
 import type { ProviderHookService } from '../services/provider-hook-service.js';
 import { providerHookRoutes } from './hooks/provider-hook-routes.js';
 import { type MetricsRouteDependencies, metricsRoutes } from './ops/metrics-routes.js';
+import { type OpenAiRouteDependencies, openAiRoutes } from './openai/openai-routes.js';
 import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
 import { registerOpenApi } from './openapi.js';
 import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
@@ -16,6 +17,7 @@ export interface HttpDependencies {
   readonly logger: Logger;
   readonly veo: VeoRouteDependencies;
   readonly universal: UniversalRouteDependencies;
+  readonly openai: OpenAiRouteDependencies;
   /** Absent without SEGUE_ADMIN_KEY: then there is no admin API. */
   readonly admin: AdminRouteDependencies | undefined;
   readonly files: FileRouteDependencies;
@@ -55,6 +57,7 @@ export async function buildHttpApp(deps: HttpDependencies, options: HttpAppOptio
   await registerOpenApi(app);
   await app.register(async (scope) => veoRoutes(scope, deps.veo), { prefix: '/api/v1' });
   await app.register(async (scope) => universalRoutes(scope, deps.universal), { prefix: '/v2' });
+  await app.register(async (scope) => openAiRoutes(scope, deps.openai), { prefix: '/v1' });
   if (deps.admin) {
     const admin = deps.admin;
     await app.register(async (scope) => adminRoutes(scope, admin), { prefix: '/admin' });

@@ -11,6 +11,7 @@ const version = (JSON.parse(fs.readFileSync(new URL('../../../package.json', imp
 export const routeDocs = {
   veo: { tags: ['Veo'], security: [{ apiKey: [] }] },
   universal: { tags: ['Universal'], security: [{ apiKey: [] }] },
+  openai: { tags: ['OpenAI'], security: [{ apiKey: [] }] },
   admin: { tags: ['Admin'], security: [{ adminKey: [] }] },
   files: { tags: ['Files'], security: [] },
   ops: { tags: ['Operations'], security: [] },
@@ -27,6 +28,11 @@ const tags: OpenAPIV3_1.TagObject[] = [
     name: 'Universal',
     description:
       'The AIML-style universal video dialect under /v2: real HTTP statuses, errors as `{message, path, requestId, statusCode, timestamp}` (400 "Body validation error! …" / "Query validation error! …").',
+  },
+  {
+    name: 'OpenAI',
+    description:
+      "The OpenAI-compatible Videos API under /v1, for the official SDKs (`baseURL` Segue's `/v1`, `apiKey` a Segue key): OpenAI's `video` object, statuses queued, in_progress, completed and failed, errors as `{error: {message, type, param, code}}` with real HTTP statuses; multipart or JSON bodies. An extension or remix adds 7 seconds.",
   },
   { name: 'Admin', description: 'Keys, credits, the ledger, service switches and stuck tasks; authenticated by SEGUE_ADMIN_KEY. Errors are `{error}`.' },
   { name: 'Files', description: "Result media behind Segue's own signed, expiring links, with Range support." },
@@ -46,9 +52,10 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         title: 'Segue',
         version,
         description:
-          'Self-hosted Veo 3.1-compatible video generation and extension. Two public dialects over one task engine: ' +
-          'the Veo dialect (`/api/v1/veo/*`) and the universal video dialect (`/v2/video/generations`); a client switches ' +
-          'to Segue by changing only its base URL. Every create takes an `Idempotency-Key`.',
+          'Self-hosted Veo 3.1-compatible video generation and extension. Three public dialects over one task engine: ' +
+          'the Veo dialect (`/api/v1/veo/*`), the universal video dialect (`/v2/video/generations`) and the OpenAI-compatible ' +
+          'Videos API (`/v1/videos…`, `/v1/models`); a client switches to Segue by changing only its base URL. Every create ' +
+          'takes an `Idempotency-Key`.',
         license: { name: 'MIT', identifier: 'MIT' },
       },
       tags,

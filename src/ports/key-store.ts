@@ -10,6 +10,11 @@ export interface ApiKeyRecord {
   readonly previousWebhookSecretExpiresAt: number | null;
   /** When set, callbacks also carry the Veo dialect's X-Webhook-Timestamp / X-Webhook-Signature. */
   readonly veoHmacKey: string | null;
+  /**
+   * Where the key's tasks report their end when the dialect that took them has no callback URL
+   * per request (the OpenAI-compatible one, whose webhooks are configured per project).
+   */
+  readonly webhookUrl: string | null;
   /** Overrides SEGUE_RATE_LIMIT for this key (e.g. `50/10s`). */
   readonly rateLimit: string | null;
   /** Overrides SEGUE_MAX_UNFINISHED_TASKS for this key. */
@@ -35,6 +40,8 @@ export interface KeyStore {
   /** Makes `secret` the signing secret; the current one stays valid until `previousValidUntil`. */
   rotateWebhookSecret(id: string, secret: string, previousValidUntil: number): Promise<void>;
   setVeoHmacKey(id: string, hmacKey: string | null): Promise<void>;
+  /** Sets (or with null, clears) the key's webhook URL. */
+  setWebhookUrl(id: string, url: string | null): Promise<void>;
   list(): Promise<ApiKeyRecord[]>;
   revoke(id: string, at: number): Promise<boolean>;
   /** The key with this hash, revoked or not. */

@@ -10,9 +10,10 @@ export interface TaskTransition {
   readonly engineDetails?: Readonly<Record<string, unknown>>;
 }
 
-/** One page of a key's tasks: its size, and the task the page starts after. */
+/** One page of a key's tasks: its size, its order (newest first unless `asc`), and the task the page starts after. */
 export interface TaskPage {
   readonly limit: number;
+  readonly order?: 'asc' | 'desc';
   readonly after?: Pick<Task, 'id' | 'createdAt'>;
 }
 
@@ -20,18 +21,27 @@ export interface TaskPage {
 export interface TaskStore {
   insert(task: Task): Promise<void>;
   findById(id: string): Promise<Task | undefined>;
-  /** The task if it exists and belongs to this API key; a foreign task is not found. */
+  /** The task if it exists and belongs to this API key; a foreign or deleted task is not found. */
   findOwned(id: string, apiKeyId: string): Promise<Task | undefined>;
   /**
    * The task if it belongs to the active key with this hash: authentication and lookup in one
-   * query, for the routes clients poll. Undefined tells neither which part failed.
+   * query, for the routes clients poll. Undefined tells neither which part failed (a deleted
+   * task is not found either).
    */
   findOwnedByKeyHash(id: string, keyHash: string): Promise<Task | undefined>;
   /**
-   * A key's tasks, newest first (by creation time, then id), at most `limit`; with `after`, only
-   * those that come after that task in this order (cursor paging by task id).
+   * A key's tasks but the deleted ones, newest first (by creation time, then id) or oldest first,
+   * at most `limit`; with `after`, only those that come after that task in this order (cursor
+   * paging by task id).
    */
   listOwned(apiKeyId: string, page: TaskPage): Promise<Task[]>;
+  /**
+   * Hides the task from its key's reads from now on (the row stays, for the ledger and
+   * operators); false when it is not this key's or already deleted.
+   */
+  markDeleted(id: string, apiKeyId: string, at: number): Promise<boolean>;
+  /** Whether an unfinished task (an extension, an upgrade) continues this one. */
+  hasUnfinishedChildren(parentTaskId: string): Promise<boolean>;
   /** How many tasks of a key are not finished (queued, running or reconciling). */
   countUnfinished(apiKeyId: string): Promise<number>;
   /** How many tasks are queued, running or reconciling, by state and provider entry (for metrics). */

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { parseRateLimit } from '../config/config.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { newRowId } from '../domain/ids.js';
+import { type AddressPolicy, checkUrlBeforeUse } from '../net/address-guard.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { LedgerEntry } from '../ports/ledger.js';
 import type { Storage, Stores } from '../ports/storage.js';
@@ -45,6 +46,8 @@ export class KeyService {
   constructor(
     private readonly storage: Storage,
     private readonly now: () => number = Date.now,
+    /** Which webhook URLs may be set (SEGUE_ALLOW_PRIVATE_NETWORKS); public addresses only by default. */
+    private readonly addressPolicy: AddressPolicy = { allowPrivateNetworks: false },
   ) {}
 
   /** Creates a key with an opening credit grant, in one transaction. */
@@ -177,6 +180,23 @@ export class KeyService {
     const hmacKey = enabled ? randomBytes(32).toString('base64url') : null;
     await this.storage.keys.setVeoHmacKey(apiKeyId, hmacKey);
     return hmacKey;
+  }
+
+  /**
+   * Sets the key's webhook URL (null clears it), checked as callback URLs are (scheme,
+   * credentials, the host's addresses). Returns the key as it is now.
+   */
+  async setWebhookUrl(apiKeyId: string, url: string | null): Promise<ApiKeyRecord> {
+    if (url !== null) {
+      try {
+        await checkUrlBeforeUse(url, this.addressPolicy);
+      } catch (error) {
+        throw new ValidationError(`url ${(error as Error).message}`, 'url');
+      }
+    }
+    await this.find(apiKeyId);
+    await this.storage.keys.setWebhookUrl(apiKeyId, url);
+    return this.find(apiKeyId);
   }
 
   async balance(apiKeyId: string): Promise<number> {

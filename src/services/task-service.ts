@@ -19,6 +19,8 @@ import { hashApiKey } from './key-service.js';
 
 export interface NewGeneration {
   readonly key: ApiKeyRecord;
+  /** The HTTP dialect taking the task (it shapes the task's callbacks). */
+  readonly dialect: string;
   /** The model id as the client named it, when routes may name it (the universal dialect's ids). */
   readonly modelId?: string;
   /** The Veo dialect's `enableTranslation` (there is no translator: the English-only rule decides). */
@@ -32,6 +34,8 @@ export interface NewGeneration {
 
 export interface NewExtension {
   readonly key: ApiKeyRecord;
+  /** The HTTP dialect taking the task (it shapes the task's callbacks). */
+  readonly dialect: string;
   readonly sourceTaskId: string;
   readonly prompt: string;
   readonly seed: number | undefined;
@@ -44,12 +48,15 @@ export interface NewExtension {
   readonly idempotency?: IdempotencyRequest;
 }
 
-/** An extension of a video Segue did not make (the universal dialect's `video_url`). */
+/** An extension of a video Segue did not make (a link or an uploaded file). */
 export interface NewImportedExtension {
   readonly key: ApiKeyRecord;
+  /** The HTTP dialect taking the task (it shapes the task's callbacks). */
+  readonly dialect: string;
   readonly modelId?: string;
   readonly parameters: TaskParameters;
   readonly seed: number | undefined;
+  readonly callbackUrl: string | null;
   readonly requestEcho: Readonly<Record<string, unknown>>;
   readonly idempotency?: IdempotencyRequest;
 }
@@ -102,6 +109,7 @@ export class TaskService {
       operation: 'generate',
       parentTaskId: null,
       rootTaskId: id,
+      dialect: input.dialect,
       parameters: input.parameters,
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
@@ -126,6 +134,7 @@ export class TaskService {
       operation: 'extend',
       parentTaskId: source.id,
       rootTaskId: source.rootTaskId,
+      dialect: input.dialect,
       parameters: {
         ...source.parameters,
         model,
@@ -146,6 +155,7 @@ export class TaskService {
     const replay = await this.replayed(input.key, input.idempotency);
     if (replay) return replay;
     const placement = this.placement.placeExtension(null, input.parameters.model, input.modelId);
+    await this.checkCallbackUrl(input.callbackUrl);
     const id = newTaskId();
     return this.insertWithStart(input.key, {
       id,
@@ -153,10 +163,11 @@ export class TaskService {
       operation: 'extend',
       parentTaskId: null,
       rootTaskId: id,
+      dialect: input.dialect,
       parameters: input.parameters,
       requestEcho: input.requestEcho,
       seed: input.seed ?? randomSeed(),
-      callbackUrl: null,
+      callbackUrl: input.callbackUrl,
       ...placement,
     }, { idempotency: input.idempotency });
   }
@@ -170,6 +181,7 @@ export class TaskService {
     sourceTaskId: string,
     target: '1080p' | '4k',
     callbackUrl: string | null,
+    dialect: string,
     idempotency?: IdempotencyRequest,
   ): Promise<{ task: Task; created: boolean }> {
     const replay = await this.replayed(key, idempotency);
@@ -195,6 +207,7 @@ export class TaskService {
           operation,
           parentTaskId: source.id,
           rootTaskId: source.rootTaskId,
+          dialect,
           parameters: { ...source.parameters, watermark: null },
           requestEcho: { taskId: source.id, ...(callbackUrl ? { callBackUrl: callbackUrl } : {}) },
           seed: source.seed,
@@ -221,13 +234,17 @@ export class TaskService {
   }
 
   /**
-   * A page of the key's own tasks, newest first. `after` is the last id of the previous page (an
-   * id the key does not own is NotFound); `next` is the id to ask after, null on the last page.
+   * A page of the key's own tasks, newest first (or oldest first with `order: 'asc'`). `after` is
+   * the last id of the previous page (an id the key does not own is NotFound); `next` is the id
+   * to ask after, null on the last page.
    */
-  async listOwned(key: ApiKeyRecord, page: { readonly limit: number; readonly after?: string }): Promise<{ tasks: Task[]; next: string | null }> {
+  async listOwned(
+    key: ApiKeyRecord,
+    page: { readonly limit: number; readonly after?: string; readonly order?: 'asc' | 'desc' },
+  ): Promise<{ tasks: Task[]; next: string | null }> {
     const after = page.after === undefined ? undefined : await this.storage.tasks.findOwned(page.after, key.id);
     if (page.after !== undefined && !after) throw new NotFoundError('the task to list after does not exist');
-    const found = await this.storage.tasks.listOwned(key.id, { limit: page.limit + 1, ...(after ? { after } : {}) });
+    const found = await this.storage.tasks.listOwned(key.id, { limit: page.limit + 1, ...(page.order ? { order: page.order } : {}), ...(after ? { after } : {}) });
     const tasks = found.slice(0, page.limit);
     return { tasks, next: found.length > page.limit ? tasks[tasks.length - 1]!.id : null };
   }

@@ -11,6 +11,8 @@ export type VideoSource = { readonly taskId: string } | { readonly url: string }
 /** One extension, whatever the dialect and however the source is given. */
 export interface ExtendVideoRequest {
   readonly key: ApiKeyRecord;
+  /** The HTTP dialect taking the task (it shapes the task's callbacks). */
+  readonly dialect: string;
   readonly source: VideoSource;
   readonly prompt: string;
   readonly seed: number | undefined;
@@ -20,6 +22,8 @@ export interface ExtendVideoRequest {
   readonly model: string | undefined;
   /** The model id as the client named it, when routes may name it. */
   readonly modelId?: string;
+  /** The request field that gave the source, as refusals of it name it (the universal dialect's `video_url` when absent). */
+  readonly sourceField?: string;
   /** For a video Segue did not make: the task's parameters (the dialect's defaults, its orientation). */
   readonly importParameters?: TaskParameters;
   readonly requestEcho: Readonly<Record<string, unknown>>;
@@ -61,6 +65,7 @@ export class VideoExtensions {
   private ofTask(request: ExtendVideoRequest, sourceTaskId: string): Promise<Task> {
     return this.tasks.createExtension({
       key: request.key,
+      dialect: request.dialect,
       sourceTaskId,
       prompt: request.prompt,
       seed: request.seed,
@@ -76,11 +81,14 @@ export class VideoExtensions {
   private async ofImport(request: ExtendVideoRequest, url: string): Promise<Task> {
     if (!request.importParameters) throw new NotFoundError('the video to extend does not exist', 'source_not_found');
     const isData = url.startsWith('data:');
-    if (!isData) await this.imports.checkUrl(url, 'video_url');
-    const sourceVideoKey = isData ? await this.imports.storeDataUriVideo(url, 'video_url') : null;
+    const field = request.sourceField ?? 'video_url';
+    if (!isData) await this.imports.checkUrl(url, field);
+    const sourceVideoKey = isData ? await this.imports.storeDataUriVideo(url, field) : null;
     try {
       const task = await this.tasks.createImportedExtension({
         key: request.key,
+        dialect: request.dialect,
+        callbackUrl: request.callbackUrl,
         ...(request.modelId ? { modelId: request.modelId } : {}),
         parameters: { ...request.importParameters, sourceVideoKey, sourceVideoUrl: isData ? null : url },
         seed: request.seed,

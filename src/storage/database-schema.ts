@@ -14,6 +14,7 @@ export interface ApiKeysTable {
   veo_hmac_key: string | null;
   rate_limit: string | null;
   max_unfinished_tasks: number | null;
+  webhook_url: string | null;
 }
 
 export interface LedgerEntriesTable {
@@ -59,6 +60,8 @@ export interface TasksTable {
   extend_lesser: Generated<number>;
   upstream_output_uri: string | null;
   upstream_output_created_at: number | null;
+  dialect: Generated<string>;
+  deleted_at: number | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;

@@ -11,6 +11,7 @@ function toKey(row: Selectable<ApiKeysTable>): ApiKeyRecord {
     previousWebhookSecret: row.previous_webhook_secret,
     previousWebhookSecretExpiresAt: row.previous_webhook_secret_expires_at === null ? null : Number(row.previous_webhook_secret_expires_at),
     veoHmacKey: row.veo_hmac_key,
+    webhookUrl: row.webhook_url,
     rateLimit: row.rate_limit,
     maxUnfinishedTasks: row.max_unfinished_tasks,
     createdAt: Number(row.created_at),
@@ -64,6 +65,10 @@ export class SqlKeyStore implements KeyStore {
 
   async setVeoHmacKey(id: string, hmacKey: string | null): Promise<void> {
     await this.db.updateTable('api_keys').set({ veo_hmac_key: hmacKey }).where('id', '=', id).execute();
+  }
+
+  async setWebhookUrl(id: string, url: string | null): Promise<void> {
+    await this.db.updateTable('api_keys').set({ webhook_url: url }).where('id', '=', id).execute();
   }
 
   async list(): Promise<ApiKeyRecord[]> {

@@ -259,6 +259,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('callback_deliveries_by_state').on('callback_deliveries').column('state').execute();
     },
   },
+  '0010_dialects_and_deletion': {
+    async up(db: Kysely<any>) {
+      // The dialect that took a task shapes its callbacks; tasks from before were all the Veo dialect's.
+      await db.schema.alterTable('tasks').addColumn('dialect', 'text', (c) => c.notNull().defaultTo('veo')).execute();
+      // A task its key deleted: hidden from that key's reads, kept for the ledger and operators.
+      await db.schema.alterTable('tasks').addColumn('deleted_at', 'bigint').execute();
+      // Where a key's tasks report their end when its dialect takes no callback URL per request.
+      await db.schema.alterTable('api_keys').addColumn('webhook_url', 'text').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

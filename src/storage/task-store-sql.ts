@@ -39,6 +39,7 @@ function toTask(row: TaskRow): Task {
     operation: row.operation as Operation,
     parentTaskId: row.parent_task_id,
     rootTaskId: row.root_task_id,
+    dialect: row.dialect,
     parameters: withParameterDefaults(parseJson(row.parameters)),
     requestEcho: parseJson(row.request_echo),
     seed: Number(row.seed),
@@ -66,7 +67,7 @@ function lookups(db: Kysely<Database>) {
   return {
     byId: new ReusableQuery((id: string) => db.selectFrom('tasks').selectAll().where('id', '=', id)),
     owned: new ReusableQuery((id: string, apiKeyId: string) =>
-      db.selectFrom('tasks').selectAll().where('id', '=', id).where('api_key_id', '=', apiKeyId),
+      db.selectFrom('tasks').selectAll().where('id', '=', id).where('api_key_id', '=', apiKeyId).where('deleted_at', 'is', null),
     ),
     ownedByKeyHash: new ReusableQuery((id: string, keyHash: string) =>
       db
@@ -74,6 +75,7 @@ function lookups(db: Kysely<Database>) {
         .innerJoin('api_keys', 'api_keys.id', 'tasks.api_key_id')
         .selectAll('tasks')
         .where('tasks.id', '=', id)
+        .where('tasks.deleted_at', 'is', null)
         .where('api_keys.key_hash', '=', keyHash)
         .where('api_keys.revoked_at', 'is', null),
     ),
@@ -101,6 +103,7 @@ export class SqlTaskStore implements TaskStore {
         operation: task.operation,
         parent_task_id: task.parentTaskId,
         root_task_id: task.rootTaskId,
+        dialect: task.dialect,
         parameters: JSON.stringify(task.parameters),
         request_echo: JSON.stringify(task.requestEcho),
         seed: task.seed,
@@ -136,21 +139,45 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async listOwned(apiKeyId: string, page: TaskPage): Promise<Task[]> {
-    const after = page.after;
+    const { after } = page;
+    const direction = page.order === 'asc' ? 'asc' : 'desc';
+    const beyond = direction === 'asc' ? '>' : '<';
     const rows = await this.db
       .selectFrom('tasks')
       .selectAll()
       .where('api_key_id', '=', apiKeyId)
+      .where('deleted_at', 'is', null)
       .$if(after !== undefined, (query) =>
         query.where((eb) =>
-          eb.or([eb('created_at', '<', after!.createdAt), eb.and([eb('created_at', '=', after!.createdAt), eb('id', '<', after!.id)])]),
+          eb.or([eb('created_at', beyond, after!.createdAt), eb.and([eb('created_at', '=', after!.createdAt), eb('id', beyond, after!.id)])]),
         ),
       )
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
+      .orderBy('created_at', direction)
+      .orderBy('id', direction)
       .limit(page.limit)
       .execute();
     return rows.map(toTask);
+  }
+
+  async markDeleted(id: string, apiKeyId: string, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('tasks')
+      .set({ deleted_at: at, updated_at: at })
+      .where('id', '=', id)
+      .where('api_key_id', '=', apiKeyId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async hasUnfinishedChildren(parentTaskId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('parent_task_id', '=', parentTaskId)
+      .where('state', 'in', ['queued', 'running', 'reconciling'])
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async countUnfinished(apiKeyId: string): Promise<number> {

@@ -32,6 +32,7 @@ export function taskFixture(fields: Partial<Task> & { apiKeyId: string }): Task 
     operation: 'generate',
     parentTaskId: null,
     rootTaskId: id,
+    dialect: 'veo',
     parameters: { prompt: 'callback test', model: 'veo3_fast', aspectRatio: '16:9', mode: 'text', imageUrls: [], watermark: null, negativePrompt: null, durationSeconds: 8, resolution: '720p', generateAudio: true, sourceVideoUrl: null, sourceVideoKey: null },
     requestEcho: { prompt: 'callback test' },
     providerRoute: ['local'],

@@ -56,6 +56,11 @@ export class ProviderRegistry {
     return this.routes['*']!;
   }
 
+  /** Every model id the routes name, `*` included (the dialects list what they serve from it). */
+  routedModels(): string[] {
+    return Object.keys(this.routes);
+  }
+
   names(): string[] {
     return [...this.entries.keys()];
   }

@@ -19,6 +19,7 @@ import {
   settleBody,
   switchesBody,
   tasksQuery,
+  webhookBody,
 } from './admin-schemas.js';
 
 export interface AdminRouteDependencies {
@@ -37,6 +38,7 @@ function publicKey(key: ApiKeyRecord & { balance?: number }) {
     rateLimit: key.rateLimit,
     maxUnfinishedTasks: key.maxUnfinishedTasks,
     veoSignatures: key.veoHmacKey !== null,
+    webhookUrl: key.webhookUrl,
     createdAt: new Date(key.createdAt).toISOString(),
     revokedAt: key.revokedAt === null ? null : new Date(key.revokedAt).toISOString(),
     ...(key.balance !== undefined ? { balance: key.balance } : {}),
@@ -102,6 +104,12 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependen
       await deps.keys.setLimits(params.id, { rateLimit: body.rateLimit ?? null, maxUnfinishedTasks: body.maxUnfinishedTasks ?? null });
       return publicKey(await deps.keys.find(params.id));
     },
+  );
+
+  routes.put(
+    '/keys/:id/webhook',
+    { schema: { ...docs("Set a key's webhook URL (OpenAI-dialect events)"), params: idParams, body: webhookBody, response: adminResponses.key } },
+    async (request) => publicKey(await deps.keys.setWebhookUrl(request.params.id, request.body.url)),
   );
 
   routes.post(

@@ -18,6 +18,14 @@ export const limitsBody = body(limitsFields);
 export const newKeyBody = body(
   limitsFields.extend({ name: z.string().trim().min(1).max(200), credits: z.number().int().nonnegative().default(0) }).meta({ examples: [{ name: 'mobile app', credits: 10000 }] }),
 );
+/** `PUT /admin/keys/:id/webhook`: where the key's OpenAI-dialect tasks report their end (null clears it). */
+export const webhookBody = body(
+  z
+    .object({
+      url: z.string().trim().min(1).max(2048).nullable().meta({ description: 'An http(s) URL (checked as callback URLs are), or null to stop the webhooks.' }),
+    })
+    .meta({ examples: [{ url: 'https://app.example/openai-webhooks' }] }),
+);
 /** `POST /admin/keys/:id/credits`: a grant (or, negative, a correction) with an optional note. */
 export const creditsBody = body(z.object({ amount: z.number().int(), note: z.string().max(500).optional() }));
 /** `PUT /admin/service`. */
@@ -55,6 +63,7 @@ const publicKey = z.object({
   rateLimit: z.string().nullable(),
   maxUnfinishedTasks: z.number().int().nullable(),
   veoSignatures: z.boolean(),
+  webhookUrl: z.string().nullable().meta({ description: "Where the key's OpenAI-dialect tasks send `video.completed` / `video.failed` events." }),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
   balance: z.number().optional(),

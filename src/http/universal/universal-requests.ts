@@ -11,8 +11,8 @@ interface UniversalModel {
   readonly kind: 'text' | 'image' | 'first_last' | 'reference' | 'extend';
 }
 
-/** Every Veo 3.1 model id of the universal dialect. */
-const universalModels = {
+/** Every Veo 3.1 model id of the universal dialect (the OpenAI-compatible dialect serves them too). */
+export const universalModels = {
   'google/veo-3.1-t2v': { publicModel: 'veo3', kind: 'text' },
   'google/veo-3.1-t2v-fast': { publicModel: 'veo3_fast', kind: 'text' },
   'google/veo-3.1-i2v': { publicModel: 'veo3', kind: 'image' },

@@ -26,6 +26,9 @@ export interface UniversalRouteDependencies {
   readonly mediaBodyLimitBytes: number;
 }
 
+/** The name tasks made here record as their dialect. */
+export const UNIVERSAL_DIALECT = 'universal';
+
 /**
  * The universal video dialect (`/v2/video/generations`): real HTTP statuses and the NestJS-style
  * error body `{message, path, requestId, statusCode, timestamp}`.
@@ -62,7 +65,7 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
         create.parameters.imageUrls.map((url, index) => [url, create.model.kind === 'reference' ? `image_urls[${index}]` : index ? 'last_image_url' : 'image_url'] as const),
       );
       const idempotency = idempotencyOf(request);
-      const common = { key: apiKeyOf(request), modelId: create.modelId, seed: create.seed, callbackUrl: null, requestEcho: create.requestEcho, ...(idempotency ? { idempotency } : {}) };
+      const common = { key: apiKeyOf(request), dialect: UNIVERSAL_DIALECT, modelId: create.modelId, seed: create.seed, callbackUrl: null, requestEcho: create.requestEcho, ...(idempotency ? { idempotency } : {}) };
       const task = create.videoUrl
         ? await deps.extensions.extend({
             ...common,

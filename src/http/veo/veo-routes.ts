@@ -55,6 +55,9 @@ const recordAnswers: VeoRouteAnswers = {
 const recordRoute = { config: { veoAnswers: recordAnswers } };
 const polledRecordRoute = { config: { ...POLLED_ROUTE.config, veoAnswers: recordAnswers } };
 
+/** The name tasks made here record as their dialect (their callbacks are this dialect's). */
+export const VEO_DIALECT = 'veo';
+
 /** The extend route's `model` names the tier; tasks record the public model id. */
 const extendModels = { fast: 'veo3_fast', quality: 'veo3' } as const;
 
@@ -91,6 +94,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
       const seed = body.seeds ?? body.seed ?? undefined;
       const task = await deps.tasks.createGeneration({
         key: apiKeyOf(request),
+        dialect: VEO_DIALECT,
         translationRequested: body.enableTranslation ?? true,
         parameters,
         seed,
@@ -111,6 +115,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
       const seed = body.seeds ?? body.seed ?? undefined;
       const task = await deps.extensions.extend({
         key: apiKeyOf(request),
+        dialect: VEO_DIALECT,
         source: { taskId: body.taskId },
         prompt: body.prompt,
         seed,
@@ -147,7 +152,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     async (request) => {
       const { taskId, index } = request.query;
       if (index !== undefined && index !== '0') return recordMissing('record result data not exist');
-      const upgrade = await deps.tasks.requestUpgrade(apiKeyOf(request), taskId, '1080p', null, idempotencyOf(request));
+      const upgrade = await deps.tasks.requestUpgrade(apiKeyOf(request), taskId, '1080p', null, VEO_DIALECT, idempotencyOf(request));
       const url = await deps.presenter.videoUrl(upgrade.task);
       if (url) return success({ resultUrl: url });
       if (upgrade.task.state === 'failed') return { code: 500, msg: 'Internal Error, Please try again later.', data: null };
@@ -161,7 +166,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     async (request) => {
       const { body } = request;
       if ((body.index ?? 0) !== 0) return recordMissing('record result data not exist');
-      const { task, created } = await deps.tasks.requestUpgrade(apiKeyOf(request), body.taskId, '4k', body.callBackUrl, idempotencyOf(request));
+      const { task, created } = await deps.tasks.requestUpgrade(apiKeyOf(request), body.taskId, '4k', body.callBackUrl, VEO_DIALECT, idempotencyOf(request));
       const none = { taskId: task.id, resultUrls: null, imageUrls: null };
       if (created) return success(none);
       const files = await deps.presenter.fourKFiles(task);
