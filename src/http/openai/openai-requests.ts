@@ -38,7 +38,11 @@ const secondsOf = <T extends string>(values: readonly [T, ...T[]]) =>
 
 /** The lengths of a generation; an extension always adds 7 s (the Gemini API's step). */
 const generationSeconds = ['4', '6', '8'] as const;
-const extensionSeconds = ['7'] as const;
+/**
+ * What an extension's `seconds` may say: the official SDK types it 4, 8 or 12, and 7 is what Veo
+ * adds. Every extension here adds 7 s (the model's step); the video's `seconds` says the real total.
+ */
+const extensionSeconds = ['4', '7', '8', '12'] as const;
 
 const sizes = { '1280x720': '16:9', '720x1280': '9:16' } as const satisfies Record<string, AspectRatio>;
 /** OpenAI's default size (portrait). */
@@ -88,7 +92,7 @@ export const extendVideoBody = z
     video: videoReference,
     seconds: secondsOf(extensionSeconds)
       .optional()
-      .meta({ description: 'The length of the new segment: an extension adds 7 seconds here, so only "7" is accepted (or leave it out).' }),
+      .meta({ description: 'Accepted as the SDK sends it (4, 8, 12; or 7); an extension always adds 7 seconds here, and the answer\'s `seconds` is the real total.' }),
   })
   .meta({ examples: [{ video: { id: '4ac5a506a039917228d370a95d9aeaee' }, prompt: 'the camera keeps rising over the harbour' }] });
 
