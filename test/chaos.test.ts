@@ -25,7 +25,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkCallbacks, checkMoney, checkTasks, checkVideos, Findings, type LedgerEntry, liveRender, openWork, readSnapshot, reruns } from './helpers/chaos-invariants.js';
 import { ChaosClient } from './helpers/chaos-client.js';
-import { type PlannedKill, type PlannedTask, planKills, planTasks } from './helpers/chaos-plan.js';
+import { chaosServerEnvironment, type PlannedKill, type PlannedTask, planKills, planTasks } from './helpers/chaos-plan.js';
 import { startFlakyCallbackReceiver } from './helpers/flaky-callback-receiver.js';
 import { freePort } from './helpers/http-client.js';
 import { randomSeed, SeededRandom } from './helpers/seeded-random.js';
@@ -74,21 +74,7 @@ test(
     const server = new SegueProcess({
       port: await freePort(),
       dataDir,
-      environment: {
-        SEGUE_BOOTSTRAP_KEY: TEST_KEY,
-        SEGUE_BOOTSTRAP_CREDITS: '1000000',
-        SEGUE_ADMIN_KEY: ADMIN_KEY,
-        SEGUE_ALLOW_PRIVATE_NETWORKS: 'true',
-        SEGUE_JOB_LEASE_SECONDS: '2',
-        SEGUE_WORKER_POLL_MS: '100',
-        SEGUE_SHUTDOWN_GRACE_SECONDS: '2',
-        // Fast callback retries: 8 attempts within about 15 s.
-        SEGUE_CALLBACK_RETRY_SCHEDULE: '0,300ms,1s,1s,2s,2s,3s,3s',
-        SEGUE_CALLBACK_TIMEOUT_SECONDS: '5',
-        SEGUE_RATE_LIMIT: 'off',
-        SEGUE_READ_RATE_LIMIT: 'off',
-        SEGUE_LOG_LEVEL: 'warn',
-      },
+      environment: { ...chaosServerEnvironment({ bootstrapKey: TEST_KEY, adminKey: ADMIN_KEY }), SEGUE_LOG_LEVEL: 'warn' },
     });
     const chaos = new AbortController();
     const signal = chaos.signal;

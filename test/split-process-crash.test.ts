@@ -31,6 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ChaosClient } from './helpers/chaos-client.js';
+import { chaosServerEnvironment } from './helpers/chaos-plan.js';
 import { type ChaosDatabase, postgresChaosDatabase, sqliteChaosDatabase } from './helpers/chaos-database.js';
 import { checkCallbacks, checkMoney, checkTasks, checkVideos, Findings, type LedgerEntry, openWork, reruns, type Snapshot } from './helpers/chaos-invariants.js';
 import { startFlakyCallbackReceiver } from './helpers/flaky-callback-receiver.js';
@@ -400,18 +401,7 @@ async function runScenario(t: TestContext, topology: Topology): Promise<void> {
   const common: Record<string, string> = {
     SEGUE_URL_SIGNING_SECRET: URL_SIGNING_SECRET,
     SEGUE_PUBLIC_URL: publicUrl,
-    SEGUE_BOOTSTRAP_KEY: TEST_KEY,
-    SEGUE_BOOTSTRAP_CREDITS: '1000000',
-    SEGUE_ADMIN_KEY: ADMIN_KEY,
-    SEGUE_ALLOW_PRIVATE_NETWORKS: 'true',
-    SEGUE_JOB_LEASE_SECONDS: '2',
-    SEGUE_WORKER_POLL_MS: '100',
-    SEGUE_SHUTDOWN_GRACE_SECONDS: '2',
-    // Fast callback retries: 8 attempts within about 15 s.
-    SEGUE_CALLBACK_RETRY_SCHEDULE: '0,300ms,1s,1s,2s,2s,3s,3s',
-    SEGUE_CALLBACK_TIMEOUT_SECONDS: '5',
-    SEGUE_RATE_LIMIT: 'off',
-    SEGUE_READ_RATE_LIMIT: 'off',
+    ...chaosServerEnvironment({ bootstrapKey: TEST_KEY, adminKey: ADMIN_KEY }),
     SEGUE_LOG_LEVEL: 'info',
     ...shared.environment,
   };

@@ -62,10 +62,15 @@ export function createLogger(config: Config): Logger {
   });
 }
 
+/** The core of any process: the caller's logger and clock, or the defaults. */
+function openCore(config: Config, options: SegueOptions) {
+  return openSegueCore(config, options.logger ?? createLogger(config), options.clock ?? systemClock);
+}
+
 /** The composition root of one process with the API and the worker (`SEGUE_WORKER_KINDS` limits what it runs). */
 export async function createSegue(config: Config, options: SegueOptions = {}): Promise<Segue> {
   const kinds = workerKinds(config.workerKinds, 'SEGUE_WORKER_KINDS');
-  const core = await openSegueCore(config, options.logger ?? createLogger(config), options.clock ?? systemClock);
+  const core = await openCore(config, options);
   const api = await buildApi(core);
   const worker = buildWorker(core, kinds);
   let closed = false;
@@ -89,7 +94,7 @@ export async function createSegue(config: Config, options: SegueOptions = {}): P
 
 /** The composition root of an API-only process: services and HTTP, no worker. */
 export async function createApiProcess(config: Config, options: SegueOptions = {}): Promise<SegueApiProcess> {
-  const core = await openSegueCore(config, options.logger ?? createLogger(config), options.clock ?? systemClock);
+  const core = await openCore(config, options);
   const api = await buildApi(core);
   let closed = false;
   return {
@@ -110,7 +115,7 @@ export async function createApiProcess(config: Config, options: SegueOptions = {
 
 /** The composition root of a worker-only process: the handlers of `kinds` and what they need, no HTTP app. */
 export async function createWorkerProcess(config: Config, kinds: readonly JobKind[], options: SegueOptions = {}): Promise<SegueWorkerProcess> {
-  const core = await openSegueCore(config, options.logger ?? createLogger(config), options.clock ?? systemClock);
+  const core = await openCore(config, options);
   const worker = buildWorker(core, kinds);
   let closed = false;
   return {

@@ -65,3 +65,23 @@ export function planKills(random: SeededRandom, count: number): PlannedKill[] {
     return { moment, minUpMs: random.int(500, 3_000), delayMs, downMs: random.int(0, 1_000) };
   });
 }
+
+/**
+ * What every server process of a chaos run shares: short leases, fast polls and a fast callback
+ * schedule (8 attempts within about 15 s), no rate limits, private addresses allowed.
+ */
+export function chaosServerEnvironment(keys: { readonly bootstrapKey: string; readonly adminKey: string }): Record<string, string> {
+  return {
+    SEGUE_BOOTSTRAP_KEY: keys.bootstrapKey,
+    SEGUE_BOOTSTRAP_CREDITS: '1000000',
+    SEGUE_ADMIN_KEY: keys.adminKey,
+    SEGUE_ALLOW_PRIVATE_NETWORKS: 'true',
+    SEGUE_JOB_LEASE_SECONDS: '2',
+    SEGUE_WORKER_POLL_MS: '100',
+    SEGUE_SHUTDOWN_GRACE_SECONDS: '2',
+    SEGUE_CALLBACK_RETRY_SCHEDULE: '0,300ms,1s,1s,2s,2s,3s,3s',
+    SEGUE_CALLBACK_TIMEOUT_SECONDS: '5',
+    SEGUE_RATE_LIMIT: 'off',
+    SEGUE_READ_RATE_LIMIT: 'off',
+  };
+}
