@@ -107,7 +107,8 @@ export class Worker {
   start(): void {
     if (this.state !== 'stopped') return;
     this.state = 'active';
-    this.leaseKeeper = setInterval(() => void this.keepLeases(), Math.max(250, Math.floor(this.options.leaseMs / 3)));
+    // A third of a lease, within what a Node timer can wait (about 24.8 days).
+    this.leaseKeeper = setInterval(() => void this.keepLeases(), Math.min(2 ** 31 - 1, Math.max(250, Math.floor(this.options.leaseMs / 3))));
     this.loopDone = this.loop();
   }
 
