@@ -136,12 +136,13 @@ export class FakeFalServer {
     const method = incoming.method ?? 'GET';
     const body = method === 'POST' ? await readJson(incoming) : undefined;
     if (url.pathname.startsWith('/_fake/')) return this.control(url, method, body, outgoing);
-    if (url.pathname === '/.well-known/jwks.json') return this.send(outgoing, 200, { keys: [this.publicJwk] });
-    const file = /^\/files\/([a-z0-9]+)\/output\.mp4$/.exec(url.pathname);
-    if (file && method === 'GET') return this.serveFile(file[1]!, outgoing);
     const presented = incoming.headers.authorization;
     const key = presented === undefined ? 'missing' : presented === `Key ${this.options.apiKey}` ? 'valid' : 'invalid';
     if (this.requests.length < 20_000) this.requests.push({ method, path: url.pathname + url.search, key, body });
+    if (url.pathname === '/.well-known/jwks.json') return this.send(outgoing, 200, { keys: [this.publicJwk] });
+    // Output files are public links on fal's CDN: no key needed (a client should send none).
+    const file = /^\/files\/([a-z0-9]+)\/output\.mp4$/.exec(url.pathname);
+    if (file && method === 'GET') return this.serveFile(file[1]!, outgoing);
     if (key !== 'valid') return this.send(outgoing, 401, { detail: key === 'missing' ? 'Missing authorization header' : 'Invalid key' });
     const queued = /^\/(.+)\/requests\/([A-Za-z0-9-]+)(\/status|\/cancel)?$/.exec(url.pathname);
     if (queued) {
