@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { withParameterDefaults, type Task } from '../src/domain/task.js';
 import type { FakeFalServer } from '../src/fake-upstream/fake-fal-server.js';
 import { ProviderError, type ProviderStatus, type StartContext } from '../src/ports/video-provider.js';
@@ -239,4 +241,33 @@ test('native extension needs a public URL fal can reach: refused (with the reaso
   assert.ok(refused instanceof ProviderError && !refused.isRetryable && refused.reason === 'input_unusable');
   assert.match(refused.message, /cannot be extended natively on fal: SEGUE_PUBLIC_URL/);
   assert.equal(fake.requests.length, before, 'nothing was sent to fal');
+});
+
+test('`segue fake-upstream fal` serves the fake: it prints its URL, key and JWKS URL, and takes a submit', async () => {
+  const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'segue.js');
+  const child = spawn(process.execPath, [cli, 'fake-upstream', 'fal', '--port', '0', '--api-key', 'cli-fal-key'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('\n')) resolve(text.split('\n')[0]!);
+      });
+      child.once('exit', (code) => reject(new Error(`the fake exited with ${code}`)));
+    });
+    const printed = JSON.parse(line) as { fake: string; url: string; apiKey: string; jwksUrl: string };
+    assert.equal(printed.fake, 'fal');
+    assert.equal(printed.apiKey, 'cli-fal-key');
+    const submitted = await fetch(`${printed.url}/fal-ai/veo3.1/fast/image-to-video`, {
+      method: 'POST',
+      headers: { authorization: 'Key cli-fal-key', 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'p', image_url: 'https://example.com/a.png' }),
+    });
+    const answer = (await submitted.json()) as { status_url: string };
+    assert.equal(submitted.status, 200);
+    assert.doesNotMatch(answer.status_url, /image-to-video/);
+    assert.equal(((await (await fetch(printed.jwksUrl)).json()) as { keys: Array<{ crv: string }> }).keys[0]!.crv, 'Ed25519');
+  } finally {
+    child.kill('SIGTERM');
+  }
 });
