@@ -271,3 +271,15 @@ test('`segue fake-upstream fal` serves the fake: it prints its URL, key and JWKS
     child.kill('SIGTERM');
   }
 });
+
+test('the key goes only to the configured queue: a status URL on another origin is refused before any request', async () => {
+  const client = clientFor(fake);
+  const provider = providerFor(fake, { client });
+  const subject = task();
+  const handle = (await provider.start(subject, context)) as { statusUrl: string };
+  const foreign = await rejection(client.status('https://collector.example.com/fal-ai/veo3.1/fast/requests/x/status', signal));
+  assert.ok(foreign instanceof ProviderError && !foreign.isRetryable);
+  assert.match(foreign.message, /another origin \(https:\/\/collector\.example\.com\)/);
+  const alias = handle.statusUrl.replace('127.0.0.1', 'localhost');
+  assert.equal((await client.status(alias, signal)).status.length > 0, true, 'the same local queue under another loopback name');
+});

@@ -115,12 +115,15 @@ test('Veo dialect: generate on fal (custody at once: fal\'s link may expire) →
   assert.ok(Math.abs((await durationOf(second.response.resultUrls[0])) - 7) < 0.3, 'the new seconds alone');
 });
 
-test('universal dialect: a fal generation, extended natively on fal through its own Segue link', async () => {
+test('universal dialect: a fal generation (through two 429s on its status reads), extended natively on fal through its own Segue link', async () => {
   const { fal, harness, baseUrl } = await rig();
   const client = universal(baseUrl, harness.key);
+  await fetch(`${fal.url}/_fake/config`, { method: 'POST', body: JSON.stringify({ throttleStatus: 2 }) });
   const created = await client.create({ model: 'google/veo-3.1-t2v-fast', prompt: 'waves on basalt', duration: 8 });
   const generated = await client.done(created.id);
   assert.equal(generated.status, 'completed', JSON.stringify(generated));
+  const behaviour = (await (await fetch(`${fal.url}/_fake/config`, { method: 'POST', body: '{}' })).json()) as { throttleStatus: number };
+  assert.equal(behaviour.throttleStatus, 0, 'both 429s were served; Segue backed off and polled on, the task never failed');
   const extension = await client.create({ model: 'google/veo3-1-fast-extend-video', prompt: 'a wave breaks', video_url: generated.video.url });
   const extended = await client.done(extension.id);
   assert.equal(extended.status, 'completed', JSON.stringify(extended));

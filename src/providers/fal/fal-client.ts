@@ -156,7 +156,7 @@ export class FalClient {
     } catch {
       throw new ProviderError('fal answered a URL that is not one', false);
     }
-    if (url.origin !== this.base.origin) throw new ProviderError(`fal answered a queue URL on another origin (${url.origin})`, false);
+    if (!sameQueue(url, this.base)) throw new ProviderError(`fal answered a queue URL on another origin (${url.origin})`, false);
     return url;
   }
 
@@ -216,6 +216,19 @@ export function falFailureReason(body: FalErrorBody | undefined): FailureReason 
   if (!body || !Array.isArray(body.detail)) return 'generation_failed';
   if (body.detail.some((problem) => problem.type === 'content_policy_violation')) return 'content_policy';
   return body.detail.length > 0 ? 'input_unusable' : 'generation_failed';
+}
+
+/**
+ * Whether a URL fal answered belongs to the configured queue: the same origin; or, for a queue on
+ * this machine (a fake, a proxy), the same port under another loopback name; or fal's own hosts
+ * over https (its queue's backup host among them).
+ */
+function sameQueue(url: URL, base: URL): boolean {
+  if (url.origin === base.origin) return true;
+  const loopback = (host: string) => host === 'localhost' || host.startsWith('127.') || host === '[::1]';
+  if (url.protocol === base.protocol && url.port === base.port && loopback(url.hostname) && loopback(base.hostname)) return true;
+  const falHost = (host: string) => /(^|\.)(fal\.run|falrun\.com|fal\.ai)$/.test(host);
+  return url.protocol === 'https:' && base.protocol === 'https:' && falHost(url.hostname) && falHost(base.hostname);
 }
 
 function safeJson(text: string): unknown {

@@ -50,7 +50,7 @@ export class FalWebhookVerifier implements ProviderWebhook {
     const body = webhookBodySchema.safeParse(safeJson(rawBody));
     if (!body.success || body.data.request_id !== requestId) return undefined;
     const taskId = query['segueTaskId'];
-    return { deliveryId: `fal:${requestId}`, taskId: typeof taskId === 'string' && taskIdPattern.test(taskId) ? taskId : undefined };
+    return { deliveryId: requestId, taskId: typeof taskId === 'string' && taskIdPattern.test(taskId) ? taskId : undefined };
   }
 
   async close(): Promise<void> {
