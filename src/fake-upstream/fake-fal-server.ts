@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { MediaTools } from '../media/media-tools.js';
 import { FakeVideoMaker } from './fake-gemini-media.js';
 import { checkFalInput, type FakeSubpath, falSubpaths } from './fake-fal-rules.js';
+import { FakeFalSigner } from './fake-fal-webhooks.js';
 
 export interface FakeFalOptions {
   readonly host?: string;
@@ -90,17 +91,14 @@ export class FakeFalServer {
   private readonly behaviour: Behaviour = { failSubmits: null, throttleStatus: 0 };
   private readonly server: http.Server;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly signingKey: KeyObject;
-  private readonly publicJwk: Record<string, unknown>;
+  private readonly signer: FakeFalSigner;
   private readonly now: () => number;
   url = '';
 
   constructor(private readonly options: FakeFalOptions) {
     this.now = options.now ?? Date.now;
     this.videos = new FakeVideoMaker(options.media, options.workDirectory);
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    this.signingKey = privateKey;
-    this.publicJwk = { ...publicKey.export({ format: 'jwk' }), kid: 'fake-fal-1', use: 'sig' };
+    this.signer = new FakeFalSigner(options.userId ?? 'fake-user');
     this.server = http.createServer((incoming, outgoing) => {
       this.handle(incoming, outgoing).catch((error: Error) => this.send(outgoing, 500, { detail: error.message, error_type: 'internal_error' }));
     });
@@ -127,8 +125,7 @@ export class FakeFalServer {
 
   /** Signs a webhook body as fal does (tests forge and replay with it). */
   signWebhook(requestId: string, userId: string, timestamp: number, body: string): string {
-    const message = `${requestId}\n${userId}\n${timestamp}\n${createHash('sha256').update(body).digest('hex')}`;
-    return sign(null, Buffer.from(message), this.signingKey).toString('hex');
+    return this.signer.sign(requestId, userId, timestamp, body);
   }
 
   private async handle(incoming: http.IncomingMessage, outgoing: http.ServerResponse): Promise<void> {
@@ -139,7 +136,7 @@ export class FakeFalServer {
     const presented = incoming.headers.authorization;
     const key = presented === undefined ? 'missing' : presented === `Key ${this.options.apiKey}` ? 'valid' : 'invalid';
     if (this.requests.length < 20_000) this.requests.push({ method, path: url.pathname + url.search, key, body });
-    if (url.pathname === '/.well-known/jwks.json') return this.send(outgoing, 200, { keys: [this.publicJwk] });
+    if (url.pathname === '/.well-known/jwks.json') return this.send(outgoing, 200, this.signer.jwks());
     // Output files are public links on fal's CDN: no key needed (a client should send none).
     const file = /^\/files\/([a-z0-9]+)\/output\.mp4$/.exec(url.pathname);
     if (file && method === 'GET') return this.serveFile(file[1]!, outgoing);
@@ -302,7 +299,7 @@ export class FakeFalServer {
     fs.createReadStream(filePath).pipe(outgoing);
   }
 
-  /** Announces the end of a request, signed as fal signs (several deliveries of one request). */
+  /** Announces the end of a request when it is done, signed as fal signs (several deliveries of one request). */
   private scheduleWebhook(request: QueuedRequest): void {
     const timer = setTimeout(async () => {
       this.timers.delete(timer);
@@ -317,26 +314,8 @@ export class FakeFalServer {
         payload: ok ? await this.output(request) : { detail: failure?.detail ?? 'Invalid status code: 422' },
         ...(ok ? {} : { error: 'Invalid status code: 422' }),
       });
-      for (let delivery = 0; delivery < (this.options.webhookDeliveries ?? 1); delivery++) {
-        const timestamp = Math.floor(this.now() / 1000);
-        const userId = this.options.userId ?? 'fake-user';
-        const status = await fetch(request.webhookUrl!, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-fal-webhook-request-id': request.id,
-            'x-fal-webhook-user-id': userId,
-            'x-fal-webhook-timestamp': String(timestamp),
-            'x-fal-webhook-signature': this.signWebhook(request.id, userId, timestamp, payload),
-          },
-          body: payload,
-          signal: AbortSignal.timeout(15_000),
-        }).then(async (response) => {
-          await response.body?.cancel();
-          return response.status;
-        }, () => 0);
-        this.deliveries.push({ url: request.webhookUrl!, status });
-      }
+      const statuses = await this.signer.deliver(request.webhookUrl!, request.id, payload, this.options.webhookDeliveries ?? 1, this.now);
+      for (const status of statuses) this.deliveries.push({ url: request.webhookUrl!, status });
     }, Math.max(0, this.options.generationMs ?? 0));
     this.timers.add(timer);
   }
