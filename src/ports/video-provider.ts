@@ -44,10 +44,24 @@ export interface StartContext extends ProviderContext {
   readonly source?: ExtensionSource;
 }
 
+/** A verified webhook delivery: its id (deliveries are acted on once per id) and the task it names. */
+export interface WebhookDelivery {
+  readonly deliveryId: string;
+  readonly taskId: string | undefined;
+}
+
 /** A provider's verifier of its upstream's webhooks ("your video is ready"). */
 export interface ProviderWebhook {
-  /** The delivery's id and the task it names, or undefined when it is forged, stale or unreadable. */
-  verify(headers: Readonly<Record<string, string | string[] | undefined>>, rawBody: string): { readonly deliveryId: string; readonly taskId: string | undefined } | undefined;
+  /**
+   * The delivery's id and the task it names, or undefined when it is forged, stale or unreadable.
+   * `query` is the webhook URL's query string as received (where a provider put the task id);
+   * a verifier that needs its upstream's keys (fal's JWKS) answers asynchronously.
+   */
+  verify(
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    rawBody: string,
+    query?: Readonly<Record<string, unknown>>,
+  ): WebhookDelivery | undefined | Promise<WebhookDelivery | undefined>;
 }
 
 /**
@@ -76,6 +90,12 @@ export interface VideoProvider {
    * (made elsewhere, too old, wrong size…), or undefined when it can.
    */
   nativeExtensionRefusal?(source: Task, model: string, now: number): string | undefined;
+  /**
+   * For `any_video` providers: why this entry cannot fetch a link to Segue's copy now (e.g.
+   * Segue's public URL is loopback, which the upstream cannot reach), or undefined when it can.
+   * A refused entry may still continue the video by bridge.
+   */
+  linkExtensionRefusal?(): string | undefined;
 }
 
 /** Whether a provider runs this operation for a model (and, for a generation, this kind of input). */

@@ -32,7 +32,7 @@ export async function providerHookRoutes(app: FastifyInstance, hooks: ProviderHo
     },
     async (request, reply) => {
       const { entry } = request.params;
-      const outcome = await hooks.receive(entry, request.headers, request.body);
+      const outcome = await hooks.receive(entry, request.headers, request.body, request.query as Record<string, unknown>);
       if (outcome === 'unknown_entry') return reply.code(404).send({ error: 'no provider entry takes webhooks here' });
       if (outcome === 'refused') return reply.code(401).send({ error: 'invalid or stale webhook signature' });
       request.log.info({ entry, outcome }, 'provider webhook received');
