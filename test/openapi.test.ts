@@ -129,6 +129,7 @@ test('GET /openapi.json serves the document, and GET /docs renders it from same-
   const renderer = await app.inject({ method: 'GET', url: '/docs/assets/redoc.standalone.js' });
   assert.match(renderer.headers['content-type'] as string, /^text\/javascript/);
   assert.ok(renderer.body.length > 500_000, 'the whole Redoc bundle');
+  assert.deepEqual(renderer.body.match(/https:\/\/cdn\.[\w./-]+/g) ?? [], [], 'the bundle loads nothing from a CDN');
   assert.equal((await app.inject({ method: 'GET', url: '/docs/assets/..%2Fpackage.json' })).statusCode, 404);
   assert.equal((await app.inject({ method: 'GET', url: '/dashboard/assets/../../package.json' })).statusCode, 404);
 });

@@ -32,11 +32,16 @@ const page = (summary: string, description: string) => ({
   },
 });
 
+/** The one remote address in Redoc's bundle: the logo of its "API docs by Redocly" footer. */
+const REDOC_REMOTE_LOGO = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
+/** An empty image in its place, so that the page asks nothing of any other host. */
+const EMPTY_IMAGE = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E";
+
 /** Redoc's self-contained browser bundle, from the `redoc` package (no network, no build step). */
 function redocBundle(): StaticAsset {
   const main = createRequire(import.meta.url).resolve('redoc');
-  const bundle = path.join(path.dirname(main), 'redoc.standalone.js');
-  return { body: fs.readFileSync(bundle), contentType: 'text/javascript; charset=utf-8' };
+  const bundle = fs.readFileSync(path.join(path.dirname(main), 'redoc.standalone.js'), 'utf8');
+  return { body: Buffer.from(bundle.replaceAll(REDOC_REMOTE_LOGO, EMPTY_IMAGE)), contentType: 'text/javascript; charset=utf-8' };
 }
 
 /**
