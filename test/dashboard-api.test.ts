@@ -198,3 +198,10 @@ test('the dashboard page and its files are served with a strict policy, same-ori
   }
   assert.equal((await harness.segue.http.inject({ method: 'GET', url: '/dashboard/assets/nothing.js' })).statusCode, 404);
 });
+
+test('a deleted task leaves its key’s lineage and reads', async () => {
+  assert.equal(await harness.segue.storage.tasks.markDeleted(chain[2]!, firstId, Date.now()), true);
+  assert.deepEqual((await get(`/dashboard/api/tasks/${chain[0]}/lineage`, harness.key)).body.tasks.map((task: any) => task.id), chain.slice(0, 2));
+  assert.equal((await get(`/dashboard/api/tasks/${chain[2]}`, harness.key)).status, 404);
+  assert.equal((await get(`/dashboard/api/tasks/${chain[2]}`, ADMIN_KEY)).status, 200, 'operators still find the row');
+});

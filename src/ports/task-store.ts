@@ -46,7 +46,7 @@ export interface TaskStore {
   listOwned(apiKeyId: string, page: TaskPage): Promise<Task[]>;
   /** Tasks matching the filter, newest first (or oldest first), at most `limit`, after `after` as `listOwned`. */
   listFiltered(filter: TaskFilter, page: TaskPage): Promise<Task[]>;
-  /** The tasks that continue this one (its extensions and upgrades, deleted included), oldest first. */
+  /** The tasks that continue this one (its extensions and upgrades) but the deleted ones, oldest first. */
   listChildren(parentTaskId: string): Promise<Task[]>;
   /**
    * Hides the task from its key's reads from now on (the row stays, for the ledger and

@@ -60,21 +60,18 @@ export class DashboardReads {
    */
   async lineage(viewer: Viewer, taskId: string): Promise<Task[]> {
     const task = await this.task(viewer, taskId);
-    const visible = (candidate: Task | undefined): candidate is Task => candidate !== undefined && (viewer.role === 'operator' || candidate.apiKeyId === viewer.key.id);
     const ancestors: Task[] = [];
     for (let parentId = task.parentTaskId; parentId !== null && ancestors.length < MAX_LINEAGE; ) {
-      const parent = viewer.role === 'tenant' ? await this.storage.tasks.findOwned(parentId, viewer.key.id) : await this.storage.tasks.findById(parentId);
-      if (!visible(parent)) break;
+      const parent = await this.task(viewer, parentId).catch(() => undefined);
+      if (!parent) break;
       ancestors.unshift(parent);
       parentId = parent.parentTaskId;
     }
+    const visible = (candidate: Task) => viewer.role === 'operator' || candidate.apiKeyId === viewer.key.id;
     const descendants: Task[] = [];
     for (let frontier = [task]; frontier.length > 0 && descendants.length < MAX_LINEAGE; ) {
-      const children = (await Promise.all(frontier.map((parent) => this.storage.tasks.listChildren(parent.id)))).flat().filter(visible);
-      // A tenant's deleted tasks are gone from its reads (listChildren includes them for operators).
-      const shown = viewer.role === 'tenant' ? (await Promise.all(children.map((child) => this.storage.tasks.findOwned(child.id, viewer.key.id)))).filter(visible) : children;
-      descendants.push(...shown.slice(0, MAX_LINEAGE - descendants.length));
-      frontier = shown;
+      frontier = (await Promise.all(frontier.map((parent) => this.storage.tasks.listChildren(parent.id)))).flat().filter(visible);
+      descendants.push(...frontier.slice(0, MAX_LINEAGE - descendants.length));
     }
     return [...ancestors, task, ...descendants];
   }

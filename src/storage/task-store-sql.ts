@@ -183,7 +183,7 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async listChildren(parentTaskId: string): Promise<Task[]> {
-    const rows = await this.db.selectFrom('tasks').selectAll().where('parent_task_id', '=', parentTaskId).orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db.selectFrom('tasks').selectAll().where('parent_task_id', '=', parentTaskId).where('deleted_at', 'is', null).orderBy('created_at').orderBy('id').execute();
     return rows.map(toTask);
   }
 
