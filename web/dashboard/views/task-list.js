@@ -18,9 +18,14 @@ export function taskListView(view, { viewer }) {
   let shown = PAGE;
   const filters = h('form', { class: 'filters', onchange: () => refresh(), onsubmit: (event) => event.preventDefault() }, select('state', states, 'State'), select('operation', operations, 'Operation'));
   const keyFilter = operator ? h('select', { name: 'keyId' }, h('option', { value: '' }, 'all')) : null;
+  /** Operators: each key's name by id, to say whose a task is. */
+  const keyNames = new Map();
   if (keyFilter) {
     filters.append(h('label', {}, 'Key ', keyFilter));
-    api('/admin/keys').then(({ keys }) => keyFilter.append(...keys.map((key) => h('option', { value: key.id }, `${key.name} (${key.prefix}…)`))), () => {});
+    api('/admin/keys').then(({ keys }) => {
+      for (const key of keys) keyNames.set(key.id, `${key.name} (${key.prefix}…)`);
+      keyFilter.append(...keys.map((key) => h('option', { value: key.id }, keyNames.get(key.id))));
+    }, () => {});
   }
   const body = h('tbody', { id: 'tasks' });
   const more = h('button', { type: 'button', onclick: () => ((shown = Math.min(100, shown + PAGE)), refresh()) }, 'Show more');
@@ -45,7 +50,7 @@ export function taskListView(view, { viewer }) {
       { 'data-task-id': task.id, 'data-state': task.state },
       h('td', { class: 'id' }, link(`/task/${encodeURIComponent(task.id)}`, shortId(task.id))),
       h('td', {}, when(task.createdAt)),
-      operator ? h('td', { class: 'id' }, shortId(task.apiKeyId)) : null,
+      operator ? h('td', { title: task.apiKeyId }, keyNames.get(task.apiKeyId) ?? shortId(task.apiKeyId)) : null,
       h('td', {}, operationLabel(task)),
       h('td', { class: 'prompt', title: task.prompt }, task.prompt),
       h('td', {}, stateBadge(task.state)),
