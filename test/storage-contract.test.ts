@@ -149,6 +149,34 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    test('filtered lists across keys (the dashboard): by key, state and operation, paged; children but the deleted', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-one', 0);
+        await newKey(storage, 'key-two', 0);
+        const rows = [
+          ['f-1', 'key-one', 'generate', 'succeeded', null],
+          ['f-2', 'key-two', 'generate', 'failed', null],
+          ['f-3', 'key-one', 'extend', 'running', 'f-1'],
+          ['f-4', 'key-one', 'extend', 'reconciling', 'f-1'],
+        ] as const;
+        for (const [index, [id, apiKeyId, operation, state, parentTaskId]] of rows.entries()) {
+          await storage.tasks.insert(taskFixture({ id, apiKeyId, operation, state, parentTaskId, createdAt: 2000 + index }));
+        }
+        const ids = async (filter: Parameters<Storage['tasks']['listFiltered']>[0], limit = 10, after?: string) =>
+          (await storage.tasks.listFiltered(filter, { limit, ...(after ? { after: (await storage.tasks.findById(after))! } : {}) })).map((task) => task.id);
+        assert.deepEqual(await ids({}), ['f-4', 'f-3', 'f-2', 'f-1']);
+        assert.deepEqual(await ids({ apiKeyId: 'key-one' }), ['f-4', 'f-3', 'f-1']);
+        assert.deepEqual(await ids({ states: ['running', 'reconciling'] }), ['f-4', 'f-3']);
+        assert.deepEqual(await ids({ apiKeyId: 'key-two', operation: 'extend' }), []);
+        assert.deepEqual([await ids({}, 2), await ids({}, 2, 'f-3')], [['f-4', 'f-3'], ['f-2', 'f-1']]);
+        assert.deepEqual((await storage.tasks.listChildren('f-1')).map((task) => task.id), ['f-3', 'f-4']);
+        await storage.tasks.markDeleted('f-3', 'key-one', 5);
+        assert.deepEqual((await storage.tasks.listChildren('f-1')).map((task) => task.id), ['f-4']);
+        assert.deepEqual(await ids({ apiKeyId: 'key-one' }), ['f-4', 'f-1'], "a key's own list leaves its deleted tasks out");
+        assert.deepEqual(await ids({}), ['f-4', 'f-3', 'f-2', 'f-1'], 'operators still see every row');
+      });
+    });
+
     test('a job enqueued through one storage wakes a listener on another connection, without polling', { timeout: 20_000 }, async (t) => {
       await withDatabase(dialect.create, async (database, storage) => {
         const other = await database.open();
