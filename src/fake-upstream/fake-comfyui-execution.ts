@@ -83,6 +83,8 @@ export async function executeGraph(graph: Graph, tools: ExecutionTools): Promise
     const fail = (message: string, type = 'ValueError') => new ExecutionError(id, node.class_type, type, message);
     const semantics = nodeSemantics[node.class_type];
     const nodeClass = nodeClasses[node.class_type]!;
+    // As ComfyUI does, every linked input runs before the node, whether or not the fake uses its value.
+    for (const name of Object.keys(node.inputs)) await get(name);
     if (!semantics) return nodeClass.outputs.map(() => ({ kind: 'opaque' }));
     const produced = await semantics({ id, get, fail, tools });
     if (nodeClass.outputNode) {
