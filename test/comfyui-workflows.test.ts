@@ -2,9 +2,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { FsBlobStore } from '../src/blobs/fs-blob-store.js';
+import { withParameterDefaults, type Task } from '../src/domain/task.js';
 import type { FakeComfyUiServer } from '../src/fake-upstream/fake-comfyui-server.js';
+import { ScratchSpace } from '../src/media/scratch-space.js';
+import { ComfyUiClient } from '../src/providers/comfyui/comfyui-client.js';
+import { comfyUiEntrySchema } from '../src/providers/comfyui/comfyui-entry.js';
+import { ComfyUiVideoProvider } from '../src/providers/comfyui/comfyui-video-provider.js';
 import { fillWorkflow, loadWorkflowTemplate, placeholderNames, type WorkflowOperation } from '../src/providers/comfyui/comfyui-workflow.js';
-import { examplesDirectory, startFakeComfyUi, writeComfyProvidersFile } from './helpers/fake-comfyui.js';
+import { examplesDirectory, startFakeComfyUi, testWorkflows, writeComfyProvidersFile } from './helpers/fake-comfyui.js';
 import { media } from './helpers/media-checks.js';
 import { startTestSegue, temporaryDirectory } from './helpers/test-segue.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -109,5 +115,68 @@ test('a bad or missing workflow file stops start-up with a message naming the en
       assert.match(error.message, expected);
       return true;
     });
+  }
+});
+
+/** The provider on the fake, outside Segue: for the calls no task flow makes yet (cancel). */
+async function providerOnFake(): Promise<{ provider: ComfyUiVideoProvider; client: ComfyUiClient }> {
+  const directory = temporaryDirectory('comfy-provider-');
+  fs.writeFileSync(path.join(directory, 'generate.json'), JSON.stringify(testWorkflows.generate));
+  const client = new ComfyUiClient({ baseUrl: fake.url, timeoutMs: 10_000, maxDownloadBytes: 50 * 1024 * 1024 });
+  const entry = comfyUiEntrySchema.parse({ kind: 'comfyui', baseUrl: fake.url, workflows: { generate: 'generate.json' } });
+  const provider = new ComfyUiVideoProvider('gpu', entry, {
+    client,
+    workflows: { generate: loadWorkflowTemplate('generate', 'generate.json', directory) },
+    clientId: 'segue-test',
+    plugin: {
+      blobs: new FsBlobStore(path.join(directory, 'blobs')),
+      scratch: new ScratchSpace(path.join(directory, 'scratch'), 0),
+      fetchMedia: async () => {
+        throw new Error('no media is fetched for a text generation');
+      },
+      mediaMaxBytes: 50 * 1024 * 1024,
+      now: Date.now,
+    },
+  });
+  return { provider, client };
+}
+
+function textTask(prompt: string): Task {
+  return {
+    id: `task${Math.random().toString(36).slice(2)}`, apiKeyId: 'k', operation: 'generate', parentTaskId: null, rootTaskId: 'r', dialect: 'veo',
+    parameters: withParameterDefaults({ prompt, model: 'veo3' }), requestEcho: {}, seed: 12345, price: 0, callbackUrl: null,
+    provider: 'gpu', providerRoute: ['gpu'], providerHandle: null, extension: null, upstreamOutput: null, state: 'running', progress: 0,
+    failure: null, result: null, engineDetails: null, createdAt: Date.now(), startedAt: Date.now(), finishedAt: null,
+  };
+}
+
+test('cancel: a prompt still queued on the box is deleted from its queue (POST /queue), a running one interrupted (POST /interrupt) and its task fails', async () => {
+  const { provider, client } = await providerOnFake();
+  const context = { signal: new AbortController().signal };
+  try {
+    fake.setPaused(true);
+    const queuedTask = textTask('a queued harbour');
+    const queued = await provider.start(queuedTask, context);
+    assert.deepEqual(await provider.status(queued, queuedTask, context), { state: 'pending', progress: 5 });
+    await provider.cancel(queued, context.signal);
+    assert.ok(fake.requests.some((request) => request.method === 'POST' && request.path === '/queue' && JSON.stringify(request.body).includes((queued as { operation: string }).operation)));
+    const forgotten = await provider.status(queued, queuedTask, context);
+    assert.equal(forgotten.state, 'failed', 'a prompt the box no longer knows fails its task');
+    assert.match((forgotten as { message: string }).message, /no longer knows prompt/);
+
+    const runningTask = textTask('a running harbour');
+    const running = await provider.start(runningTask, context);
+    fake.setPaused(false);
+    await waitFor('the prompt to run', async () => (await client.queuePlace((running as { operation: string }).operation, context.signal)) === 'running', { intervalMs: 20 });
+    await provider.cancel(running, context.signal);
+    const ended = await waitFor('the interrupted prompt to end', async () => {
+      const status = await provider.status(running, runningTask, context);
+      return status.state === 'pending' ? undefined : status;
+    }, { timeoutMs: 60_000, intervalMs: 100 });
+    assert.equal(ended.state, 'failed');
+    assert.match((ended as { message: string }).message, /interrupted/);
+  } finally {
+    fake.setPaused(false);
+    await client.close();
   }
 });
