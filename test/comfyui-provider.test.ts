@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { type Logger, pino } from 'pino';
 import type { FakeComfyUiServer } from '../src/fake-upstream/fake-comfyui-server.js';
 import { startFakeComfyUi, writeComfyProvidersFile } from './helpers/fake-comfyui.js';
 import { download, freePort, VeoClient } from './helpers/http-client.js';
@@ -19,11 +20,18 @@ after(async () => {
 const renderTimeoutMs = 400_000;
 
 /** A fake ComfyUI and a Segue routing veo3 and veo3_fast to one comfyui entry "gpu" with these workflows. */
-async function rig(workflows: Parameters<typeof writeComfyProvidersFile>[1], entry: Record<string, unknown> = {}): Promise<{ fake: FakeComfyUiServer; harness: TestSegue; veo: VeoClient }> {
-  const fake = await startFakeComfyUi();
+async function rig(
+  workflows: Parameters<typeof writeComfyProvidersFile>[1],
+  entry: Record<string, unknown> = {},
+  options: { token?: string; logger?: Logger } = {},
+): Promise<{ fake: FakeComfyUiServer; harness: TestSegue; veo: VeoClient }> {
+  const fake = await startFakeComfyUi(options.token ? { token: options.token } : {});
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const harness = await startTestSegue({ environment: { SEGUE_PROVIDERS: writeComfyProvidersFile(fake.url, workflows, entry), SEGUE_PUBLIC_URL: baseUrl } });
+  const harness = await startTestSegue({
+    environment: { SEGUE_PROVIDERS: writeComfyProvidersFile(fake.url, workflows, entry), SEGUE_PUBLIC_URL: baseUrl },
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   await harness.segue.http.listen({ host: '127.0.0.1', port });
   cleanups.push(() => harness.close(), () => fake.close());
   return { fake, harness, veo: new VeoClient(baseUrl, harness.key) };
@@ -155,4 +163,22 @@ test('with no extend workflow, the image workflow (Wan 2.2 example) continues a 
   assert.ok(Math.abs(wholeSeconds - (source.seconds + 7)) < 0.1, `whole ${wholeSeconds} s, source ${source.seconds} s`);
   const task = (await harness.segue.storage.tasks.findById(done.taskId))!;
   assert.equal(task.extension?.method, 'bridge');
+});
+
+test('a busy box (429 with Retry-After) delays the task and never fails it; the token goes only in the Authorization header, never into a log line or a task record', async () => {
+  const token = 'comfy-proxy-token-5f1e9a7c2b';
+  process.env['SEGUE_TEST_COMFY_TOKEN'] = token;
+  const lines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+  const { fake, harness, veo } = await rig({ generate: 'generate' }, { tokenEnv: 'SEGUE_TEST_COMFY_TOKEN' }, { token, logger });
+  fake.failNextSubmits(429, 2);
+  const created = await veo.post('/api/v1/veo/generate', { prompt: 'rain on a tin roof', model: 'veo3' });
+  const done = await veo.waitUntilDone(created.data.taskId, renderTimeoutMs);
+  assert.equal(done.successFlag, 1, done.errorMessage);
+  const submits = fake.requests.filter((request) => request.method === 'POST' && request.path === '/prompt');
+  assert.equal(submits.length, 3, 'two busy answers, then accepted');
+  assert.ok(fake.requests.every((request) => request.authorization === 'valid'), 'every call carried the token');
+  const task = (await harness.segue.storage.tasks.findById(created.data.taskId))!;
+  assert.ok(!JSON.stringify(task).includes(token), 'the token is not in the task record');
+  assert.ok(lines.length > 0 && !lines.join('\n').includes(token), 'the token is not in any log line');
 });

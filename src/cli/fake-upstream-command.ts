@@ -11,7 +11,7 @@ export const fakeUpstreamUsage = `  fake-upstream gemini [--port N] [--api-key K
                        [--file-ttl-seconds S] [--webhook-secret whsec_...] [--video-file F]
                                                         a fake Gemini API (Veo 3.1) for trials and tests
 ${fakeFalUsage}
-  fake-upstream comfyui [--port N]                      a fake ComfyUI that runs workflows' essentials with ffmpeg`;
+  fake-upstream comfyui [--port N] [--token T]          a fake ComfyUI that runs workflows' essentials with ffmpeg`;
 
 /** `segue fake-upstream gemini`: serves the fake until stopped; prints its URL as one JSON line. */
 export async function fakeUpstreamCommand(kind: string | undefined, args: string[]): Promise<void> {

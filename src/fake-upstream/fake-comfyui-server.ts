@@ -15,6 +15,8 @@ export interface FakeComfyUiOptions {
   readonly workDirectory: string;
   /** Largest upload accepted (bytes). */
   readonly maxUploadBytes?: number;
+  /** With a token, requests must carry `Authorization: Bearer <token>` (a box behind an authenticating proxy), else 401. */
+  readonly token?: string;
 }
 
 type Graph = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
@@ -35,6 +37,7 @@ export interface SeenComfyRequest {
   readonly method: string;
   readonly path: string;
   readonly body: unknown;
+  readonly authorization: 'valid' | 'invalid' | 'missing';
 }
 
 /**
@@ -56,6 +59,8 @@ export class FakeComfyUiServer {
   private numbered = 0;
   private paused = false;
   private running: Promise<void> | null = null;
+  /** The next `remaining` submits answer `status` (a proxy's 429 or 503), with `Retry-After: 1`. */
+  private failSubmits: { status: number; remaining: number } | null = null;
   url = '';
 
   constructor(private readonly options: FakeComfyUiOptions) {
@@ -89,16 +94,32 @@ export class FakeComfyUiServer {
     if (!paused) this.runQueue();
   }
 
+  /** Answers the next `remaining` submits with `status`. */
+  failNextSubmits(status: number, remaining: number): void {
+    this.failSubmits = { status, remaining };
+  }
+
   private async handle(incoming: http.IncomingMessage, outgoing: http.ServerResponse): Promise<void> {
     const url = new URL(incoming.url ?? '/', 'http://fake');
     const route = url.pathname.replace(/^\/api(?=\/)/, '');
     const method = incoming.method ?? 'GET';
+    const presented = incoming.headers.authorization;
+    const authorization = presented === undefined ? 'missing' : presented === `Bearer ${this.options.token}` ? 'valid' : 'invalid';
+    if (this.options.token && authorization !== 'valid' && !route.startsWith('/_fake/')) {
+      incoming.resume();
+      return send(outgoing, 401, { error: 'unauthorized' });
+    }
     if (method === 'POST' && route === '/upload/image') return this.upload(incoming, outgoing);
     const body = method === 'POST' ? await readJson(incoming, 16 * 1024 * 1024) : undefined;
-    if (this.requests.length < 10_000) this.requests.push({ method, path: route + url.search, body });
+    if (this.requests.length < 10_000) this.requests.push({ method, path: route + url.search, body, authorization });
     if (route === '/_fake/config' && method === 'POST') {
       this.setPaused(Boolean((body as { paused?: unknown } | undefined)?.paused));
       return send(outgoing, 200, { paused: this.paused });
+    }
+    if (route === '/prompt' && method === 'POST' && this.failSubmits && this.failSubmits.remaining > 0) {
+      this.failSubmits.remaining--;
+      outgoing.setHeader('retry-after', '1');
+      return send(outgoing, this.failSubmits.status, { error: 'the box is busy' });
     }
     if (route === '/prompt' && method === 'POST') return this.submit(body, outgoing);
     if (route === '/prompt' && method === 'GET') return send(outgoing, 200, { exec_info: { queue_remaining: this.waiting().length } });

@@ -9,8 +9,8 @@ import { temporaryDirectory } from './test-segue.js';
 export const examplesDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'comfyui');
 
 /** A fake ComfyUI on a free port (real HTTP, real ffmpeg). */
-export async function startFakeComfyUi(): Promise<FakeComfyUiServer> {
-  const server = new FakeComfyUiServer({ media, workDirectory: temporaryDirectory('fake-comfyui-') });
+export async function startFakeComfyUi(options: { token?: string } = {}): Promise<FakeComfyUiServer> {
+  const server = new FakeComfyUiServer({ media, workDirectory: temporaryDirectory('fake-comfyui-'), ...options });
   await server.listen();
   return server;
 }
