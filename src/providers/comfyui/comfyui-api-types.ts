@@ -64,19 +64,20 @@ export function uploadedName(answer: z.infer<typeof uploadAnswerSchema>): string
 
 const videoExtensions = /\.(mp4|webm|mov|mkv|m4v)$/i;
 
-/** The video a finished prompt made: the first file of a video type among its outputs (node order). */
+/** The video a finished prompt made: the first video file among its outputs (node order), a saved one before a preview. */
 export function videoOutput(entry: ComfyUiHistoryEntry): ComfyUiFile | undefined {
   const nodes = Object.keys(entry.outputs).sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+  const videos: ComfyUiFile[] = [];
   for (const node of nodes) {
     const output = entry.outputs[node]!;
     for (const list of [output.videos, output.gifs, output.images]) {
       for (const item of list ?? []) {
         const file = fileReferenceSchema.safeParse(item);
-        if (file.success && videoExtensions.test(file.data.filename) && file.data.type !== 'temp') return file.data;
+        if (file.success && videoExtensions.test(file.data.filename)) videos.push(file.data);
       }
     }
   }
-  return undefined;
+  return videos.find((file) => file.type === 'output') ?? videos[0];
 }
 
 /** Why an execution failed, from its `execution_error` (or `execution_interrupted`) message. */
