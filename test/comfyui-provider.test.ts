@@ -70,7 +70,7 @@ async function extended(veo: VeoClient, taskId: string): Promise<{ done: any; wh
 }
 
 test('generate on ComfyUI: the template filled (prompt, seed, size, 24 fps frames), progress while queued on the box, success with custody, charged once', async () => {
-  const { fake, harness, veo } = await rig({ generate: 'generate' });
+  const { fake, harness, veo } = await rig({ generate: 'generate' }, { pricePerSecond: 0.0125 });
   fake.setPaused(true);
   const created = await veo.post('/api/v1/veo/generate', { prompt: 'a "quoted" lighthouse {{seed}}', model: 'veo3', seeds: 42420, aspectRatio: '9:16' });
   assert.equal(created.code, 200, created.msg);
@@ -101,6 +101,7 @@ test('generate on ComfyUI: the template filled (prompt, seed, size, 24 fps frame
   const task = (await harness.segue.storage.tasks.findById(taskId))!;
   assert.equal(task.provider, 'gpu');
   assert.equal(task.engineDetails?.['upstreamOperation'], (task.providerHandle as { operation: string }).operation, 'the prompt_id is kept with the result');
+  assert.equal(task.engineDetails?.['upstreamCostUsd'], 0.1, 'the configured price per second × 8 s');
 });
 
 test('node_errors refuse the task with the nodes\' own messages and an execution error fails it; credits are released both times', async () => {

@@ -21,6 +21,11 @@ export const comfyUiEntrySchema = z.object({
   models: z.array(z.string().min(1)).min(1).optional(),
   /** With a token in this variable, requests carry `Authorization: Bearer …` (a box behind an authenticating proxy). */
   tokenEnv: z.string().min(1).optional(),
+  /**
+   * What a second of video made on this box costs you (USD: the GPU's hour divided by the seconds
+   * it makes in an hour); each result records it as `upstreamCostUsd`. Clients pay the price table.
+   */
+  pricePerSecond: z.number().nonnegative().optional(),
   /** `{{negative_prompt}}` when the request has none. */
   defaultNegativePrompt: z.string().default(''),
   firstPollSeconds: seconds.default(5),

@@ -19,7 +19,7 @@ import type { ComfyUiClient } from './comfyui-client.js';
 import type { ComfyUiEntry } from './comfyui-entry.js';
 import { fillWorkflow, type PlaceholderValues, type WorkflowOperation, type WorkflowTemplate } from './comfyui-workflow.js';
 
-const handleSchema = z.object({ operation: z.string().min(1), workflow: z.enum(['generate', 'image', 'extend']) });
+const handleSchema = z.object({ operation: z.string().min(1), workflow: z.enum(['generate', 'image', 'extend']), costUsd: z.number().optional() });
 
 export interface ComfyUiProviderDependencies {
   readonly client: ComfyUiClient;
@@ -73,7 +73,9 @@ export class ComfyUiVideoProvider implements VideoProvider {
     if (!template) throw new ProviderError(`${this.name} has no ${workflow} workflow`, false, 'internal');
     const values = await this.values(task, workflow, template, context);
     const promptId = await this.deps.client.submit(fillWorkflow(template, values), this.deps.clientId, context.signal);
-    return { operation: promptId, workflow };
+    const seconds = task.operation === 'extend' ? EXTENSION_SECONDS : task.parameters.durationSeconds;
+    const rate = this.entry.pricePerSecond;
+    return { operation: promptId, workflow, ...(rate !== undefined ? { costUsd: Math.round(rate * seconds * 10_000) / 10_000 } : {}) };
   }
 
   async status(handle: unknown, _task: Task, context: ProviderContext): Promise<ProviderStatus> {
