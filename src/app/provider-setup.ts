@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError, type Config } from '../config/config.js';
 import { ProviderRegistry } from '../engine/routing/provider-registry.js';
 import type { ProviderEntryPlacement } from '../engine/routing/provider-registry.js';
@@ -36,6 +37,7 @@ export function setUpProviders(deps: ProviderSetupDependencies): { registry: Pro
     requestRender: deps.requestRender,
     now: deps.now,
     allowPrivateNetworks: deps.config.allowPrivateNetworks,
+    configDirectory: deps.config.providersFile ? path.dirname(path.resolve(deps.config.providersFile)) : process.cwd(),
   };
   const instances: ProviderInstance[] = [];
   const entries: Record<string, ProviderEntryPlacement> = {};

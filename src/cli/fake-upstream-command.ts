@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { startFakeComfyUi } from '../fake-upstream/fake-comfyui-command.js';
 import { FakeGeminiServer } from '../fake-upstream/fake-gemini-server.js';
 import { MediaTools } from '../media/media-tools.js';
 import { UsageError } from './cli-support.js';
@@ -9,12 +10,14 @@ import { fakeFalCommand, fakeFalUsage } from './fake-fal-command.js';
 export const fakeUpstreamUsage = `  fake-upstream gemini [--port N] [--api-key KEY] [--polls N] [--generation-seconds S]
                        [--file-ttl-seconds S] [--webhook-secret whsec_...] [--video-file F]
                                                         a fake Gemini API (Veo 3.1) for trials and tests
-${fakeFalUsage}`;
+${fakeFalUsage}
+  fake-upstream comfyui [--port N] [--token T]          a fake ComfyUI that runs workflows' essentials with ffmpeg`;
 
 /** `segue fake-upstream gemini`: serves the fake until stopped; prints its URL as one JSON line. */
 export async function fakeUpstreamCommand(kind: string | undefined, args: string[]): Promise<void> {
   if (kind === 'fal') return fakeFalCommand(args);
-  if (kind !== 'gemini') throw new UsageError('fake-upstream: the fakes are "gemini" and "fal"');
+  if (kind === 'comfyui') return startFakeComfyUi(args);
+  if (kind !== 'gemini') throw new UsageError('fake-upstream: the fakes are "gemini", "fal" and "comfyui"');
   const { values } = parseArgs({
     args,
     options: {

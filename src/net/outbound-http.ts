@@ -36,7 +36,7 @@ export interface OutboundRequest {
   readonly url: URL;
   readonly method: 'GET' | 'POST' | 'PUT';
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string;
+  readonly body?: string | Buffer;
   /** The caller's cancellation; the call then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
   /** The whole exchange, from connecting to the last body byte. */

@@ -24,6 +24,8 @@ export interface ProviderPluginDependencies {
    * fetched from loopback/private addresses. False when absent.
    */
   readonly allowPrivateNetworks?: boolean;
+  /** The providers file's directory: file names in entries (workflows) are relative to it (the working directory when absent). */
+  readonly configDirectory?: string;
 }
 
 /** One built entry: its provider, its webhook verifier if it takes webhooks, and what to close. */

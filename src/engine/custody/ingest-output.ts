@@ -53,7 +53,7 @@ export async function ingestOutput(deps: IngestDependencies, { taskId }: { taskI
       await deps.lifecycle.fail(taskId, { stage: 'generation', reason: 'generation_failed', message: 'the upstream answered with a file that is not a video' });
       return;
     }
-    const bridged = task.extension?.method === 'bridge' ? await joinBridgedClip(deps, task, downloaded, info, workDir, context.signal) : undefined;
+    const bridged = await joinNewSeconds(deps, task, downloaded, info, workDir, context.signal);
     const files = bridged?.files ?? (await prepareFiles(deps, task, downloaded, info, workDir, context.signal));
     const result = await storeResult(deps.blobs, task.id, files);
     const details = {
@@ -61,6 +61,7 @@ export async function ingestOutput(deps: IngestDependencies, { taskId }: { taskI
       provider: provider.name,
       ...(task.extension ? { method: task.extension.method, methodReason: task.extension.reason } : {}),
       ...(bridged ? { seamPsnr: bridged.seam.seamPsnr, crossfadeFrames: bridged.seam.crossfadeFrames } : {}),
+      ...(bridged && task.extension?.method === 'native' ? { joinedBySegue: true } : {}),
       ...handleDetails(task.providerHandle),
     };
     if (await deps.lifecycle.succeed(task, result, details)) context.logger.info({ taskId, provider: provider.name }, 'task succeeded');
@@ -99,14 +100,28 @@ async function prepareFiles(deps: IngestDependencies, task: Task, downloaded: st
 }
 
 /**
- * A bridge: the upstream made an image-to-video clip from the source's last frame; the result is
- * the source + 7 new seconds, joined so the seam cannot be seen, and the new seconds alone.
+ * Whether an extension's output is the new seconds alone rather than the whole video: its length
+ * is nearer the new seconds than source + new seconds.
  */
-async function joinBridgedClip(deps: IngestDependencies, task: Task, clipPath: string, clip: MediaInfo, workDir: string, signal: AbortSignal) {
+export function isNewSecondsOnly(outputSeconds: number, sourceSeconds: number): boolean {
+  return Math.abs(outputSeconds - EXTENSION_SECONDS) < Math.abs(outputSeconds - (sourceSeconds + EXTENSION_SECONDS));
+}
+
+/**
+ * An extension whose upstream answered the new seconds alone, joined onto the source so the seam
+ * cannot be seen: a bridge (an image-to-video clip from the source's last frame) always; a native
+ * extension (a ComfyUI workflow may return only what it made) when its length says so. The
+ * result is the source + 7 new seconds, and the new seconds alone; undefined for a whole video.
+ */
+async function joinNewSeconds(deps: IngestDependencies, task: Task, clipPath: string, clip: MediaInfo, workDir: string, signal: AbortSignal) {
+  const method = task.extension?.method;
+  if (task.operation !== 'extend' || (method !== 'bridge' && method !== 'native')) return undefined;
   const parent = task.parentTaskId ? ((await deps.storage.tasks.findById(task.parentTaskId)) ?? null) : null;
+  if (method === 'native' && parent?.result && !isNewSecondsOnly(clip.durationSeconds, parent.result.durationSeconds)) return undefined;
   const sourceKey = await bridgeSourceKey(deps, task, parent, workDir, signal);
   const sourcePath = await copySource(deps.blobs, sourceKey, workDir);
   const source = await deps.media.probe(sourcePath, { signal });
+  if (method === 'native' && !isNewSecondsOnly(clip.durationSeconds, source.durationSeconds)) return undefined;
   const videoPath = path.join(workDir, 'joined.mp4');
   const segmentPath = path.join(workDir, 'segment.mp4');
   const seam = await joinBridge(deps.media, {
