@@ -11,6 +11,7 @@ import { loadProvidersFile } from '../src/providers/providers-file.js';
 import { creates, FAKE_GEMINI_KEY, startFakeGemini, writeProvidersFile } from './helpers/fake-gemini.js';
 import { media } from './helpers/media-checks.js';
 import { temporaryDirectory } from './helpers/test-segue.js';
+import { secretFingerprint } from '../src/providers/credential-identity.js';
 
 const signal = new AbortController().signal;
 const context = { signal };
@@ -22,6 +23,7 @@ function providerFor(server: FakeGeminiServer, overrides: Partial<GeminiEntry> =
   const client = new GeminiClient({ baseUrl: server.url, apiKey: FAKE_GEMINI_KEY, timeoutMs: 10_000, maxDownloadBytes: 50 * 1024 * 1024 });
   return new GeminiVideoProvider('google', { ...entry, ...overrides }, {
     client,
+    credentialIdentity: secretFingerprint(FAKE_GEMINI_KEY),
     fetchImage: async () => tiny,
     webhookUrl: null,
     now,
@@ -132,7 +134,7 @@ test('429 RESOURCE_EXHAUSTED on a poll is retryable with the upstream\'s delay; 
   assert.ok(unavailable instanceof ProviderError && unavailable.isRetryable, '503 on create may be retried (or fall over)');
   const wrongKey = new GeminiVideoProvider('google', entry, {
     client: new GeminiClient({ baseUrl: fake.url, apiKey: 'AIza-wrong-key-000000', timeoutMs: 5_000, maxDownloadBytes: 1 }),
-    fetchImage: async () => tiny, webhookUrl: null,
+    fetchImage: async () => tiny, webhookUrl: null, credentialIdentity: secretFingerprint('AIza-wrong-key-000000'),
   });
   const refused = await wrongKey.start(task(), context).then(() => undefined, (caught: unknown) => caught);
   assert.ok(refused instanceof ProviderError && !refused.isRetryable, 'a bad key is not retried');
