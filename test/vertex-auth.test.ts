@@ -66,3 +66,26 @@ test('a key file that is not a service account key stops start-up with what is w
   const file = writeServiceAccountFile({ client_email: 'x@y.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nnot-a-key-AAAA\n-----END PRIVATE KEY-----\n' });
   assert.throws(() => readServiceAccount(file), (error: Error) => /not a readable PEM key/.test(error.message) && !error.message.includes('not-a-key-AAAA'));
 });
+
+test('a token the upstream stops accepting (401) is renewed once and the call goes through', async () => {
+  const account = readServiceAccount(writeServiceAccountFile(fake.createServiceAccount()));
+  const client = new VertexClient({
+    baseUrl: fake.url, storageBaseUrl: fake.url, project: FAKE_VERTEX_PROJECT, location: 'us-central1',
+    account, timeoutMs: 10_000, maxDownloadBytes: 10 * 1024 * 1024, now: () => clock.now(),
+  });
+  after(() => client.close());
+  const body = { instances: [{ prompt: 'a kite' }], parameters: { sampleCount: 1 as const, durationSeconds: 4, resolution: '720p' as const, generateAudio: false, personGeneration: 'allow_all' as const } };
+  await client.create('veo-3.1-generate-001', body, signal);
+  assert.equal(client.tokens.exchanges, 1);
+  await fetch(`${fake.url}/_fake/revoke-tokens`, { method: 'POST' });
+  const seen = fake.requests.length;
+  const operation = await client.create('veo-3.1-generate-001', body, signal);
+  assert.match(operation, /operations\//);
+  assert.equal(client.tokens.exchanges, 2, 'renewed after the 401');
+  assert.deepEqual(fake.requests.slice(seen).map((request) => request.auth), ['invalid', 'valid']);
+  await fetch(`${fake.url}/_fake/revoke-tokens`, { method: 'POST' });
+  const missingModel = await client.create('veo-3.1-generate-preview', body, signal).then(() => undefined, (error: unknown) => error);
+  assert.ok(missingModel instanceof ProviderError && !missingModel.isRetryable, 'a retired model is not worth retrying');
+  assert.match(missingModel.message, /^Vertex 404 NOT_FOUND: Publisher Model/);
+  assert.doesNotMatch(missingModel.message, /ya29\./);
+});

@@ -276,6 +276,11 @@ export class FakeVertexServer {
     if (url.pathname === '/_fake/requests') return this.send(outgoing, 200, this.requests);
     if (url.pathname === '/_fake/exchanges') return this.send(outgoing, 200, this.exchanges);
     if (url.pathname === '/_fake/service-account' && method === 'POST') return this.send(outgoing, 200, this.createServiceAccount());
+    if (url.pathname === '/_fake/revoke-tokens' && method === 'POST') {
+      const revoked = this.tokens.size;
+      this.tokens.clear();
+      return this.send(outgoing, 200, { revoked });
+    }
     this.fail(outgoing, { status: 404, code: 'NOT_FOUND', message: 'unknown control path' });
   }
 
