@@ -39,6 +39,8 @@ test('a Gemini task is pinned to a fingerprint of its key (never the key), with 
   const done = await veo.waitUntilDone(generated.data.taskId, 120_000);
   assert.equal(done.successFlag, 1, done.errorMessage);
   assert.deepEqual(done.pinnedTo, { entry: 'google', credential: secretFingerprint(FAKE_GEMINI_KEY), region: null, upstreamModel: 'veo-3.1-fast-generate-preview' });
+  const details = (await (await fetch(`${veo.baseUrl}/api/v1/tasks/${generated.data.taskId}`, { headers: { authorization: `Bearer ${veo.key}` } })).json()) as { data: { pinnedTo: unknown } };
+  assert.deepEqual(details.data.pinnedTo, done.pinnedTo, 'the task details show it too');
   assert.ok(!JSON.stringify(await harness.segue.storage.tasks.findById(generated.data.taskId)).includes(FAKE_GEMINI_KEY));
   assert.equal(creates(fake).length, 1);
 });
