@@ -126,6 +126,22 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    test('a task records what it was pinned to with its handle (entry, credential identity, region, upstream model); unpinned tasks have none', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-pin', 0);
+        await storage.tasks.insert(taskFixture({ id: 'pin-1', apiKeyId: 'key-pin', providerHandle: null }));
+        await storage.tasks.insert(taskFixture({ id: 'pin-2', apiKeyId: 'key-pin', providerHandle: null }));
+        const pinning = { entry: 'vertex-eu', credential: 'segue@p.iam.gserviceaccount.com', region: 'europe-west4', upstreamModel: 'veo-3.1-generate-001' };
+        await storage.tasks.saveProviderHandle('pin-1', { operation: 'projects/p/op/1' }, pinning);
+        await storage.tasks.saveProviderHandle('pin-2', { operation: 'models/m/operations/2' }, { ...pinning, entry: 'google', credential: 'sha256:0123456789ab', region: null });
+        const [first, second] = [await storage.tasks.findById('pin-1'), await storage.tasks.findById('pin-2')];
+        assert.deepEqual([first?.providerHandle, first?.pinning], [{ operation: 'projects/p/op/1' }, pinning]);
+        assert.deepEqual(second?.pinning, { entry: 'google', credential: 'sha256:0123456789ab', region: null, upstreamModel: 'veo-3.1-generate-001' });
+        await storage.tasks.insert(taskFixture({ id: 'pin-3', apiKeyId: 'key-pin' }));
+        assert.equal((await storage.tasks.findById('pin-3'))?.pinning, undefined);
+      });
+    });
+
     test('a task keeps its dialect; a deleted task is hidden from its key\'s reads; lists page both ways', async () => {
       await withDatabase(dialect.create, async (_database, storage) => {
         await newKey(storage, 'key-reads', 0);

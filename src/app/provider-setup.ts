@@ -44,7 +44,7 @@ export function setUpProviders(deps: ProviderSetupDependencies): { registry: Pro
   for (const [name, entry] of Object.entries(file.providers)) {
     const instance = build(name, entry, pluginDeps);
     instances.push(instance);
-    entries[name] = { provider: instance.provider, limits: entry, extendMethods: entry.extendMethods, ...(instance.webhook ? { webhook: instance.webhook } : {}) };
+    entries[name] = { provider: instance.provider, limits: entry, extendMethods: entry.extendMethods, retiredModelIds: entry.retiredModelIds, ...(instance.webhook ? { webhook: instance.webhook } : {}) };
   }
   return {
     registry: new ProviderRegistry(entries, file.routes, deps.gates, deps.now),

@@ -92,6 +92,21 @@ export interface UpstreamOutput {
   readonly createdAt: number;
 }
 
+/**
+ * What a task ran on at its upstream, recorded when the upstream accepted it: every later call
+ * for it (poll, download, a native extension of its result) goes to the same. Never a secret.
+ */
+export interface TaskPinning {
+  /** The providers-file entry. */
+  readonly entry: string;
+  /** Who the upstream saw: a service account's email, or a short fingerprint of an API key. */
+  readonly credential: string;
+  /** Where it ran (a Vertex location); null for upstreams with one region. */
+  readonly region: string | null;
+  /** The upstream's exact model id. */
+  readonly upstreamModel: string;
+}
+
 export interface TaskFailure {
   readonly stage: FailureStage;
   readonly reason: FailureReason;
@@ -152,6 +167,8 @@ export interface Task {
   readonly extension: ExtensionPlan | null;
   /** Set when the upstream finished: what Segue downloads, and what a native extension continues. */
   readonly upstreamOutput: UpstreamOutput | null;
+  /** Set when an upstream accepted the task, for providers that pin (absent otherwise). */
+  readonly pinning?: TaskPinning | null;
   readonly state: TaskState;
   readonly progress: number;
   readonly failure: TaskFailure | null;

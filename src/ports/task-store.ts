@@ -1,4 +1,4 @@
-import type { ExtensionPlan, Operation, Task, TaskFailure, TaskResult, TaskState, UpstreamOutput } from '../domain/task.js';
+import type { ExtensionPlan, Operation, Task, TaskFailure, TaskPinning, TaskResult, TaskState, UpstreamOutput } from '../domain/task.js';
 
 /** The change a state transition writes together with the new state. */
 export interface TaskTransition {
@@ -65,8 +65,8 @@ export interface TaskStore {
   findChild(parentTaskId: string, operation: Operation): Promise<Task | undefined>;
   /** Moves the task from `from` to `transition.to`; false when it was no longer in `from`. */
   transition(id: string, from: TaskState, transition: TaskTransition): Promise<boolean>;
-  /** Records the provider's opaque operation handle. */
-  saveProviderHandle(id: string, handle: unknown): Promise<void>;
+  /** Records the provider's opaque operation handle and, for providers that pin, what the task runs on. */
+  saveProviderHandle(id: string, handle: unknown, pinning?: TaskPinning): Promise<void>;
   /**
    * Takes a slot on provider entry `to` for a task that no upstream has accepted yet (no handle),
    * now on entry `from` (queued, or running there and falling back): it becomes running on `to` if

@@ -1,4 +1,4 @@
-import type { FailureReason, GenerationMode, Operation, Task, TaskResult, UpstreamOutput } from '../domain/task.js';
+import type { FailureReason, GenerationMode, Operation, Task, TaskPinning, TaskResult, UpstreamOutput } from '../domain/task.js';
 
 /** What a model can do on one provider. */
 export interface ModelCapabilities {
@@ -10,6 +10,9 @@ export interface ModelCapabilities {
    */
   readonly extendsFrom: 'any_video' | 'own_output';
 }
+
+/** What a provider entry runs a model on now: its credential's identity, region and exact model id. */
+export type ProviderPinning = Omit<TaskPinning, 'entry'>;
 
 /** The answer to `status(handle)`. */
 export type ProviderStatus =
@@ -96,6 +99,20 @@ export interface VideoProvider {
    * A refused entry may still continue the video by bridge.
    */
   linkExtensionRefusal?(): string | undefined;
+  /**
+   * Optional: what this entry runs `model` on now (credential identity, region, exact upstream
+   * model id), recorded on each task it accepts so later calls can be held to the same.
+   * Undefined for a model it does not serve.
+   */
+  pinning?(model: string): ProviderPinning | undefined;
+}
+
+/** Why a task cannot be followed on its entry as the entry stands now (another credential or region), or undefined. */
+export function pinningDrift(pinned: TaskPinning, now: ProviderPinning | undefined): string | undefined {
+  if (!now) return undefined;
+  if (now.credential !== pinned.credential) return `it ran as ${pinned.credential} and the entry now uses ${now.credential}`;
+  if (now.region !== pinned.region) return `it ran in ${pinned.region ?? 'the default region'} and the entry is now in ${now.region ?? 'the default region'}`;
+  return undefined;
 }
 
 /** Whether a provider runs this operation for a model (and, for a generation, this kind of input). */

@@ -14,4 +14,6 @@ export const entryLimits = {
   breakerCooldownSeconds: seconds.default(30),
   /** Which extension methods this entry may run (all it can, when absent). */
   extendMethods: z.array(z.enum(['native', 'bridge', 'local'])).min(1).optional(),
+  /** Upstream model ids the upstream no longer serves: a model mapped to one is refused before payment. */
+  retiredModelIds: z.array(z.string().min(1)).default([]),
 };

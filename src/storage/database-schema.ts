@@ -62,6 +62,10 @@ export interface TasksTable {
   upstream_output_created_at: number | null;
   dialect: Generated<string>;
   deleted_at: number | null;
+  pinned_entry: string | null;
+  pinned_credential: string | null;
+  pinned_region: string | null;
+  pinned_model: string | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;

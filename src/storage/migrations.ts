@@ -269,6 +269,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('api_keys').addColumn('webhook_url', 'text').execute();
     },
   },
+  '0011_task_pinning': {
+    async up(db: Kysely<any>) {
+      // What a task ran on at its upstream (never a secret): later polls, downloads and native extensions keep to it.
+      await db.schema.alterTable('tasks').addColumn('pinned_entry', 'text').execute();
+      await db.schema.alterTable('tasks').addColumn('pinned_credential', 'text').execute();
+      await db.schema.alterTable('tasks').addColumn('pinned_region', 'text').execute();
+      await db.schema.alterTable('tasks').addColumn('pinned_model', 'text').execute();
+    },
+  },
   '0013_held_jobs': {
     async up(db: Kysely<any>) {
       // A poll a worker holds between runs (in its timer wheel) that an event asked to run now.

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { canTransition, withParameterDefaults, type ExtendMethod, type ExtensionPlan, type FailureReason, type FailureStage, type Operation, type Task, type TaskState, type UpstreamOutput } from '../domain/task.js';
+import { canTransition, withParameterDefaults, type ExtendMethod, type ExtensionPlan, type FailureReason, type FailureStage, type Operation, type Task, type TaskPinning, type TaskState, type UpstreamOutput } from '../domain/task.js';
 import type { TaskFilter, TaskPage, TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
 import type { StorageDialect } from './storage-dialect.js';
@@ -51,6 +51,9 @@ function toTask(row: TaskRow): Task {
     extension: row.extend_method === null ? null : { method: row.extend_method as ExtendMethod, reason: row.extend_reason ?? '', lesser: Number(row.extend_lesser) === 1 },
     upstreamOutput:
       row.upstream_output_uri === null ? null : { uri: row.upstream_output_uri, createdAt: Number(row.upstream_output_created_at) },
+    ...(row.pinned_entry !== null && row.pinned_credential !== null && row.pinned_model !== null
+      ? { pinning: { entry: row.pinned_entry, credential: row.pinned_credential, region: row.pinned_region, upstreamModel: row.pinned_model } }
+      : {}),
     state: row.state as TaskState,
     progress: Number(row.progress),
     failure,
@@ -281,10 +284,13 @@ export class SqlTaskStore implements TaskStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async saveProviderHandle(id: string, handle: unknown): Promise<void> {
+  async saveProviderHandle(id: string, handle: unknown, pinning?: TaskPinning): Promise<void> {
+    const pinned = pinning
+      ? { pinned_entry: pinning.entry, pinned_credential: pinning.credential, pinned_region: pinning.region, pinned_model: pinning.upstreamModel }
+      : {};
     await this.db
       .updateTable('tasks')
-      .set({ provider_handle: JSON.stringify(handle), updated_at: this.now() })
+      .set({ provider_handle: JSON.stringify(handle), ...pinned, updated_at: this.now() })
       .where('id', '=', id)
       .execute();
   }

@@ -6,7 +6,7 @@ import { bridgeSourceKey, copySource } from '../runner/extension-source.js';
 import { type MediaInfo, type MediaTools } from '../../media/media-tools.js';
 import type { ScratchSpace } from '../../media/scratch-space.js';
 import type { BlobStore } from '../../ports/blob-store.js';
-import { ProviderError } from '../../ports/video-provider.js';
+import { pinningDrift, ProviderError } from '../../ports/video-provider.js';
 import { audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../media/output-format.js';
 import { watermarkFilter } from '../../media/watermark-filter.js';
 import type { ProviderRegistry } from '../routing/provider-registry.js';
@@ -38,6 +38,13 @@ export async function ingestOutput(deps: IngestDependencies, { taskId }: { taskI
   if (!task || isTerminal(task.state) || !task.upstreamOutput) return;
   const provider = deps.providers.get(task.provider);
   if (!provider.download) throw new Error(`provider ${provider.name} cannot download outputs`);
+  const drift = task.pinning ? pinningDrift(task.pinning, provider.pinning?.(task.parameters.model)) : undefined;
+  if (drift) {
+    // The result belongs to the account and region that made it: never fetched as another.
+    if (task.state === 'running') await deps.lifecycle.reconcile(taskId);
+    context.logger.warn({ taskId, provider: provider.name, why: drift }, 'the entry changed under a pinned task; its result is left for an operator');
+    return;
+  }
   const workDir = await deps.scratch.createFor(context.workerId, `${taskId}-ingest`);
   try {
     const downloaded = path.join(workDir, 'upstream.mp4');

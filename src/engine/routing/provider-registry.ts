@@ -11,6 +11,8 @@ export interface ProviderEntryPlacement {
   readonly webhook?: ProviderWebhook;
   /** The extension methods this entry may run; all it can when absent. */
   readonly extendMethods?: readonly ExtendMethod[] | undefined;
+  /** Upstream model ids the upstream no longer serves (a model mapped to one is refused before payment). */
+  readonly retiredModelIds?: readonly string[] | undefined;
 }
 
 /** Model id (public model, dialect id, or `*`) → ordered chain of entry names. */
@@ -21,6 +23,7 @@ interface RegisteredEntry {
   readonly gate: ProviderGate;
   readonly webhook: ProviderWebhook | undefined;
   readonly extendMethods: readonly ExtendMethod[] | undefined;
+  readonly retiredModelIds: readonly string[];
 }
 
 /**
@@ -38,8 +41,8 @@ export class ProviderRegistry {
     private readonly gates: ProviderGateStore,
     now: () => number = Date.now,
   ) {
-    for (const [name, { provider, limits, webhook, extendMethods }] of Object.entries(entries)) {
-      this.entries.set(name, { provider, gate: new ProviderGate(name, limits, gates, now), webhook, extendMethods });
+    for (const [name, { provider, limits, webhook, extendMethods, retiredModelIds }] of Object.entries(entries)) {
+      this.entries.set(name, { provider, gate: new ProviderGate(name, limits, gates, now), webhook, extendMethods, retiredModelIds: retiredModelIds ?? [] });
     }
     this.routes = routes;
   }
@@ -78,6 +81,13 @@ export class ProviderRegistry {
   allowsMethod(name: string, method: ExtendMethod): boolean {
     const allowed = this.entry(name).extendMethods;
     return !allowed || allowed.includes(method);
+  }
+
+  /** The upstream model id `model` maps to on this entry when the upstream has retired it, else undefined. */
+  retiredModelId(name: string, model: string): string | undefined {
+    const { provider, retiredModelIds } = this.entry(name);
+    const upstreamModel = provider.pinning?.(model)?.upstreamModel;
+    return upstreamModel !== undefined && retiredModelIds.includes(upstreamModel) ? upstreamModel : undefined;
   }
 
   gate(name: string): ProviderGate {

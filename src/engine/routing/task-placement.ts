@@ -35,9 +35,9 @@ export class TaskPlacement {
   /** A new generation on its model's route. */
   placeGeneration(work: Work, modelId: string | undefined): Placement {
     const route = this.routeFor(work.model, modelId);
-    const provider = route.find((name) => supports(this.providers.get(name), work.model, work.operation, work.mode));
+    const provider = route.find((name) => this.serves(name, work.model) && supports(this.providers.get(name), work.model, work.operation, work.mode));
     if (provider) return { provider, providerRoute: route, extension: null };
-    throw new ValidationError(`model ${work.model} cannot make this kind of video here`, 'model');
+    throw new ValidationError(this.retiredRefusal(route, work.model) ?? `model ${work.model} cannot make this kind of video here`, 'model');
   }
 
   /**
@@ -53,6 +53,8 @@ export class TaskPlacement {
     const plans = route.map((name) => ({ name, plan: this.lesserIf(Boolean(notOwn), this.extensionOn(name, null, model, notOwn)) }));
     const chosen = plans.find(({ plan }) => plan && plan.method !== 'local') ?? plans.find(({ plan }) => plan?.method === 'local');
     if (chosen?.plan) return { provider: chosen.name, providerRoute: route, extension: chosen.plan };
+    const retired = this.retiredRefusal(maker ? [maker, ...route] : route, model);
+    if (retired) throw new ValidationError(retired, 'model');
     throw new InvalidStateError(
       source === null
         ? `model ${model} cannot extend videos here: no entry on its route extends a video from another provider`
@@ -70,6 +72,7 @@ export class TaskPlacement {
    */
   extensionOn(name: string, source: Task | null, model: string, context?: string): ExtensionPlan | undefined {
     const provider = this.providers.get(name);
+    if (!this.serves(name, model)) return undefined;
     const capabilities = provider.capabilities(model);
     const allowed = (method: ExtensionPlan['method']) => this.providers.allowsMethod(name, method);
     let why = (text: string) => (context ? `${context}; ${text}` : text);
@@ -103,7 +106,23 @@ export class TaskPlacement {
   nextOnRoute(task: Task): string | undefined {
     const rest = task.providerRoute.slice(task.providerRoute.indexOf(task.provider) + 1);
     if (task.operation === 'extend') return rest.find((name) => this.extensionOn(name, null, task.parameters.model) !== undefined);
-    return rest.find((name) => supports(this.providers.get(name), task.parameters.model, task.operation, task.operation === 'generate' ? task.parameters.mode : undefined));
+    return rest.find((name) => this.serves(name, task.parameters.model) && supports(this.providers.get(name), task.parameters.model, task.operation, task.operation === 'generate' ? task.parameters.mode : undefined));
+  }
+
+  /** Whether an entry may run a model at all: not when the model maps to an id its upstream retired. */
+  private serves(name: string, model: string): boolean {
+    return this.providers.retiredModelId(name, model) === undefined;
+  }
+
+  /** The refusal of a model that some entry of the route maps to a retired upstream id, if one does. */
+  private retiredRefusal(route: readonly string[], model: string): string | undefined {
+    for (const name of route) {
+      const retired = this.providers.retiredModelId(name, model);
+      if (retired) {
+        return `Model ${model} runs as ${retired} on ${name}, a model id the upstream has retired; nothing was charged. The operator must map ${model} to a current model id.`;
+      }
+    }
+    return undefined;
   }
 
   private lesserIf(lesser: boolean, plan: ExtensionPlan | undefined): ExtensionPlan | undefined {
@@ -114,6 +133,8 @@ export class TaskPlacement {
   private ownNative(name: string, source: Task, model: string): ExtensionPlan | { refusal: string } | undefined {
     const provider = this.providers.get(name);
     if (provider.capabilities(model)?.extendsFrom !== 'own_output') return undefined;
+    const retired = this.providers.retiredModelId(name, model);
+    if (retired) return { refusal: `${model} runs as ${retired} on ${name}, which the upstream has retired` };
     if (!this.providers.allowsMethod(name, 'native')) return { refusal: `${name} does not extend natively here` };
     const refusal = provider.nativeExtensionRefusal?.(source, model, this.now());
     return refusal === undefined ? { method: 'native', reason: `${name} made the video and still holds it` } : { refusal };

@@ -1,6 +1,6 @@
 import { isTerminal, type Task } from '../../domain/task.js';
 import { MediaError } from '../../domain/errors.js';
-import { ProviderError, type ProviderStatus } from '../../ports/video-provider.js';
+import { pinningDrift, ProviderError, type ProviderStatus } from '../../ports/video-provider.js';
 import type { ProviderRegistry } from '../routing/provider-registry.js';
 import type { TaskLifecycle } from '../lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
@@ -32,6 +32,9 @@ export type PollDependencies = Pick<TaskJobDependencies, 'storage' | 'providers'
  * two writes, or a slot freed just before the start parked).
  */
 const SLOT_SAFETY_POLL_MS = 30_000;
+
+/** How often a task whose entry changed under it is looked at again (the entry may be put back). */
+const PINNING_DRIFT_RECHECK_MS = 10 * 60_000;
 
 /** Parks the start job until a slot on `entry` frees (or the safety net fires). */
 function waitForSlot(entry: string): RetryAfter {
@@ -85,8 +88,9 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
     throw error;
   }
   await gate.recordSuccess();
+  const pinned = provider.pinning?.(task.parameters.model);
   await deps.storage.transaction(async (stores) => {
-    await stores.tasks.saveProviderHandle(taskId, handle);
+    await stores.tasks.saveProviderHandle(taskId, handle, pinned ? { entry: task.provider, ...pinned } : undefined);
     await stores.jobs.enqueue(jobRequest('task.poll', { taskId }, { runAt: deps.clock.now() + provider.pollDelayMs(0) }));
   });
   context.logger.info({ taskId, provider: provider.name }, 'task started');
@@ -122,6 +126,14 @@ export async function pollTask(
   if (!task || isTerminal(task.state) || task.providerHandle === null || task.upstreamOutput !== null) return;
   const provider = deps.providers.get(task.provider);
   const elapsed = deps.clock.now() - (task.startedAt ?? task.createdAt);
+  const drift = task.pinning ? pinningDrift(task.pinning, provider.pinning?.(task.parameters.model)) : undefined;
+  if (drift) {
+    // Never ask with another account or region than the one that accepted (and bills) the work:
+    // the credits stay held until an operator settles the task.
+    if (task.state === 'running') await deps.lifecycle.reconcile(taskId);
+    context.logger.warn({ taskId, provider: provider.name, why: drift }, 'the entry changed under a pinned task; left for an operator');
+    return { retryAfterMs: PINNING_DRIFT_RECHECK_MS };
+  }
   let status: ProviderStatus;
   try {
     status = await provider.status(task.providerHandle, task, { signal: context.signal });

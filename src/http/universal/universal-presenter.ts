@@ -50,6 +50,7 @@ export class UniversalPresenter {
       meta: {
         usage: { credits_used: status === 'error' ? 0 : task.price },
         ...(task.extension ? { extension: { method: task.extension.method, reason: task.extension.reason } } : {}),
+        ...(task.pinning ? { pinned_to: task.pinning } : {}),
       },
     };
   }

@@ -22,6 +22,10 @@ const fetched = z
         .object({ method: z.enum(['native', 'bridge', 'local']), reason: z.string() })
         .optional()
         .meta({ description: 'Extensions only (Segue\'s own field): how the source was continued, and why.' }),
+      pinned_to: z
+        .object({ entry: z.string(), credential: z.string(), region: z.string().nullable(), upstreamModel: z.string() })
+        .optional()
+        .meta({ description: 'Tasks an upstream accepted (Segue\'s own field): the entry, credential identity (never the secret), region and exact upstream model id they run on.' }),
     }),
   })
   .meta({

@@ -62,9 +62,10 @@ export class VeoPresenter {
     };
     if (task.operation === 'upgrade_4k') return { ...common, response: response && { ...response, mediaIds: [task.id] } };
     const extension = task.extension ? { extendMethod: task.extension.method, extendReason: task.extension.reason } : {};
+    const pinned = task.pinning ? { pinnedTo: task.pinning } : {};
     // Compatibility: the kie quickstart reads `data.resultUrls` at the top, as a JSON-array string.
     const topLevelUrls = response ? { resultUrls: JSON.stringify(response.resultUrls) } : {};
-    return { ...common, fallbackFlag: usedFallback(task), ...topLevelUrls, ...extension };
+    return { ...common, fallbackFlag: usedFallback(task), ...topLevelUrls, ...extension, ...pinned };
   }
 
   /** The body POSTed to `callBackUrl` when the task ends. */

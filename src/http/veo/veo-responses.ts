@@ -34,6 +34,16 @@ const recordResponse = z.object({
 /** A time as SEGUE_TIME_FORMAT writes it: `YYYY-MM-DD HH:mm:ss` (UTC) or epoch milliseconds. */
 const time = z.union([z.string(), z.number()]);
 
+/** What an upstream task ran on (Segue's own field); later polls, downloads and native extensions keep to it. */
+export const pinnedTo = z
+  .object({
+    entry: z.string(),
+    credential: z.string().meta({ description: 'The identity, never the secret: a service account\'s email or a short fingerprint of an API key.' }),
+    region: z.string().nullable(),
+    upstreamModel: z.string(),
+  })
+  .meta({ description: 'Tasks an upstream accepted: the entry, credential identity, region and exact upstream model id they run on (Segue\'s own field).' });
+
 const recordInfo = z.object({
   taskId: z.string(),
   paramJson: z.string().meta({ description: 'The request as understood, JSON-encoded.' }),
@@ -47,6 +57,7 @@ const recordInfo = z.object({
   resultUrls: z.string().optional().meta({ description: 'Succeeded tasks only: `response.resultUrls` as a JSON-array string (compatibility with the kie quickstart).' }),
   extendMethod: z.enum(['native', 'bridge', 'local']).optional().meta({ description: 'Extensions only: how the source was continued (Segue\'s own field).' }),
   extendReason: z.string().optional().meta({ description: 'Extensions only: why that method ran (Segue\'s own field).' }),
+  pinnedTo: pinnedTo.optional(),
 });
 
 const attempt = z.object({

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { verifyStandardWebhook } from '../../callbacks/webhook-signatures.js';
 import { MediaError } from '../../domain/errors.js';
 import { ProviderError, type ProviderWebhook } from '../../ports/video-provider.js';
+import { secretFingerprint } from '../credential-identity.js';
 import { EntryConfigError, type ProviderPlugin, type ProviderPluginDependencies, secretFromEnvironment } from '../provider-plugin.js';
 import type { GeminiImage } from './gemini-api-types.js';
 import { geminiEntrySchema } from './gemini-entry.js';
@@ -28,6 +29,7 @@ export const geminiPlugin: ProviderPlugin<typeof geminiEntrySchema> = {
       client,
       fetchImage: (url, signal) => fetchImage(deps, url, signal),
       webhookUrl: webhookSecret ? `${deps.publicUrl}/hooks/${name}` : null,
+      credentialIdentity: secretFingerprint(apiKey),
       now: deps.now,
     });
     return { provider, ...(webhookSecret ? { webhook: geminiWebhook(webhookSecret, deps.now) } : {}), close: () => client.close() };

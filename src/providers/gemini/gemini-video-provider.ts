@@ -4,6 +4,7 @@ import {
   type ModelCapabilities,
   type ProviderContext,
   ProviderError,
+  type ProviderPinning,
   type ProviderStatus,
   type StartContext,
   type VideoProvider,
@@ -21,6 +22,8 @@ export interface GeminiProviderDependencies {
   readonly fetchImage: (url: string, signal: AbortSignal) => Promise<GeminiImage>;
   /** Where Gemini should announce finished videos, when provider webhooks are on. */
   readonly webhookUrl: string | null;
+  /** Who Gemini sees: a short fingerprint of the API key (tasks are pinned to it; never the key). */
+  readonly credentialIdentity: string;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -62,9 +65,16 @@ export class GeminiVideoProvider implements VideoProvider {
     };
   }
 
+  pinning(model: string): ProviderPinning | undefined {
+    const spec = this.model(model);
+    return spec && { credential: this.deps.credentialIdentity, region: null, upstreamModel: spec.id };
+  }
+
   nativeExtensionRefusal(source: Task, model: string, now: number): string | undefined {
     if (!this.model(model)?.extend) return `model ${model} cannot extend videos on ${this.name}`;
     if (source.provider !== this.name || !source.upstreamOutput) return `the video was not made on ${this.name}`;
+    // Google's files belong to the key's project: another key cannot extend them.
+    if (source.pinning && source.pinning.credential !== this.deps.credentialIdentity) return `the video was made with another API key (${source.pinning.credential}) than ${this.name} uses now`;
     const result = source.result;
     if (!result) return 'the video has no result';
     if (Math.min(result.width, result.height) !== 720) return 'only 720p videos can be extended natively';
