@@ -46,8 +46,15 @@ export interface StartContext extends ProviderContext {
 
 /** A provider's verifier of its upstream's webhooks ("your video is ready"). */
 export interface ProviderWebhook {
-  /** The delivery's id and the task it names, or undefined when it is forged, stale or unreadable. */
-  verify(headers: Readonly<Record<string, string | string[] | undefined>>, rawBody: string): { readonly deliveryId: string; readonly taskId: string | undefined } | undefined;
+  /**
+   * The delivery's id and the task it names, or undefined when it is forged, stale or unreadable.
+   * `query` is the webhook URL's query string, for upstreams whose body names nothing of Segue's.
+   */
+  verify(
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    rawBody: string,
+    query?: Readonly<Record<string, string | undefined>>,
+  ): { readonly deliveryId: string; readonly taskId: string | undefined } | undefined;
 }
 
 /**
