@@ -12,8 +12,15 @@ export interface ReplicateClientOptions {
 }
 
 const maxRedirects = 5;
-/** The largest JSON answer read (a prediction with its logs stays far below). */
-const maxAnswerBytes = 1024 * 1024;
+/**
+ * The largest JSON answer read. A prediction echoes its input, and a bridge's input carries the
+ * source's last frame as a data: URI (capped at `MAX_INLINE_IMAGE_BYTES`): the answer must fit it,
+ * or a create Replicate accepted would look failed and be made again.
+ */
+const maxAnswerBytes = 32 * 1024 * 1024;
+
+/** The largest picture sent inline (base64 in the body); Replicate recommends links for large files. */
+export const MAX_INLINE_IMAGE_BYTES = 10 * 1024 * 1024;
 /** How much of an error answer is read to explain it. */
 const maxErrorBytes = 64 * 1024;
 /** HTTP answers after which the same call may succeed later (or on another entry). */

@@ -9,7 +9,7 @@ import {
   type VideoProvider,
 } from '../../ports/video-provider.js';
 import type { Prediction } from './replicate-api-types.js';
-import type { ReplicateClient } from './replicate-client.js';
+import { MAX_INLINE_IMAGE_BYTES, type ReplicateClient } from './replicate-client.js';
 import type { ReplicateEntry } from './replicate-entry.js';
 import { replicateBridgeInput, replicateCreateBody, replicateInput } from './replicate-request.js';
 
@@ -78,6 +78,7 @@ export class ReplicateVideoProvider implements VideoProvider {
     if (task.operation === 'extend') {
       const bridge = context.source?.bridge;
       if (!bridge) throw new ProviderError(`${this.name} extends videos only by bridge (the model takes no video)`, false, 'input_unusable');
+      if (bridge.frame.bytes.length > MAX_INLINE_IMAGE_BYTES) throw new ProviderError(`the source's last frame is larger than ${MAX_INLINE_IMAGE_BYTES} bytes`, false, 'input_unusable');
       input = replicateBridgeInput(task, bridge);
     } else if (task.operation === 'generate') {
       input = replicateInput(task);
