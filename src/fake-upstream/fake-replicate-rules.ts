@@ -60,7 +60,7 @@ export function checkInput(model: string, input: unknown): InvalidField[] {
       if (duration !== 8) refuse('duration', 'reference images need an 8 second video');
     }
   }
-  if (resolution === '1080p' && duration !== 8) refuse('resolution', '1080p is only available for 8 second videos');
+  if (fields['resolution'] === '1080p' && duration !== 8) refuse('resolution', '1080p is only available for 8 second videos');
   return refused;
 }
 
