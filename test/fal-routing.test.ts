@@ -190,7 +190,7 @@ test('fal webhooks: a signed delivery makes Segue take the video at once; a rede
   const done = await veo.waitUntilDone(created.data.taskId, 60_000);
   assert.equal(done.successFlag, 1, 'finished long before the first scheduled poll (10 minutes)');
   const submit = submits(fal).at(-1)!;
-  assert.equal(new URL(submit.path, fal.url).searchParams.get('fal_webhook'), `${baseUrl}/hooks/fal?segueTaskId=${created.data.taskId}`);
+  assert.equal(new URL(submit.path, fal.url).searchParams.get('fal_webhook'), `${baseUrl}/hooks/fal?task=${created.data.taskId}`);
   await waitFor('both deliveries', () => fal.deliveries.length === 2);
   const database = new SqliteDatabase(path.join(harness.dataDir, 'segue.db'), { readonly: true });
   const received = database.prepare("select id from inbound_webhooks where source = 'fal'").all() as Array<{ id: string }>;
@@ -201,7 +201,7 @@ test('fal webhooks: a signed delivery makes Segue take the video at once; a rede
   const requestId = (await harness.segue.storage.tasks.findById(created.data.taskId))!.engineDetails?.['upstreamOperation'] as string;
   const body = JSON.stringify({ request_id: requestId, gateway_request_id: requestId, status: 'OK', payload: {} });
   const post = (headers: Record<string, string>) =>
-    fetch(`${baseUrl}/hooks/fal?segueTaskId=${created.data.taskId}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    fetch(`${baseUrl}/hooks/fal?task=${created.data.taskId}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   const signed = (at: number, signer: FakeFalServer = fal) => ({
     'x-fal-webhook-request-id': requestId,
     'x-fal-webhook-user-id': FAKE_FAL_USER,

@@ -34,9 +34,9 @@ test('a delivery signed with fal\'s key (ED25519 over request_id, user_id, times
   let now = 1_800_000_000_000;
   const verifier = new FalWebhookVerifier({ jwksUrl: fake.jwksUrl, jwksCacheMs: 3600_000, userId: FAKE_FAL_USER, now: () => now });
   const at = Math.floor(now / 1000);
-  const delivery = await verifier.verify(headersFor(fake, { timestamp: at }), body, { segueTaskId: 'task_abc' });
+  const delivery = await verifier.verify(headersFor(fake, { timestamp: at }), body, { task: 'task_abc' });
   assert.deepEqual(delivery, { deliveryId: 'req-1', taskId: 'task_abc' });
-  assert.deepEqual(await verifier.verify(headersFor(fake, { timestamp: at }), body, { segueTaskId: '../etc' }), { deliveryId: 'req-1', taskId: undefined }, 'only a task id is taken from the URL');
+  assert.deepEqual(await verifier.verify(headersFor(fake, { timestamp: at }), body, { task: '../etc' }), { deliveryId: 'req-1', taskId: undefined }, 'only a task id is taken from the URL');
   now += 299_000;
   assert.ok(await verifier.verify(headersFor(fake, { timestamp: at }), body, {}), '299 s later still inside the window');
   assert.equal(jwksReads(fake), 1, 'the JWKS is cached');

@@ -7,20 +7,23 @@ import { MediaTools } from '../media/media-tools.js';
 import { UsageError } from './cli-support.js';
 import { fakeFalCommand, fakeFalUsage } from './fake-fal-command.js';
 import { fakeVertexCommand, fakeVertexUsage } from './fake-vertex-command.js';
+import { fakeReplicateCommand, fakeReplicateUsage } from './fake-replicate-command.js';
 
 export const fakeUpstreamUsage = `  fake-upstream gemini [--port N] [--api-key KEY] [--polls N] [--generation-seconds S]
                        [--file-ttl-seconds S] [--webhook-secret whsec_...] [--video-file F]
                                                         a fake Gemini API (Veo 3.1) for trials and tests
 ${fakeFalUsage}
 ${fakeVertexUsage}
-  fake-upstream comfyui [--port N] [--token T]          a fake ComfyUI that runs workflows' essentials with ffmpeg`;
+  fake-upstream comfyui [--port N] [--token T]          a fake ComfyUI that runs workflows' essentials with ffmpeg
+${fakeReplicateUsage}`;
 
 /** `segue fake-upstream KIND`: serves the fake until stopped; prints its URL as one JSON line. */
 export async function fakeUpstreamCommand(kind: string | undefined, args: string[]): Promise<void> {
   if (kind === 'fal') return fakeFalCommand(args);
   if (kind === 'vertex') return fakeVertexCommand(args);
+  if (kind === 'replicate') return fakeReplicateCommand(args);
   if (kind === 'comfyui') return startFakeComfyUi(args);
-  if (kind !== 'gemini') throw new UsageError('fake-upstream: the fakes are "gemini", "vertex", "fal" and "comfyui"');
+  if (kind !== 'gemini') throw new UsageError('fake-upstream: the fakes are "gemini", "vertex", "fal", "replicate" and "comfyui"');
   const { values } = parseArgs({
     args,
     options: {

@@ -2,7 +2,8 @@ import { comfyUiPlugin } from './comfyui/comfyui-plugin.js';
 import { falPlugin } from './fal/fal-plugin.js';
 import { geminiPlugin } from './gemini/gemini-plugin.js';
 import { localPlugin } from './local/local-plugin.js';
+import { replicatePlugin } from './replicate/replicate-plugin.js';
 import { vertexPlugin } from './vertex/vertex-plugin.js';
 
 /** Every kind of provider entry Segue can build: the one list (the providers file's schema is made from it). */
-export const providerPlugins = [localPlugin, geminiPlugin, vertexPlugin, falPlugin, comfyUiPlugin] as const;
+export const providerPlugins = [localPlugin, geminiPlugin, vertexPlugin, falPlugin, replicatePlugin, comfyUiPlugin] as const;

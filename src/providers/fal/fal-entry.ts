@@ -39,7 +39,7 @@ export const falEntrySchema = z.object({
    * nothing before it starts) and the task fails with its credits released.
    */
   queueTimeoutSeconds: seconds.default(10 * 60),
-  /** With true, submits carry `fal_webhook=SEGUE_PUBLIC_URL/hooks/<entry name>?segueTaskId=…`. */
+  /** With true, submits carry `fal_webhook=SEGUE_PUBLIC_URL/hooks/<entry name>?task=…`. */
   webhooks: z.boolean().default(false),
   /** Where fal publishes the ED25519 keys its webhooks are signed with. */
   webhookJwksUrl: z.url().default('https://rest.alpha.fal.ai/.well-known/jwks.json'),

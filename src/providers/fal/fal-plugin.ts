@@ -30,7 +30,7 @@ export const falPlugin: ProviderPlugin<typeof falEntrySchema> = {
     const hookUrl = `${deps.publicUrl}/hooks/${name}`;
     const provider = new FalVideoProvider(name, entry, {
       client,
-      webhookUrlFor: webhook ? (taskId) => `${hookUrl}?segueTaskId=${encodeURIComponent(taskId)}` : null,
+      webhookUrlFor: webhook ? (taskId) => `${hookUrl}?task=${encodeURIComponent(taskId)}` : null,
       linkRefusal: linkRefusal(deps.publicUrl, entry.baseUrl),
       now: deps.now,
     });

@@ -49,7 +49,7 @@ export class FalWebhookVerifier implements ProviderWebhook {
     if (!(await this.signedByFal(message, signature))) return undefined;
     const body = webhookBodySchema.safeParse(safeJson(rawBody));
     if (!body.success || body.data.request_id !== requestId) return undefined;
-    const taskId = query['segueTaskId'];
+    const taskId = query['task'];
     return { deliveryId: requestId, taskId: typeof taskId === 'string' && taskIdPattern.test(taskId) ? taskId : undefined };
   }
 
