@@ -5,6 +5,7 @@ import type { Task } from '../domain/task.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { KeyService } from '../services/key-service.js';
 import type { ReadLimit } from '../services/rate-limiter.js';
+import type { FinishedTaskRecords } from '../services/finished-task-records.js';
 import type { TaskService } from '../services/task-service.js';
 
 declare module 'fastify' {
@@ -81,4 +82,18 @@ export async function requireOwnedTask(tasks: TaskService, request: FastifyReque
   const task = await tasks.findForPresentedKey(taskId, bearerToken(request) ?? '');
   if (!task) throw new NotFoundError('no such task');
   return task;
+}
+
+/**
+ * A polling route's answer for a task the presented key owns: a finished task's record is kept
+ * (per `view`, the route's name) and answered again without the database while it stays good.
+ */
+export async function presentOwnedTask<T>(
+  deps: { readonly tasks: TaskService; readonly records: FinishedTaskRecords },
+  request: FastifyRequest,
+  view: string,
+  taskId: string,
+  present: (task: Task) => Promise<T> | T,
+): Promise<T> {
+  return deps.records.answer(view, apiKeyOf(request).id, taskId, () => requireOwnedTask(deps.tasks, request, taskId), present);
 }

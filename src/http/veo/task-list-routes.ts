@@ -3,7 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Task } from '../../domain/task.js';
 import type { TaskService } from '../../services/task-service.js';
-import { apiKeyOf, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
+import { apiKeyOf, POLLED_ROUTE, presentOwnedTask } from '../auth.js';
+import type { FinishedTaskRecords } from '../../services/finished-task-records.js';
 import type { VeoPresenter } from './veo-presenter.js';
 import { routeDocs } from '../openapi.js';
 
@@ -47,7 +48,7 @@ export async function taskView(presenter: VeoPresenter, task: Task) {
  * Segue's task routes in the Veo scope (its envelope, its authentication): the key's own tasks,
  * newest first, paged by task id (`next` is the `after` of the next page), and one task.
  */
-export function taskListRoutes(app: FastifyInstance, deps: { readonly tasks: TaskService; readonly presenter: VeoPresenter }): void {
+export function taskListRoutes(app: FastifyInstance, deps: { readonly tasks: TaskService; readonly records: FinishedTaskRecords; readonly presenter: VeoPresenter }): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   routes.get('/tasks', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: "The key's own tasks, newest first", querystring: listQuerySchema } }, async (request) => {
     const { limit = 20, after } = request.query;
@@ -56,6 +57,6 @@ export function taskListRoutes(app: FastifyInstance, deps: { readonly tasks: Tas
   });
 
   routes.get('/tasks/:taskId', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: 'One task, with its state, progress and method', params: z.object({ taskId: z.string() }) } }, async (request) =>
-    success(await taskView(deps.presenter, await requireOwnedTask(deps.tasks, request, request.params.taskId))),
+    success(await presentOwnedTask(deps, request, 'veo.task', request.params.taskId, (task) => taskView(deps.presenter, task))),
   );
 }

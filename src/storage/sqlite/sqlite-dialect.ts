@@ -20,6 +20,10 @@ export async function openSqliteDialect(dataDir: string): Promise<StorageDialect
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   await migrateUnderWriteLock(connection, db);
+  const changeCount = connection.prepare('select version from read_changes where id = 1').pluck();
+  // A reader on this one connection sees a write transaction's own uncommitted count; a rollback
+  // would take it back. Each rollback moves the high part instead, so the count never repeats.
+  let rollbacks = 0;
   // The executors of write transactions under way: serialised work inside one needs no other.
   const inWriteTransaction = new WeakSet<Kysely<Database>>();
   // BEGIN IMMEDIATE takes the write lock up front: a transaction that reads (a balance, a
@@ -33,6 +37,7 @@ export async function openSqliteDialect(dataDir: string): Promise<StorageDialect
         await sql`commit`.execute(executor);
         return value;
       } catch (error) {
+        rollbacks++;
         await sql`rollback`.execute(executor);
         throw error;
       } finally {
@@ -43,6 +48,7 @@ export async function openSqliteDialect(dataDir: string): Promise<StorageDialect
     name: 'sqlite',
     capabilities: { skipLocked: false, concurrentWriters: false },
     db,
+    readChangeCount: () => rollbacks * 2 ** 32 + Number(changeCount.get()),
     writeTransaction,
     // One writer at a time: work that reads and then writes holds the write lock throughout.
     serialized: (executor, _name, work) =>
