@@ -1,13 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { pino } from 'pino';
 import { openStorage } from '../src/storage/open-storage.js';
 import { startCallbackReceiver } from '../test/helpers/callback-receiver.js';
 import { endTask } from '../test/helpers/terminal-tasks.js';
-import { freePort, load, startProcess, stopProcess, waitUntilUp } from './bench-support.js';
+import { type BenchDatabase, benchDatabases, freePort, load, startProcess, stopProcess, waitUntilUp } from './bench-support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const key = 'sk-bench-0123456789abcdef';
@@ -15,44 +12,6 @@ const signingSecret = 'bench-url-signing-secret-0123456789abcdef';
 
 function percentile(sorted: readonly number[], fraction: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]! * 10) / 10;
-}
-
-/** A database to measure on: SQLite in a fresh directory, or a fresh PostgreSQL database. */
-interface BenchDatabase {
-  readonly name: 'sqlite' | 'postgres';
-  readonly environment: Record<string, string>;
-  drop(): Promise<void>;
-}
-
-async function databases(): Promise<BenchDatabase[]> {
-  const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segue-bench-scale-'));
-  const list: BenchDatabase[] = [
-    { name: 'sqlite', environment: { SEGUE_DATA_DIR: sqliteDir }, drop: async () => fs.rmSync(sqliteDir, { recursive: true, force: true }) },
-  ];
-  const adminUrl = process.env['SEGUE_TEST_DATABASE_URL'];
-  if (adminUrl) {
-    const name = `segue_bench_${process.pid}_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segue-bench-scale-pg-'));
-    list.push({
-      name: 'postgres',
-      environment: { SEGUE_DATA_DIR: dataDir, SEGUE_DATABASE_URL: url.toString() },
-      drop: async () => {
-        const client = new pg.Client({ connectionString: adminUrl });
-        await client.connect();
-        await client.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1`, [name]);
-        await client.query(`drop database if exists ${name}`);
-        await client.end();
-        fs.rmSync(dataDir, { recursive: true, force: true });
-      },
-    });
-  }
-  return list;
 }
 
 /**
@@ -63,7 +22,7 @@ async function databases(): Promise<BenchDatabase[]> {
  */
 export async function scaleOutBenchmark(): Promise<Record<string, unknown>> {
   const figures: Record<string, unknown> = {};
-  for (const database of await databases()) {
+  for (const database of await benchDatabases('scale')) {
     try {
       figures[database.name] = await measure(database);
     } finally {

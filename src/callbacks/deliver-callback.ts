@@ -1,3 +1,4 @@
+import type { DestinationLimits } from './destination-limits.js';
 import { decideAfterAttempt, parseRetryAfter, type SendResult } from './delivery-policy.js';
 import { standardWebhookSignature, veoWebhookSignature } from './webhook-signatures.js';
 import { AddressRefusedError } from '../net/address-guard.js';
@@ -16,6 +17,8 @@ export interface CallbackDependencies {
   readonly timeoutMs: number;
   readonly scheduleMs: readonly number[];
   readonly clock: Clock;
+  /** Deliveries in flight per destination: a busy destination's next delivery waits, without an attempt. */
+  readonly destinations: DestinationLimits;
 }
 
 const previewLimit = 512;
@@ -45,13 +48,33 @@ export async function deliverCallback(
   { deliveryId, round }: { deliveryId: string; round: number },
   context: JobContext,
 ): Promise<RetryAfter | void> {
-  const { callbacks, tasks, keys } = deps.storage;
-  const delivery = await callbacks.find(deliveryId);
+  const delivery = await deps.storage.callbacks.find(deliveryId);
   if (!delivery || delivery.state !== 'pending' || delivery.round !== round) return;
   const firstDelay = deps.scheduleMs[0] ?? 0;
   if (delivery.attemptsInRound === 0 && delivery.nextAttemptAt !== null && deps.clock.now() < delivery.nextAttemptAt + firstDelay) {
     return { retryAfterMs: delivery.nextAttemptAt + firstDelay - deps.clock.now() };
   }
+  const place = deps.destinations.enter(delivery.url);
+  // The destination has its fill of deliveries under way: this one waits (no attempt is spent)
+  // and frees the worker's place for other destinations' deliveries.
+  if ('busyForMs' in place) return { retryAfterMs: place.busyForMs };
+  try {
+    return await attempt(deps, delivery, round, context, place.leave);
+  } finally {
+    place.leave();
+  }
+}
+
+/** One attempt: send, then log it and move the delivery in one write. `sent` is called once the exchange is over. */
+async function attempt(
+  deps: CallbackDependencies,
+  delivery: CallbackDelivery,
+  round: number,
+  context: JobContext,
+  sent: () => void,
+): Promise<RetryAfter | void> {
+  const deliveryId = delivery.id;
+  const { tasks, keys } = deps.storage;
   const [task, key] = await Promise.all([tasks.findById(delivery.taskId), keys.findById(delivery.apiKeyId)]);
   if (!task || !key) throw new Error(`delivery ${deliveryId} lost its task or key`);
 
@@ -72,7 +95,8 @@ export async function deliverCallback(
     error = failure instanceof Error ? failure.message : String(failure);
     result = { ...result, refused: failure instanceof AddressRefusedError };
   }
-  const attempt = {
+  sent();
+  const made = {
     round,
     number: delivery.attemptsInRound + 1,
     attemptedAt: started,
@@ -81,11 +105,11 @@ export async function deliverCallback(
     error,
     responsePreview: preview,
   };
-  const outcome = decideAfterAttempt(attempt, result, deps.scheduleMs);
+  const outcome = decideAfterAttempt(made, result, deps.scheduleMs);
   // The log entry and the delivery's move commit together.
   if (!(await deps.storage.transaction((stores) => stores.callbacks.recordAttempt(deliveryId, outcome)))) return;
   context.logger.info(
-    { taskId: task.id, deliveryId, attempt: attempt.number, statusCode: result.statusCode, state: outcome.state, error },
+    { taskId: task.id, deliveryId, attempt: made.number, statusCode: result.statusCode, state: outcome.state, error },
     'callback attempt',
   );
   if (outcome.state === 'pending' && outcome.nextAttemptAt !== null) {
