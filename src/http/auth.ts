@@ -85,15 +85,21 @@ export async function requireOwnedTask(tasks: TaskService, request: FastifyReque
 }
 
 /**
- * A polling route's answer for a task the presented key owns: a finished task's record is kept
- * (per `view`, the route's name) and answered again without the database while it stays good.
+ * Answers a polling route with the record of a task the presented key owns, serialised by the
+ * route's response schema. A finished task's serialised record is kept (per `view`, the route's
+ * name) and sent again, without the database or serialising, while it stays good.
  */
-export async function presentOwnedTask<T>(
+export async function sendOwnedTask(
   deps: { readonly tasks: TaskService; readonly records: FinishedTaskRecords },
   request: FastifyRequest,
+  reply: FastifyReply,
   view: string,
   taskId: string,
-  present: (task: Task) => Promise<T> | T,
-): Promise<T> {
-  return deps.records.answer(view, apiKeyOf(request).id, taskId, () => requireOwnedTask(deps.tasks, request, taskId), present);
+  present: (task: Task) => unknown,
+): Promise<FastifyReply> {
+  const body = await deps.records.answer(view, apiKeyOf(request).id, taskId, () => requireOwnedTask(deps.tasks, request, taskId), async (task) =>
+    reply.serialize(await present(task)),
+  );
+  // A string with a JSON content type is sent as it is.
+  return reply.type('application/json; charset=utf-8').send(body);
 }

@@ -9,7 +9,7 @@ import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { TaskDeletion } from '../../services/task-deletion.js';
 import type { TaskService } from '../../services/task-service.js';
 import type { VideoExtensions } from '../../services/video-extensions.js';
-import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, presentOwnedTask, requireOwnedTask } from '../auth.js';
+import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask, sendOwnedTask } from '../auth.js';
 import type { FinishedTaskRecords } from '../../services/finished-task-records.js';
 import { idempotencyHeaders, idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
@@ -156,7 +156,7 @@ export async function openAiRoutes(app: FastifyInstance, deps: OpenAiRouteDepend
   routes.get(
     '/videos/:video_id',
     { ...POLLED_ROUTE, schema: { ...routeDocs.openai, summary: 'A video, its status and progress', params: videoParams, response: openAiResponses.video } },
-    async (request) => presentOwnedTask(deps, request, 'openai.video', request.params.video_id, (task) => deps.presenter.video(task)),
+    async (request, reply) => sendOwnedTask(deps, request, reply, 'openai.video', request.params.video_id, (task) => deps.presenter.video(task)),
   );
 
   routes.delete(

@@ -8,7 +8,7 @@ import type { MediaImportService } from '../../services/media-import-service.js'
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { TaskService } from '../../services/task-service.js';
 import type { VideoExtensions } from '../../services/video-extensions.js';
-import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, presentOwnedTask } from '../auth.js';
+import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, sendOwnedTask } from '../auth.js';
 import { idempotencyHeaders, idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
@@ -143,7 +143,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   routes.get(
     '/veo/record-info',
     { ...polledRecordRoute, schema: { ...routeDocs.veo, summary: 'A task and its result', querystring: taskIdQuerySchema, response: veoResponses.recordInfo } },
-    async (request) => success(await presentOwnedTask(deps, request, 'veo.record-info', request.query.taskId, (task) => deps.presenter.recordInfo(task))),
+    async (request, reply) => sendOwnedTask(deps, request, reply, 'veo.record-info', request.query.taskId, async (task) => success(await deps.presenter.recordInfo(task))),
   );
 
   routes.get(
