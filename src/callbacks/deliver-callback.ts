@@ -54,10 +54,10 @@ export async function deliverCallback(
   if (delivery.attemptsInRound === 0 && delivery.nextAttemptAt !== null && deps.clock.now() < delivery.nextAttemptAt + firstDelay) {
     return { retryAfterMs: delivery.nextAttemptAt + firstDelay - deps.clock.now() };
   }
-  const place = deps.destinations.enter(delivery.url);
-  // The destination has its fill of deliveries under way: this one waits (no attempt is spent)
-  // and frees the worker's place for other destinations' deliveries.
-  if ('busyForMs' in place) return { retryAfterMs: place.busyForMs };
+  const place = await deps.destinations.enter(delivery.url);
+  // The destination is slow and has its fill of deliveries under way: this one is put off (no
+  // attempt is spent), freeing the worker's place for other destinations' deliveries.
+  if ('putOffMs' in place) return { retryAfterMs: place.putOffMs };
   try {
     return await attempt(deps, delivery, round, context, place.leave);
   } finally {
