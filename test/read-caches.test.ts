@@ -20,12 +20,12 @@ import { waitFor } from './helpers/wait-for.js';
 /** How long another process may take to see a change (a notification's way through the database). */
 const ACROSS_PROCESSES_MS = 2_000;
 
-async function withTwoProcesses(create: () => Promise<TestDatabase>, work: (here: Storage, there: Storage) => Promise<void>) {
+async function withTwoProcesses(create: () => Promise<TestDatabase>, work: (here: Storage, there: Storage, database: TestDatabase) => Promise<void>) {
   const database = await create();
   const here = createSqlStorage(await database.open());
   const there = createSqlStorage(await database.open());
   try {
-    await work(here, there);
+    await work(here, there, database);
   } finally {
     await here.close();
     await there.close();
@@ -132,6 +132,35 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('read caches on postgres, notification connection cut', { skip: DIALECTS.find((entry) => entry.name === 'postgres')!.skip }, () => {
+  test('nothing is kept while the notification connection is down; a revocation made meanwhile is seen', async () => {
+    const postgres = DIALECTS.find((entry) => entry.name === 'postgres')!;
+    await withTwoProcesses(postgres.create, async (here, there, database) => {
+      await watching(here);
+      const keysHere = new KeyService(here);
+      const issued = await keysHere.create('cut', 0);
+      assert.ok(await keysHere.authenticate(issued.key));
+      // Every connection goes (as in a database restart); the revocation is made by the other process right after.
+      await database.cutConnections!();
+      await waitFor('the revocation to be written', async () => {
+        try {
+          await new KeyService(there).revoke(issued.id);
+          return true;
+        } catch {
+          return false;
+        }
+      }, { timeoutMs: 10_000, intervalMs: 20 });
+      await waitFor('the key to be refused here', async () => {
+        try {
+          return (await keysHere.authenticate(issued.key)) === undefined;
+        } catch {
+          return false;
+        }
+      }, { timeoutMs: 3_000, intervalMs: 20 });
+    });
+  });
+});
 
 describe('read caches (any dialect)', () => {
   test('a kept record is presented again once the link window moves (its links would be shorter-lived than new ones)', async () => {
