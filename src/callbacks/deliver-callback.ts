@@ -54,31 +54,14 @@ export async function deliverCallback(
   if (delivery.attemptsInRound === 0 && delivery.nextAttemptAt !== null && deps.clock.now() < delivery.nextAttemptAt + firstDelay) {
     return { retryAfterMs: delivery.nextAttemptAt + firstDelay - deps.clock.now() };
   }
+  const [task, key] = await Promise.all([deps.storage.tasks.findById(delivery.taskId), deps.storage.keys.findById(delivery.apiKeyId)]);
+  if (!task || !key) throw new Error(`delivery ${deliveryId} lost its task or key`);
+  const body = JSON.stringify(await deps.bodyFor(task));
+
   const place = await deps.destinations.enter(delivery.url);
   // The destination is slow and has its fill of deliveries under way: this one is put off (no
   // attempt is spent), freeing the worker's place for other destinations' deliveries.
   if ('putOffMs' in place) return { retryAfterMs: place.putOffMs };
-  try {
-    return await attempt(deps, delivery, round, context, place.leave);
-  } finally {
-    place.leave();
-  }
-}
-
-/** One attempt: send, then log it and move the delivery in one write. `sent` is called once the exchange is over. */
-async function attempt(
-  deps: CallbackDependencies,
-  delivery: CallbackDelivery,
-  round: number,
-  context: JobContext,
-  sent: () => void,
-): Promise<RetryAfter | void> {
-  const deliveryId = delivery.id;
-  const { tasks, keys } = deps.storage;
-  const [task, key] = await Promise.all([tasks.findById(delivery.taskId), keys.findById(delivery.apiKeyId)]);
-  if (!task || !key) throw new Error(`delivery ${deliveryId} lost its task or key`);
-
-  const body = JSON.stringify(await deps.bodyFor(task));
   const started = deps.clock.now();
   const measured = performance.now();
   let result: SendResult = { statusCode: null, refused: false, retryAfterMs: null };
@@ -94,8 +77,9 @@ async function attempt(
   } catch (failure) {
     error = failure instanceof Error ? failure.message : String(failure);
     result = { ...result, refused: failure instanceof AddressRefusedError };
+  } finally {
+    place.leave();
   }
-  sent();
   const made = {
     round,
     number: delivery.attemptsInRound + 1,

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** A destination whose answers take longer than this is slow: its extra deliveries wait in the queue, not in a worker's place. */
-const SLOW_MS = 250;
+const SLOW_MS = 1_000;
 /** The longest a delivery to a busy destination is put off at a time. */
 const MAX_PUT_OFF_MS = 2_000;
 
