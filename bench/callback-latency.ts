@@ -1,23 +1,46 @@
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import { createSegue } from '../src/app/segue.js';
 import { loadConfig } from '../src/config/config.js';
 import { startCallbackReceiver } from '../test/helpers/callback-receiver.js';
 import { endTask } from '../test/helpers/terminal-tasks.js';
+import { type BenchDatabase, benchDatabases } from './bench-support.js';
 
 function percentile(sorted: readonly number[], fraction: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]! * 10) / 10;
 }
 
+const SEQUENTIAL = 100;
+const BURST = 1_000;
+const BURST_P99_MS_UNDER = 1_000;
+const ONE_AT_A_TIME_P50_MS_UNDER = 200;
+
 /**
  * Callback latency: from the commit of a task's terminal state to the first attempt reaching a
- * local receiver, over a few hundred tasks: one at a time, then all at once (a burst).
+ * local receiver: tasks ending one at a time, then 1,000 ending at once (a burst), on every
+ * database (SQLite; PostgreSQL when SEGUE_TEST_DATABASE_URL is set), with the load average.
  */
 export async function callbackLatencyBenchmark(): Promise<Record<string, unknown>> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segue-bench-callbacks-'));
-  const config = loadConfig({ SEGUE_DATA_DIR: dataDir, SEGUE_BOOTSTRAP_KEY: 'sk-bench-0123456789abcdef', SEGUE_ALLOW_PRIVATE_NETWORKS: 'true' });
+  const results: Record<string, Record<string, unknown>> = {};
+  const loadAverageAtStart = os.loadavg().map((value) => Math.round(value * 100) / 100);
+  for (const database of await benchDatabases('callbacks')) {
+    try {
+      results[database.name] = await onDatabase(database);
+    } finally {
+      await database.drop();
+    }
+  }
+  return {
+    benchmark: 'callback-latency',
+    loadAverage: { atStart: loadAverageAtStart, atEnd: os.loadavg().map((value) => Math.round(value * 100) / 100), cores: os.cpus().length },
+    ...results,
+    targets: { oneAtATimeP50MsUnder: ONE_AT_A_TIME_P50_MS_UNDER, burstTasks: BURST, burstP99MsUnder: BURST_P99_MS_UNDER },
+    met: Object.values(results).every((result) => result['met'] === true),
+  };
+}
+
+async function onDatabase(database: BenchDatabase): Promise<Record<string, unknown>> {
+  const config = loadConfig({ ...database.environment, SEGUE_BOOTSTRAP_KEY: 'sk-bench-0123456789abcdef', SEGUE_ALLOW_PRIVATE_NETWORKS: 'true' });
   const segue = await createSegue(config, { logger: pino({ level: 'silent' }) });
   const receiver = await startCallbackReceiver(() => 200);
   try {
@@ -33,8 +56,7 @@ export async function callbackLatencyBenchmark(): Promise<Record<string, unknown
       while (receiver.received.length < count) await new Promise((resolve) => setTimeout(resolve, 1));
     };
 
-    const sequential = 300;
-    for (let index = 0; index < sequential; index++) {
+    for (let index = 0; index < SEQUENTIAL; index++) {
       const task = await endTask(segue.storage, key.id, receiver.url);
       endedAt.set(task.id, task.finishedAt!);
       await waitForArrivals(index + 1);
@@ -42,33 +64,26 @@ export async function callbackLatencyBenchmark(): Promise<Record<string, unknown
     const oneAtATime = latencies();
 
     receiver.received.length = 0;
-    const burst = 300;
     const started = Date.now();
     await Promise.all(
-      Array.from({ length: burst }, async () => {
+      Array.from({ length: BURST }, async () => {
         const task = await endTask(segue.storage, key.id, receiver.url);
         endedAt.set(task.id, task.finishedAt!);
       }),
     );
-    await waitForArrivals(burst);
+    const allEndedInMs = Date.now() - started;
+    await waitForArrivals(BURST);
     const inBurst = latencies();
+    const burstP99 = percentile(inBurst, 0.99);
     return {
-      benchmark: 'callback-latency',
-      oneAtATime: { tasks: sequential, p50Ms: percentile(oneAtATime, 0.5), p99Ms: percentile(oneAtATime, 0.99) },
-      burst: {
-        tasks: burst,
-        p50Ms: percentile(inBurst, 0.5),
-        p99Ms: percentile(inBurst, 0.99),
-        allDeliveredInMs: Date.now() - started,
-      },
-      // Tasks end one by one in real use; the burst (all committed at once, in this same process)
-      // shows the queueing behind it.
-      targets: { oneAtATimeP50MsUnder: 200 },
-      met: percentile(oneAtATime, 0.5) < 200,
+      oneAtATime: { tasks: SEQUENTIAL, p50Ms: percentile(oneAtATime, 0.5), p99Ms: percentile(oneAtATime, 0.99) },
+      // The tasks are ended by this same process (1,000 terminal-state transactions): the first
+      // figures are those of their own commits, the latencies from each task's own commit.
+      burst: { tasks: BURST, allEndedInMs, p50Ms: percentile(inBurst, 0.5), p99Ms: burstP99, allDeliveredInMs: Date.now() - started },
+      met: percentile(oneAtATime, 0.5) < ONE_AT_A_TIME_P50_MS_UNDER && burstP99 < BURST_P99_MS_UNDER,
     };
   } finally {
     await receiver.close();
     await segue.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MediaTools } from '../src/media/media-tools.js';
-import { type BenchDatabase, onEveryDatabase } from './bench-databases.js';
-import { freePort, stopProcess, waitUntilUp } from './bench-support.js';
+import { type BenchDatabase, freePort, onEveryDatabase, stopProcess, waitUntilUp } from './bench-support.js';
 
 const distRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const key = 'sk-bench-inflight-0123456789';
@@ -60,7 +59,7 @@ export async function inFlightBenchmark(): Promise<Record<string, unknown>> {
   const generationSeconds = Number(process.env['BENCH_INFLIGHT_GENERATION_SECONDS'] ?? 300);
   const pollSeconds = 15;
   const targets = { peakResidentMegabytes: 400, pollingCpuShareOfOneCore: 0.1, noticeDelayP99Seconds: (pollSeconds * 4) / 3 + 5 };
-  const figures = await onEveryDatabase((database) => measureInFlight(database, tasks, generationSeconds, pollSeconds));
+  const figures = await onEveryDatabase('inflight', (database) => measureInFlight(database, tasks, generationSeconds, pollSeconds));
   const met = (name: string) => {
     const figure = figures[name] as Record<string, number> | string;
     if (typeof figure !== 'object' || figure['noticeDelayP99Seconds'] === undefined) return null;

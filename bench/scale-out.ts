@@ -4,8 +4,7 @@ import { pino } from 'pino';
 import { openStorage } from '../src/storage/open-storage.js';
 import { startCallbackReceiver } from '../test/helpers/callback-receiver.js';
 import { endTask } from '../test/helpers/terminal-tasks.js';
-import { type BenchDatabase, onEveryDatabase } from './bench-databases.js';
-import { freePort, load, startProcess, stopProcess, waitUntilUp } from './bench-support.js';
+import { type BenchDatabase, freePort, load, onEveryDatabase, startProcess, stopProcess, waitUntilUp } from './bench-support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const key = 'sk-bench-0123456789abcdef';
@@ -23,7 +22,7 @@ function percentile(sorted: readonly number[], fraction: number): number {
  * local HTTP call) — the goal is p99 < 100 ms, which only the database's notifications give.
  */
 export async function scaleOutBenchmark(): Promise<Record<string, unknown>> {
-  const figures = await onEveryDatabase(measure);
+  const figures = await onEveryDatabase('scale', measure);
   const postgres = figures['postgres'] as { callbackP99Ms?: number } | string;
   const postgresP99 = typeof postgres === 'object' ? postgres.callbackP99Ms : undefined;
   return {

@@ -23,7 +23,7 @@ let document: OpenAPIV3_1.Document;
 
 before(async () => {
   const unused = {} as never;
-  const dialect = { keys: unused, tasks: unused, extensions: unused, reads: unused, presenter: unused, imports: unused, mediaBodyLimitBytes: 1024 };
+  const dialect = { keys: unused, tasks: unused, records: unused, extensions: unused, reads: unused, presenter: unused, imports: unused, mediaBodyLimitBytes: 1024 };
   const deps: HttpDependencies = {
     logger: pino({ level: 'silent' }),
     veo: { ...dialect, callbacks: unused },

@@ -15,6 +15,7 @@ import { OperatorService } from '../services/operator-service.js';
 import { BlocklistPolicy } from '../services/prompt-policy.js';
 import { ProviderHookService } from '../services/provider-hook-service.js';
 import { RateLimiter, ReadLimit } from '../services/rate-limiter.js';
+import { FinishedTaskRecords } from '../services/finished-task-records.js';
 import { TaskDeletion } from '../services/task-deletion.js';
 import { TaskService } from '../services/task-service.js';
 import { VideoExtensions } from '../services/video-extensions.js';
@@ -44,6 +45,8 @@ export async function buildApi(core: SegueCore): Promise<SegueApi> {
   );
   const reads = new ReadLimit(config.readRateLimit, now);
   const tasks = new TaskService(storage, placement, addressPolicy, admission, now);
+  // Finished tasks' records, kept while no key or finished task changed and their links stay the ones a fresh answer signs.
+  const records = new FinishedTaskRecords(storage.readChanges, () => links.expiresAt());
   const callbacks = new CallbackService(storage, now);
   const imports = new MediaImportService(outbound, media, blobs, addressPolicy, scratch, { maxBytes: config.mediaMaxBytes });
   const extensions = new VideoExtensions(tasks, imports, (url) => taskOfVideoKey(links.keyOf(url) ?? ''));
@@ -56,11 +59,12 @@ export async function buildApi(core: SegueCore): Promise<SegueApi> {
   const http = await buildHttpApp({
     logger: core.logger,
     ...(tls ? { tls } : {}),
-    veo: { keys, tasks, extensions, presenter, callbacks, reads, imports, mediaBodyLimitBytes },
-    universal: { extensions, keys, tasks, imports, presenter: new UniversalPresenter(links), reads, mediaBodyLimitBytes },
+    veo: { keys, tasks, records, extensions, presenter, callbacks, reads, imports, mediaBodyLimitBytes },
+    universal: { extensions, keys, tasks, records, imports, presenter: new UniversalPresenter(links), reads, mediaBodyLimitBytes },
     openai: {
       keys,
       tasks,
+      records,
       extensions,
       deletion: new TaskDeletion(storage, blobs, now),
       imports,

@@ -1,4 +1,5 @@
 import { deliverCallback } from '../callbacks/deliver-callback.js';
+import { DestinationLimits } from '../callbacks/destination-limits.js';
 import { OPENAI_DIALECT } from '../http/openai/openai-routes.js';
 import { VEO_DIALECT } from '../http/veo/veo-routes.js';
 import type { CallbackBody } from '../ports/callback-body.js';
@@ -54,6 +55,7 @@ export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobK
     timeoutMs: config.callbackTimeoutMs,
     scheduleMs: config.callbackRetryScheduleMs,
     clock,
+    destinations: new DestinationLimits(config.callbackConcurrencyPerDestination),
   };
   return new Worker({
     queue: storage.jobs,

@@ -1,3 +1,4 @@
+import type { DestinationLimits } from './destination-limits.js';
 import { decideAfterAttempt, parseRetryAfter, type SendResult } from './delivery-policy.js';
 import { standardWebhookSignature, veoWebhookSignature } from './webhook-signatures.js';
 import { AddressRefusedError } from '../net/address-guard.js';
@@ -16,6 +17,8 @@ export interface CallbackDependencies {
   readonly timeoutMs: number;
   readonly scheduleMs: readonly number[];
   readonly clock: Clock;
+  /** Deliveries in flight per destination: a busy destination's next delivery waits, without an attempt. */
+  readonly destinations: DestinationLimits;
 }
 
 const previewLimit = 512;
@@ -45,17 +48,20 @@ export async function deliverCallback(
   { deliveryId, round }: { deliveryId: string; round: number },
   context: JobContext,
 ): Promise<RetryAfter | void> {
-  const { callbacks, tasks, keys } = deps.storage;
-  const delivery = await callbacks.find(deliveryId);
+  const delivery = await deps.storage.callbacks.find(deliveryId);
   if (!delivery || delivery.state !== 'pending' || delivery.round !== round) return;
   const firstDelay = deps.scheduleMs[0] ?? 0;
   if (delivery.attemptsInRound === 0 && delivery.nextAttemptAt !== null && deps.clock.now() < delivery.nextAttemptAt + firstDelay) {
     return { retryAfterMs: delivery.nextAttemptAt + firstDelay - deps.clock.now() };
   }
-  const [task, key] = await Promise.all([tasks.findById(delivery.taskId), keys.findById(delivery.apiKeyId)]);
+  const [task, key] = await Promise.all([deps.storage.tasks.findById(delivery.taskId), deps.storage.keys.findById(delivery.apiKeyId)]);
   if (!task || !key) throw new Error(`delivery ${deliveryId} lost its task or key`);
-
   const body = JSON.stringify(await deps.bodyFor(task));
+
+  const place = await deps.destinations.enter(delivery.url);
+  // The destination is slow and has its fill of deliveries under way: this one is put off (no
+  // attempt is spent), freeing the worker's place for other destinations' deliveries.
+  if ('putOffMs' in place) return { retryAfterMs: place.putOffMs };
   const started = deps.clock.now();
   const measured = performance.now();
   let result: SendResult = { statusCode: null, refused: false, retryAfterMs: null };
@@ -71,8 +77,10 @@ export async function deliverCallback(
   } catch (failure) {
     error = failure instanceof Error ? failure.message : String(failure);
     result = { ...result, refused: failure instanceof AddressRefusedError };
+  } finally {
+    place.leave();
   }
-  const attempt = {
+  const made = {
     round,
     number: delivery.attemptsInRound + 1,
     attemptedAt: started,
@@ -81,11 +89,11 @@ export async function deliverCallback(
     error,
     responsePreview: preview,
   };
-  const outcome = decideAfterAttempt(attempt, result, deps.scheduleMs);
+  const outcome = decideAfterAttempt(made, result, deps.scheduleMs);
   // The log entry and the delivery's move commit together.
   if (!(await deps.storage.transaction((stores) => stores.callbacks.recordAttempt(deliveryId, outcome)))) return;
   context.logger.info(
-    { taskId: task.id, deliveryId, attempt: attempt.number, statusCode: result.statusCode, state: outcome.state, error },
+    { taskId: task.id, deliveryId, attempt: made.number, statusCode: result.statusCode, state: outcome.state, error },
     'callback attempt',
   );
   if (outcome.state === 'pending' && outcome.nextAttemptAt !== null) {

@@ -102,6 +102,7 @@ const environmentSchema = z.object({
   SEGUE_CALLBACK_URLS_AS_STRING: booleanFlag.default(false),
   SEGUE_4K_CALLBACK_SHAPE: z.enum(['page', 'openapi']).default('page'),
   SEGUE_CALLBACK_TIMEOUT_SECONDS: positiveInt.default(15),
+  SEGUE_CALLBACK_CONCURRENCY_PER_DESTINATION: positiveInt.default(8),
   SEGUE_CALLBACK_RETRY_SCHEDULE: durationList.default([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
   SEGUE_MEDIA_MAX_BYTES: positiveInt.default(200 * 1024 * 1024),
   SEGUE_MEDIA_TIMEOUT_SECONDS: positiveInt.default(60),
@@ -174,6 +175,8 @@ export interface Config {
   /** The 4K callback's body: the callbacks page's `{taskId, info}` or the OpenAPI block's snake case. */
   readonly fourKCallbackShape: 'page' | 'openapi';
   readonly callbackTimeoutMs: number;
+  /** Callback deliveries in flight at once to one destination (scheme, host, port), per worker process. */
+  readonly callbackConcurrencyPerDestination: number;
   /** Delay before each callback attempt, the first one included (Svix's schedule by default). */
   readonly callbackRetryScheduleMs: readonly number[];
   readonly mediaMaxBytes: number;
@@ -270,6 +273,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     callbackUrlsAsString: env.SEGUE_CALLBACK_URLS_AS_STRING,
     fourKCallbackShape: env.SEGUE_4K_CALLBACK_SHAPE,
     callbackTimeoutMs: env.SEGUE_CALLBACK_TIMEOUT_SECONDS * 1000,
+    callbackConcurrencyPerDestination: env.SEGUE_CALLBACK_CONCURRENCY_PER_DESTINATION,
     callbackRetryScheduleMs: Object.freeze([...env.SEGUE_CALLBACK_RETRY_SCHEDULE]),
     mediaMaxBytes: env.SEGUE_MEDIA_MAX_BYTES,
     mediaTimeoutMs: env.SEGUE_MEDIA_TIMEOUT_SECONDS * 1000,

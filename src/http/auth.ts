@@ -6,6 +6,7 @@ import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Viewer } from '../services/dashboard-reads.js';
 import type { KeyService } from '../services/key-service.js';
 import type { ReadLimit } from '../services/rate-limiter.js';
+import type { FinishedTaskRecords } from '../services/finished-task-records.js';
 import type { TaskService } from '../services/task-service.js';
 
 declare module 'fastify' {
@@ -111,4 +112,24 @@ export async function requireOwnedTask(tasks: TaskService, request: FastifyReque
   const task = await tasks.findForPresentedKey(taskId, bearerToken(request) ?? '');
   if (!task) throw new NotFoundError('no such task');
   return task;
+}
+
+/**
+ * Answers a polling route with the record of a task the presented key owns, serialised by the
+ * route's response schema. A finished task's serialised record is kept (per `view`, the route's
+ * name) and sent again, without the database or serialising, while it stays good.
+ */
+export async function sendOwnedTask(
+  deps: { readonly tasks: TaskService; readonly records: FinishedTaskRecords },
+  request: FastifyRequest,
+  reply: FastifyReply,
+  view: string,
+  taskId: string,
+  present: (task: Task) => unknown,
+): Promise<FastifyReply> {
+  const body = await deps.records.answer(view, apiKeyOf(request).id, taskId, () => requireOwnedTask(deps.tasks, request, taskId), async (task) =>
+    reply.serialize(await present(task)),
+  );
+  // A string with a JSON content type is sent as it is.
+  return reply.type('application/json; charset=utf-8').send(body);
 }

@@ -260,8 +260,8 @@ class Exchange {
 
   armStall(): void {
     this.disarmStall();
-    const stalled = new OutboundError(`stalled: nothing arrived for ${this.spec.stallTimeoutMs} ms`, 'stalled');
-    this.stallTimer = setTimeout(() => this.abort(stalled), this.spec.stallTimeoutMs);
+    // The error is made only if the timer fires: armed again on every chunk, it is hot.
+    this.stallTimer = setTimeout(() => this.abort(new OutboundError(`stalled: nothing arrived for ${this.spec.stallTimeoutMs} ms`, 'stalled')), this.spec.stallTimeoutMs);
   }
 
   disarmStall(): void {

@@ -25,6 +25,23 @@ export interface Stores {
   readonly gates: ProviderGateStore;
 }
 
+/**
+ * Tells a process when what it keeps in memory of API keys and finished tasks may have changed:
+ * any change to a key, and any change to a task that had finished (deletion included), in this
+ * process or another one on the database.
+ */
+export interface ReadChanges {
+  /**
+   * A number that is different after every such change: this process's own at once, another
+   * process's as soon as the engine carries it (SQLite: at once; Postgres: when its notification
+   * arrives). Undefined while other processes' changes cannot be seen (a notification connection
+   * not yet or no longer listening): keep nothing then. Read it before reading what it covers.
+   */
+  version(): number | undefined;
+  /** This process changed a key or a finished task: `version()` moves at once, before any notification. */
+  changedHere(): void;
+}
+
 /** All persistence, plus a unit of work: what `transaction` writes commits together or not at all. */
 export interface Storage extends Stores {
   /**
@@ -41,6 +58,8 @@ export interface Storage extends Stores {
    * subscription is in place (a listening connection that cannot connect keeps trying).
    */
   onJobEnqueued(listener: () => void): Promise<void>;
+  /** When what a process keeps of keys and finished tasks stops being good (see `ReadChanges`). */
+  readonly readChanges: ReadChanges;
   /** Closes the database. */
   close(): Promise<void>;
 }

@@ -41,8 +41,16 @@ function checkOpeningCredits(credits: number): void {
   }
 }
 
+/** How long a found key is trusted without asking the database again. */
+const KNOWN_KEY_MS = 5_000;
+/** Keys kept at most (the oldest goes first). */
+const KNOWN_KEYS_LIMIT = 10_000;
+
 /** API keys: issue, ensure the bootstrap key, authenticate. */
 export class KeyService {
+  /** Found keys by the hash of their value (never the value itself). */
+  private readonly knownKeys = new Map<string, { record: ApiKeyRecord; version: number; foundAt: number }>();
+
   constructor(
     private readonly storage: Storage,
     private readonly now: () => number = Date.now,
@@ -96,9 +104,34 @@ export class KeyService {
     });
   }
 
+  /**
+   * The active key a presented value names. Keys found are kept (by the value's hash) for a few
+   * seconds and only while `ReadChanges` says no key changed anywhere: a revocation here refuses
+   * the key from the next request on; one in another process as soon as the database tells.
+   */
   async authenticate(presented: string): Promise<ApiKeyRecord | undefined> {
     if (presented.length < 16 || presented.length > 256) return undefined;
-    return this.storage.keys.findActiveByHash(hashApiKey(presented));
+    const hash = hashApiKey(presented);
+    const version = this.storage.readChanges.version();
+    const now = this.now();
+    const known = this.knownKeys.get(hash);
+    if (known && version !== undefined && known.version === version && now - known.foundAt < KNOWN_KEY_MS) return known.record;
+    const record = await this.storage.keys.findActiveByHash(hash);
+    this.knownKeys.delete(hash);
+    if (record && version !== undefined) {
+      if (this.knownKeys.size >= KNOWN_KEYS_LIMIT) this.knownKeys.delete(this.knownKeys.keys().next().value!);
+      this.knownKeys.set(hash, { record, version, foundAt: now });
+    }
+    return record;
+  }
+
+  /** Runs a write to a key, then lets this process's kept keys go at once. */
+  private async changingKey<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      this.storage.readChanges.changedHere();
+    }
   }
 
   /** The active key record for a presented key, or NotFound (for operator commands). */
@@ -120,15 +153,17 @@ export class KeyService {
     return Promise.all(keys.map(async (key) => ({ ...key, balance: await this.balance(key.id) })));
   }
 
-  /** Revoked keys answer 401 from the next request on (keys are looked up on every request, never cached). */
+  /** Revoked keys answer 401 from the next request on (here at once; other processes see `authenticate`). */
   async revoke(apiKeyId: string): Promise<void> {
-    if (!(await this.storage.keys.revoke(apiKeyId, this.now()))) throw new NotFoundError('no such active API key');
+    if (!(await this.changingKey(this.storage.keys.revoke(apiKeyId, this.now())))) throw new NotFoundError('no such active API key');
   }
 
   /** A new secret value for the same account (balance, history, webhook secret); the old value stops at once. */
   async rotate(apiKeyId: string): Promise<string> {
     const key = newKeyValue();
-    const replaced = await this.storage.transaction((stores) => stores.keys.replaceSecret(apiKeyId, hashApiKey(key), key.slice(0, 12), this.now()));
+    const replaced = await this.changingKey(
+      this.storage.transaction((stores) => stores.keys.replaceSecret(apiKeyId, hashApiKey(key), key.slice(0, 12), this.now())),
+    );
     if (!replaced) throw new NotFoundError('no such active API key');
     return key;
   }
@@ -141,7 +176,7 @@ export class KeyService {
       throw new ValidationError('maxUnfinishedTasks must be a whole number ≥ 1', 'maxUnfinishedTasks');
     }
     await this.find(apiKeyId);
-    await this.storage.keys.setLimits(apiKeyId, limits);
+    await this.changingKey(this.storage.keys.setLimits(apiKeyId, limits));
   }
 
   /**
@@ -171,14 +206,14 @@ export class KeyService {
   /** A new webhook signing secret; the old one keeps signing beside it for `overlapMs`. */
   async rotateWebhookSecret(apiKeyId: string, overlapMs: number): Promise<string> {
     const secret = newWebhookSecret();
-    await this.storage.keys.rotateWebhookSecret(apiKeyId, secret, this.now() + overlapMs);
+    await this.changingKey(this.storage.keys.rotateWebhookSecret(apiKeyId, secret, this.now() + overlapMs));
     return secret;
   }
 
   /** Turns on the Veo dialect's callback signature with a new HMAC key (or off with `enabled: false`). */
   async setVeoHmacKey(apiKeyId: string, enabled: boolean): Promise<string | null> {
     const hmacKey = enabled ? randomBytes(32).toString('base64url') : null;
-    await this.storage.keys.setVeoHmacKey(apiKeyId, hmacKey);
+    await this.changingKey(this.storage.keys.setVeoHmacKey(apiKeyId, hmacKey));
     return hmacKey;
   }
 
@@ -195,7 +230,7 @@ export class KeyService {
       }
     }
     await this.find(apiKeyId);
-    await this.storage.keys.setWebhookUrl(apiKeyId, url);
+    await this.changingKey(this.storage.keys.setWebhookUrl(apiKeyId, url));
     return this.find(apiKeyId);
   }
 

@@ -25,7 +25,10 @@ export class TaskDeletion {
     if (await this.storage.tasks.hasUnfinishedChildren(task.id)) {
       throw new InvalidStateError('An extension or upgrade of this video is still being made; it can be deleted once that has finished.');
     }
-    if (!(await this.storage.tasks.markDeleted(task.id, key.id, this.now()))) throw new NotFoundError('no such task');
+    const deleted = await this.storage.tasks.markDeleted(task.id, key.id, this.now());
+    // What this process keeps of the finished task goes at once (other processes hear it from the database).
+    this.storage.readChanges.changedHere();
+    if (!deleted) throw new NotFoundError('no such task');
     // The result, and the source an extension of a video from outside was made from.
     const keys = [task.result?.videoKey, task.result?.segmentKey, task.result?.posterKey, task.parameters.sourceVideoKey, taskBlobKey(task.id, 'source.mp4')];
     await Promise.all(keys.filter((blobKey): blobKey is string => Boolean(blobKey)).map((blobKey) => this.blobs.delete(blobKey)));

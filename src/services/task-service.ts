@@ -16,6 +16,7 @@ import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../ports/storage.js';
 import type { Admission } from './admission.js';
 import { hashApiKey } from './key-service.js';
+import { OneAtATime } from './one-at-a-time.js';
 
 export interface NewGeneration {
   readonly key: ApiKeyRecord;
@@ -62,6 +63,9 @@ export interface NewImportedExtension {
 }
 
 /** Options of the one place that creates a task. */
+/** What a create gives of a new task; admission and storage fill in the rest. */
+type NewTaskFields = Omit<Task, 'state' | 'progress' | 'failure' | 'result' | 'engineDetails' | 'createdAt' | 'startedAt' | 'finishedAt' | 'providerHandle' | 'price' | 'upstreamOutput'>;
+
 interface TaskInsertOptions {
   readonly translationRequested?: boolean;
   /** An upgrade's source length, for its price. */
@@ -74,6 +78,8 @@ class IdempotencyKeyTaken extends Error {}
 
 /** Use-cases on tasks shared by every dialect: create a generation, extend a task, read a task. */
 export class TaskService {
+  private readonly createsPerKey = new OneAtATime();
+
   constructor(
     private readonly storage: Storage,
     private readonly placement: TaskPlacement,
@@ -285,11 +291,12 @@ export class TaskService {
    * Admission, then the task, its credit hold and its first job in one transaction: nothing is
    * accepted and then lost, and nothing is held for a task that was not created.
    */
-  private async insertWithStart(
-    key: ApiKeyRecord,
-    fields: Omit<Task, 'state' | 'progress' | 'failure' | 'result' | 'engineDetails' | 'createdAt' | 'startedAt' | 'finishedAt' | 'providerHandle' | 'price' | 'upstreamOutput'>,
-    options: TaskInsertOptions = {},
-  ): Promise<Task> {
+  /** Admits and stores a new task: one key's creates in this process one after another (see `OneAtATime`). */
+  private insertWithStart(key: ApiKeyRecord, fields: NewTaskFields, options: TaskInsertOptions = {}): Promise<Task> {
+    return this.createsPerKey.run(key.id, () => this.admitAndInsert(key, fields, options));
+  }
+
+  private async admitAndInsert(key: ApiKeyRecord, fields: NewTaskFields, options: TaskInsertOptions): Promise<Task> {
     const { parameters } = fields;
     const { idempotency } = options;
     const { price, slot } = await this.admission.begin(

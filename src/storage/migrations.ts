@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter, sql } from 'kysely';
 
 /**
  * Forward-only migrations, written with Kysely's schema builder so that the same steps run on
@@ -276,6 +276,38 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('tasks').addColumn('pinned_credential', 'text').execute();
       await db.schema.alterTable('tasks').addColumn('pinned_region', 'text').execute();
       await db.schema.alterTable('tasks').addColumn('pinned_model', 'text').execute();
+    },
+  },
+  '0012_read_changes': {
+    async up(db: Kysely<any>) {
+      // What API processes may keep in memory (keys, the presented records of finished tasks) is
+      // good until a key or a finished task changes, in any process. SQLite: the triggers count
+      // those changes in one row that readers compare (one prepared statement per read). Postgres:
+      // the triggers send a notification instead (a counter row would make every such transaction
+      // conflict with every other under SERIALIZABLE); the table is there on both, one schema.
+      await db.schema
+        .createTable('read_changes')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('version', 'bigint', (c) => c.notNull())
+        .execute();
+      await sql`insert into read_changes (id, version) values (1, 0)`.execute(db);
+      const finished = sql.raw(`old.state in ('succeeded', 'failed')`);
+      if (db.getExecutor().adapter instanceof PostgresAdapter) {
+        await sql`create function segue_read_changed() returns trigger language plpgsql as $$
+          begin perform pg_notify('segue_reads', ''); return null; end $$`.execute(db);
+        await sql`create trigger read_changes_keys after update or delete on api_keys
+          for each statement execute function segue_read_changed()`.execute(db);
+        await sql`create trigger read_changes_task_update after update on tasks
+          for each row when (${finished}) execute function segue_read_changed()`.execute(db);
+        await sql`create trigger read_changes_task_delete after delete on tasks
+          for each row when (${finished}) execute function segue_read_changed()`.execute(db);
+        return;
+      }
+      const bump = sql.raw('begin update read_changes set version = version + 1 where id = 1; end');
+      await sql`create trigger read_changes_key_update after update on api_keys ${bump}`.execute(db);
+      await sql`create trigger read_changes_key_delete after delete on api_keys ${bump}`.execute(db);
+      await sql`create trigger read_changes_task_update after update on tasks when ${finished} ${bump}`.execute(db);
+      await sql`create trigger read_changes_task_delete after delete on tasks when ${finished} ${bump}`.execute(db);
     },
   },
   '0013_held_jobs': {

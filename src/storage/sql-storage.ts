@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { Storage, Stores } from '../ports/storage.js';
+import type { ReadChanges, Storage, Stores } from '../ports/storage.js';
 import { SqlCallbackOutbox } from './callback-outbox-sql.js';
 import type { Database } from './database-schema.js';
 import { SqlIdempotencyStore } from './idempotency-store-sql.js';
@@ -15,6 +15,35 @@ import { SqlTaskStore } from './task-store-sql.js';
 
 /** The channel on which processes tell each other that a job is due now. */
 const JOBS_CHANNEL = 'segue_jobs';
+/** The channel migration 0012's triggers signal a change to a key or a finished task on (Postgres). */
+const READS_CHANNEL = 'segue_reads';
+
+/**
+ * `ReadChanges` over a dialect: the dialect's change count where it keeps one (SQLite), otherwise
+ * the notifications heard (listening starts at the first question; nothing is kept until it is
+ * in place, nor while its connection is down). This process's own changes count at once.
+ */
+function readChangesOf(dialect: StorageDialect): ReadChanges {
+  let here = 0;
+  let heard = 0;
+  let listening: Promise<void> | undefined;
+  let subscribed = false;
+  const { readChangeCount, notifications } = dialect;
+  return {
+    version() {
+      if (readChangeCount) return readChangeCount() + here;
+      if (!notifications) return undefined;
+      listening ??= notifications.listen(READS_CHANNEL, () => heard++).then(
+        () => void (subscribed = true),
+        () => {},
+      );
+      return subscribed && notifications.isListening() ? heard + here : undefined;
+    },
+    changedHere() {
+      here++;
+    },
+  };
+}
 
 /**
  * The stores over one storage dialect; transactions are the dialect's write transactions. A job
@@ -62,6 +91,7 @@ export function createSqlStorage(dialect: StorageDialect, now: () => number = Da
     async ping() {
       await sql`select 1`.execute(dialect.db);
     },
+    readChanges: readChangesOf(dialect),
     onJobEnqueued(listener) {
       listeners.push(listener);
       listening ??= notifications?.listen(JOBS_CHANNEL, signal) ?? Promise.resolve();

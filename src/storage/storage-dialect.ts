@@ -25,6 +25,8 @@ export interface StorageNotifications {
    * reconnection calls `onNotify` once for the signals it may have missed).
    */
   listen(channel: string, onNotify: () => void): Promise<void>;
+  /** Whether the listening connection is up (signals sent while it is down are not heard). */
+  isListening(): boolean;
 }
 
 /**
@@ -35,6 +37,12 @@ export interface StorageDialect {
   readonly name: string;
   readonly capabilities: StorageCapabilities;
   readonly db: Kysely<Database>;
+  /**
+   * Counts committed changes to keys and finished tasks (the `read_changes` row its triggers keep),
+   * read synchronously: cheap enough for every request. It never goes back, not even when a
+   * transaction that counted a change rolls back. Absent where notifications carry those changes.
+   */
+  readonly readChangeCount?: () => number;
   /** Signals between processes; absent where the engine has none. */
   readonly notifications?: StorageNotifications;
   /**

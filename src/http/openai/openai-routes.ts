@@ -9,7 +9,8 @@ import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { TaskDeletion } from '../../services/task-deletion.js';
 import type { TaskService } from '../../services/task-service.js';
 import type { VideoExtensions } from '../../services/video-extensions.js';
-import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
+import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask, sendOwnedTask } from '../auth.js';
+import type { FinishedTaskRecords } from '../../services/finished-task-records.js';
 import { idempotencyHeaders, idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
@@ -25,6 +26,8 @@ import { openAiResponses } from './openai-responses.js';
 export interface OpenAiRouteDependencies {
   readonly keys: KeyService;
   readonly tasks: TaskService;
+  /** The kept records of finished tasks that polling routes answer from. */
+  readonly records: FinishedTaskRecords;
   readonly extensions: VideoExtensions;
   readonly deletion: TaskDeletion;
   readonly imports: MediaImportService;
@@ -153,7 +156,7 @@ export async function openAiRoutes(app: FastifyInstance, deps: OpenAiRouteDepend
   routes.get(
     '/videos/:video_id',
     { ...POLLED_ROUTE, schema: { ...routeDocs.openai, summary: 'A video, its status and progress', params: videoParams, response: openAiResponses.video } },
-    async (request) => deps.presenter.video(await requireOwnedTask(deps.tasks, request, request.params.video_id)),
+    async (request, reply) => sendOwnedTask(deps, request, reply, 'openai.video', request.params.video_id, (task) => deps.presenter.video(task)),
   );
 
   routes.delete(

@@ -5,7 +5,8 @@ import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
 import type { TaskService } from '../../services/task-service.js';
 import type { VideoExtensions } from '../../services/video-extensions.js';
-import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
+import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, sendOwnedTask } from '../auth.js';
+import type { FinishedTaskRecords } from '../../services/finished-task-records.js';
 import { idempotencyHeaders, idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
@@ -18,6 +19,8 @@ import { universalResponses } from './universal-responses.js';
 export interface UniversalRouteDependencies {
   readonly keys: KeyService;
   readonly tasks: TaskService;
+  /** The kept records of finished tasks that polling routes answer from. */
+  readonly records: FinishedTaskRecords;
   readonly extensions: VideoExtensions;
   readonly imports: MediaImportService;
   readonly presenter: UniversalPresenter;
@@ -84,6 +87,6 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
   routes.get(
     '/video/generations',
     { ...POLLED_ROUTE, schema: { ...routeDocs.universal, summary: 'A generation and its video', querystring: fetchQuerySchema, response: universalResponses.fetched } },
-    async (request) => deps.presenter.fetched(await requireOwnedTask(deps.tasks, request, request.query.generation_id)),
+    async (request, reply) => sendOwnedTask(deps, request, reply, 'universal.generation', request.query.generation_id, (task) => deps.presenter.fetched(task)),
   );
 }

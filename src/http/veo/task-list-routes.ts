@@ -3,7 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Task } from '../../domain/task.js';
 import type { TaskService } from '../../services/task-service.js';
-import { apiKeyOf, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
+import { apiKeyOf, POLLED_ROUTE, sendOwnedTask } from '../auth.js';
+import type { FinishedTaskRecords } from '../../services/finished-task-records.js';
 import type { VeoPresenter } from './veo-presenter.js';
 import { routeDocs } from '../openapi.js';
 
@@ -47,7 +48,7 @@ export async function taskView(presenter: VeoPresenter, task: Task) {
  * Segue's task routes in the Veo scope (its envelope, its authentication): the key's own tasks,
  * newest first, paged by task id (`next` is the `after` of the next page), and one task.
  */
-export function taskListRoutes(app: FastifyInstance, deps: { readonly tasks: TaskService; readonly presenter: VeoPresenter }): void {
+export function taskListRoutes(app: FastifyInstance, deps: { readonly tasks: TaskService; readonly records: FinishedTaskRecords; readonly presenter: VeoPresenter }): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   routes.get('/tasks', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: "The key's own tasks, newest first", querystring: listQuerySchema } }, async (request) => {
     const { limit = 20, after } = request.query;
@@ -55,7 +56,7 @@ export function taskListRoutes(app: FastifyInstance, deps: { readonly tasks: Tas
     return success({ tasks: await Promise.all(page.tasks.map((task) => taskView(deps.presenter, task))), next: page.next });
   });
 
-  routes.get('/tasks/:taskId', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: 'One task, with its state, progress and method', params: z.object({ taskId: z.string() }) } }, async (request) =>
-    success(await taskView(deps.presenter, await requireOwnedTask(deps.tasks, request, request.params.taskId))),
+  routes.get('/tasks/:taskId', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: 'One task, with its state, progress and method', params: z.object({ taskId: z.string() }) } }, async (request, reply) =>
+    sendOwnedTask(deps, request, reply, 'veo.task', request.params.taskId, async (task) => success(await taskView(deps.presenter, task))),
   );
 }

@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ValidationError } from '../../domain/errors.js';
+import type { FinishedTaskRecords } from '../../services/finished-task-records.js';
 import type { CallbackService } from '../../services/callback-service.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { TaskService } from '../../services/task-service.js';
 import type { VideoExtensions } from '../../services/video-extensions.js';
-import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, requireOwnedTask } from '../auth.js';
+import { apiKeyOf, authenticateApiKeys, POLLED_ROUTE, sendOwnedTask } from '../auth.js';
 import { idempotencyHeaders, idempotencyOf } from '../idempotency.js';
 import { readJsonBodies } from '../json-bodies.js';
 import { checkMediaUrls } from '../media-urls.js';
@@ -31,6 +32,8 @@ import { veoResponses } from './veo-responses.js';
 export interface VeoRouteDependencies {
   readonly keys: KeyService;
   readonly tasks: TaskService;
+  /** The kept records of finished tasks that polling routes answer from. */
+  readonly records: FinishedTaskRecords;
   readonly extensions: VideoExtensions;
   readonly callbacks: CallbackService;
   readonly reads: ReadLimit;
@@ -140,7 +143,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   routes.get(
     '/veo/record-info',
     { ...polledRecordRoute, schema: { ...routeDocs.veo, summary: 'A task and its result', querystring: taskIdQuerySchema, response: veoResponses.recordInfo } },
-    async (request) => success(await deps.presenter.recordInfo(await requireOwnedTask(deps.tasks, request, request.query.taskId))),
+    async (request, reply) => sendOwnedTask(deps, request, reply, 'veo.record-info', request.query.taskId, async (task) => success(await deps.presenter.recordInfo(task))),
   );
 
   routes.get(

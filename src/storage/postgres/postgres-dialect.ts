@@ -65,6 +65,7 @@ export async function openPostgresDialect(url: string, options: PostgresDialectO
         await sql`select pg_notify(${channel}, '')`.execute(executor);
       },
       listen: (channel, onNotify) => listener.listen(channel, onNotify),
+      isListening: () => listener.isListening(),
     },
     writeTransaction: (work) => withTransactionRetries(() => db.transaction().setIsolationLevel('serializable').execute(work)),
     serialized(executor, name, work) {

@@ -31,6 +31,11 @@ export class PostgresListener {
     await this.#client?.query(`listen ${pg.escapeIdentifier(channel)}`).catch(() => {});
   }
 
+  /** Whether the connection is up and listening (notifications sent while it is not are missed). */
+  isListening(): boolean {
+    return this.#client !== undefined;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);

@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, sql } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement, sql } from 'kysely';
 import type { Database } from '../database-schema.js';
 import { migrateToLatest } from '../migrations.js';
 import type { StorageDialect } from '../storage-dialect.js';
+
+/** How long a change count read from the database is used before it is read again (no write of this process in between). */
+const READ_CHANGES_FRESH_MS = 5;
 
 /**
  * The embedded SQLite database in the data directory. WAL lets readers run beside the one
@@ -18,8 +21,28 @@ export async function openSqliteDialect(dataDir: string): Promise<StorageDialect
   connection.pragma('synchronous = NORMAL');
   connection.pragma('busy_timeout = 10000');
   connection.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+  // This process's own writes make the next question read the change count again (see readChangeCount).
+  let countIsFresh = false;
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection, () => (countIsFresh = false)) }) });
   await migrateUnderWriteLock(connection, db);
+  const changeCount = connection.prepare('select version from read_changes where id = 1').pluck();
+  // A reader on this one connection sees a write transaction's own uncommitted count; a rollback
+  // would take it back. Each rollback moves the high part instead, so the count never repeats.
+  let rollbacks = 0;
+  // Reading the count is a read transaction (a few microseconds): it is read again after any
+  // write of this process, and otherwise at most every READ_CHANGES_FRESH_MS, which bounds how
+  // long another process's change takes to be seen here.
+  let count = 0;
+  let countReadAt = 0;
+  const readChangeCount = () => {
+    const now = performance.now();
+    if (!countIsFresh || now - countReadAt >= READ_CHANGES_FRESH_MS) {
+      count = Number(changeCount.get());
+      countReadAt = now;
+      countIsFresh = true;
+    }
+    return rollbacks * 2 ** 32 + count;
+  };
   // The executors of write transactions under way: serialised work inside one needs no other.
   const inWriteTransaction = new WeakSet<Kysely<Database>>();
   // BEGIN IMMEDIATE takes the write lock up front: a transaction that reads (a balance, a
@@ -33,6 +56,7 @@ export async function openSqliteDialect(dataDir: string): Promise<StorageDialect
         await sql`commit`.execute(executor);
         return value;
       } catch (error) {
+        rollbacks++;
         await sql`rollback`.execute(executor);
         throw error;
       } finally {
@@ -43,6 +67,7 @@ export async function openSqliteDialect(dataDir: string): Promise<StorageDialect
     name: 'sqlite',
     capabilities: { skipLocked: false, concurrentWriters: false },
     db,
+    readChangeCount,
     writeTransaction,
     // One writer at a time: work that reads and then writes holds the write lock throughout.
     serialized: (executor, _name, work) =>
@@ -70,20 +95,37 @@ async function migrateUnderWriteLock(connection: SqliteDatabase.Database, db: Ky
 /**
  * Kysely prepares every statement anew; preparing costs more than running a primary-key
  * lookup. Segue's queries are a small fixed set, so their prepared statements are kept
- * (bounded, in case of an unforeseen variety of SQL texts).
+ * (bounded, in case of an unforeseen variety of SQL texts). A statement that writes (commit and
+ * rollback included) calls `onWrite` once it has run.
  */
-function withStatementCache(connection: SqliteDatabase.Database, limit = 512): KyselySqliteDatabase {
-  const statements = new Map<string, SqliteDatabase.Statement>();
+function withStatementCache(connection: SqliteDatabase.Database, onWrite: () => void, limit = 512): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
   return {
     close: () => connection.close(),
     prepare(sql: string) {
       let statement = statements.get(sql);
       if (!statement) {
         if (statements.size >= limit) statements.delete(statements.keys().next().value!);
-        statement = connection.prepare(sql);
+        statement = telling(connection.prepare(sql), onWrite);
         statements.set(sql, statement);
       }
       return statement;
+    },
+  };
+}
+
+function telling(statement: SqliteDatabase.Statement, onWrite: () => void): SqliteStatement {
+  if (statement.reader) return statement;
+  return {
+    reader: false,
+    all: (parameters) => statement.all(parameters),
+    iterate: (parameters) => statement.iterate(parameters),
+    run(parameters) {
+      try {
+        return statement.run(parameters);
+      } finally {
+        onWrite();
+      }
     },
   };
 }
