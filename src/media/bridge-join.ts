@@ -39,22 +39,35 @@ export async function lastFrame(
   aspectRatio: AspectRatio,
   workDir: string,
   signal: AbortSignal,
-  /** The source's picture length, when the caller probed it already (saves a probe). */
-  videoSeconds?: number,
+  /** The source's picture as the caller probed it already (saves a probe, and lets a 24 fps source be read from near its end). */
+  probed?: ProbedPicture,
 ): Promise<Buffer> {
   const output = path.join(workDir, 'last-frame.png');
-  await writeLastFrame(media, sourcePath, fitFilter(aspectRatio), output, signal, videoSeconds);
+  await writeLastFrame(media, sourcePath, fitFilter(aspectRatio), output, signal, probed);
   return fs.readFile(output);
 }
 
+/** What `writeLastFrame` can use of a probe the caller already made. */
+export interface ProbedPicture {
+  readonly durationSeconds: number;
+  readonly fps: number;
+  readonly declaredFps: number;
+}
+
 /**
- * Decodes the whole source through the same filter as the join (a seek would start the frame-rate
- * grid elsewhere and pick another frame); every frame overwrites the file, so the last one stays.
- * `videoSeconds` is the source's picture length when the caller probed it already.
+ * Writes the last frame of the source as the joined video shows it. A source at the output's
+ * constant frame rate goes through the frame-rate filter unchanged, so only its last seconds are
+ * decoded; any other is decoded whole through the same filter as the join (a seek would start
+ * the frame-rate grid elsewhere and pick another frame). Every frame overwrites the file, so the
+ * last one stays.
  */
-async function writeLastFrame(media: MediaTools, sourcePath: string, fit: string, output: string, signal: AbortSignal, videoSeconds?: number): Promise<void> {
-  const seconds = (videoSeconds ?? (await media.probe(sourcePath, { signal })).video!.durationSeconds).toFixed(6);
-  await media.ffmpeg(['-i', sourcePath, '-an', '-vf', `${fit},trim=duration=${seconds}`, '-update', '1', '-y', output], { signal });
+async function writeLastFrame(media: MediaTools, sourcePath: string, fit: string, output: string, signal: AbortSignal, probed?: ProbedPicture): Promise<void> {
+  const picture = probed ?? (await media.probe(sourcePath, { signal })).video!;
+  const seconds = picture.durationSeconds;
+  const onGrid = Math.abs(picture.fps - OUTPUT_FPS) < 0.001 && Math.abs(picture.declaredFps - OUTPUT_FPS) < 0.001;
+  const seek = onGrid && seconds > 3 ? ['-ss', (seconds - 2).toFixed(6)] : [];
+  const keep = seek.length > 0 ? 2 : seconds;
+  await media.ffmpeg([...seek, '-i', sourcePath, '-an', '-vf', `${fit},trim=duration=${keep.toFixed(6)}`, '-update', '1', '-y', output], { signal });
 }
 
 export interface BridgeJoinRequest {
@@ -140,7 +153,7 @@ export async function joinBridge(media: MediaTools, request: BridgeJoinRequest):
  */
 async function seamDifference(media: MediaTools, request: BridgeJoinRequest, fit: string): Promise<{ psnr: number; lastFramePath: string }> {
   const last = path.join(request.workDir, 'seam-last.png');
-  await writeLastFrame(media, request.sourcePath, fit, last, request.signal, request.source.video!.durationSeconds);
+  await writeLastFrame(media, request.sourcePath, fit, last, request.signal, request.source.video!);
   const stats = path.join(request.workDir, 'seam-psnr.log');
   await media.ffmpeg(
     [
