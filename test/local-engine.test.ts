@@ -7,7 +7,7 @@ import { ValidationError } from '../src/domain/errors.js';
 import { seededRandom } from '../src/providers/local/seeded-random.js';
 import { watermarkFilter } from '../src/media/watermark-filter.js';
 import { download, freePort } from './helpers/http-client.js';
-import { framePsnr, largestStep, media, monoSamples } from './helpers/media-checks.js';
+import { frameHashes, framePsnr, largestStep, media, monoSamples } from './helpers/media-checks.js';
 import { startTestSegue, temporaryDirectory, type TestSegue } from './helpers/test-segue.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -208,4 +208,42 @@ test('upgrades: 1080p and 4K as tasks of their own, processing answers, results,
   } finally {
     await receiver.close();
   }
+});
+
+test('a second extension of the same source reuses its kept analysis and gives the same frames', async () => {
+  const post = async (url: string, body: unknown) =>
+    (await (await fetch(`${base}${url}`, { method: 'POST', headers: harness.headers, body: JSON.stringify(body) })).json()) as any;
+  const finished = async (taskId: string) => {
+    const task = await waitFor(`task ${taskId}`, async () => {
+      const current = await harness.segue.storage.tasks.findById(taskId);
+      return current?.state === 'succeeded' || current?.state === 'failed' ? current : undefined;
+    }, { timeoutMs: 120_000 });
+    assert.equal(task.state, 'succeeded', task.failure?.message);
+    return task;
+  };
+  const kept = path.join(harness.dataDir, 'work', 'kept', 'texture-analysis');
+  const keptFiles = () => (fs.existsSync(kept) ? fs.readdirSync(kept).filter((name) => name.endsWith('.distances')) : []);
+  const before = keptFiles();
+  const generated = await post('/api/v1/veo/generate', { prompt: 'a lantern sways', model: 'veo3', seeds: 51515 });
+  await finished(generated.data.taskId);
+
+  const extendOnce = async () => {
+    const extended = await post('/api/v1/veo/extend', { taskId: generated.data.taskId, prompt: 'it goes on', seeds: 61616 });
+    assert.equal(extended.code, 200, extended.msg);
+    return finished(extended.data.taskId);
+  };
+  const first = await extendOnce();
+  assert.equal(first.engineDetails?.['method'], 'video_texture', JSON.stringify(first.engineDetails));
+  assert.equal(first.engineDetails?.['analysis'], 'computed');
+  const added = keptFiles().filter((name) => !before.includes(name));
+  assert.equal(added.length, 1, 'the analysis of the source was kept, once');
+  const keptFile = path.join(kept, added[0]!);
+  const keptBytes = fs.readFileSync(keptFile);
+
+  const second = await extendOnce();
+  assert.equal(second.engineDetails?.['analysis'], 'kept', 'the second extension read the kept analysis instead of analysing again');
+  assert.deepEqual(keptFiles().filter((name) => !before.includes(name)), added, 'nothing new was kept');
+  assert.deepEqual(fs.readFileSync(keptFile), keptBytes);
+  const framesOf = (task: typeof first) => frameHashes(path.join(harness.dataDir, 'blobs', task.result!.segmentKey!));
+  assert.deepEqual(await framesOf(second), await framesOf(first), 'the kept analysis gives the frames a fresh one gave');
 });

@@ -19,10 +19,15 @@ test('a sweep removes what dead workers and old requests left, and keeps the wor
     fs.mkdirSync(legacy);
     const past = new Date(clock - 2 * 3_600_000);
     fs.utimesSync(legacy, past, past);
+    const kept = scratch.keptDirectory('texture-analysis');
+    fs.mkdirSync(kept, { recursive: true });
+    fs.writeFileSync(path.join(kept, 'old.distances'), 'x');
+    fs.utimesSync(path.dirname(kept), past, past);
 
     const removed = await scratch.sweep(async () => new Set(['worker-1-aaaaaa']), 3_600_000);
     assert.equal(removed, 2, 'the dead worker directory and the old legacy entry');
-    assert.deepEqual(fs.readdirSync(directory).sort(), [path.basename(live), path.basename(freshRequestFile)].sort());
+    assert.deepEqual(fs.readdirSync(directory).sort(), [path.basename(live), path.basename(freshRequestFile), 'kept'].sort());
+    assert.ok(fs.existsSync(path.join(kept, 'old.distances')), 'files kept across jobs are left alone, however old');
   } finally {
     fs.rmSync(directory, { recursive: true, force: true });
   }

@@ -10,6 +10,7 @@ import { sweepExpired } from '../engine/maintenance/sweep-expired.js';
 import { failTaskAfterExhaustion, pollTask, startTask } from '../engine/runner/task-jobs.js';
 import { allJobKinds, type JobKind, taskJobKey } from '../jobs/job-kinds.js';
 import { Worker } from '../jobs/worker.js';
+import { TextureAnalysisCache } from '../providers/local/texture-analysis.js';
 import { LocalRenderer } from '../providers/local/local-renderer.js';
 import { renderLocal } from '../providers/local/render-local-job.js';
 import type { SegueCore } from './segue-core.js';
@@ -31,7 +32,11 @@ export function workerKinds(names: readonly string[] | undefined, source: string
 /** The job worker over the core: every handler wired to its owner, claiming only `kinds`. */
 export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobKinds): Worker {
   const { config, storage, providers, lifecycle, blobs, media, scratch, outbound, links, presenter, placement, clock, now } = core;
-  const renderer = new LocalRenderer(media, outbound, { mediaMaxBytes: config.mediaMaxBytes, mediaTimeoutMs: config.mediaTimeoutMs });
+  const renderer = new LocalRenderer(media, outbound, {
+    mediaMaxBytes: config.mediaMaxBytes,
+    mediaTimeoutMs: config.mediaTimeoutMs,
+    analysisCache: new TextureAnalysisCache(scratch.keptDirectory('texture-analysis')),
+  });
   const fetchVideo = (url: string, destination: string, signal: AbortSignal) =>
     outbound.download(url, destination, { maxBytes: config.mediaMaxBytes, timeoutMs: config.mediaTimeoutMs, signal }).then(() => undefined);
   const taskDeps = {

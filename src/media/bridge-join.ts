@@ -33,20 +33,41 @@ function fitFilter(aspectRatio: AspectRatio): string {
 }
 
 /** The last frame of the source as the joined video shows it, as a PNG: what a bridge sends to image-to-video. */
-export async function lastFrame(media: MediaTools, sourcePath: string, aspectRatio: AspectRatio, workDir: string, signal: AbortSignal): Promise<Buffer> {
+export async function lastFrame(
+  media: MediaTools,
+  sourcePath: string,
+  aspectRatio: AspectRatio,
+  workDir: string,
+  signal: AbortSignal,
+  /** The source's picture as the caller probed it already (saves a probe, and lets a 24 fps source be read from near its end). */
+  probed?: ProbedPicture,
+): Promise<Buffer> {
   const output = path.join(workDir, 'last-frame.png');
-  await writeLastFrame(media, sourcePath, fitFilter(aspectRatio), output, signal);
+  await writeLastFrame(media, sourcePath, fitFilter(aspectRatio), output, signal, probed);
   return fs.readFile(output);
 }
 
+/** What `writeLastFrame` can use of a probe the caller already made. */
+export interface ProbedPicture {
+  readonly durationSeconds: number;
+  readonly fps: number;
+  readonly declaredFps: number;
+}
+
 /**
- * Decodes the whole source through the same filter as the join (a seek would start the frame-rate
- * grid elsewhere and pick another frame); every frame overwrites the file, so the last one stays.
+ * Writes the last frame of the source as the joined video shows it. A source at the output's
+ * constant frame rate goes through the frame-rate filter unchanged, so only its last seconds are
+ * decoded; any other is decoded whole through the same filter as the join (a seek would start
+ * the frame-rate grid elsewhere and pick another frame). Every frame overwrites the file, so the
+ * last one stays.
  */
-async function writeLastFrame(media: MediaTools, sourcePath: string, fit: string, output: string, signal: AbortSignal): Promise<void> {
-  const probe = await media.probe(sourcePath, { signal });
-  const seconds = probe.video!.durationSeconds.toFixed(6);
-  await media.ffmpeg(['-i', sourcePath, '-an', '-vf', `${fit},trim=duration=${seconds}`, '-update', '1', '-y', output], { signal });
+async function writeLastFrame(media: MediaTools, sourcePath: string, fit: string, output: string, signal: AbortSignal, probed?: ProbedPicture): Promise<void> {
+  const picture = probed ?? (await media.probe(sourcePath, { signal })).video!;
+  const seconds = picture.durationSeconds;
+  const onGrid = Math.abs(picture.fps - OUTPUT_FPS) < 0.001 && Math.abs(picture.declaredFps - OUTPUT_FPS) < 0.001;
+  const seek = onGrid && seconds > 3 ? ['-ss', (seconds - 2).toFixed(6)] : [];
+  const keep = seek.length > 0 ? 2 : seconds;
+  await media.ffmpeg([...seek, '-i', sourcePath, '-an', '-vf', `${fit},trim=duration=${keep.toFixed(6)}`, '-update', '1', '-y', output], { signal });
 }
 
 export interface BridgeJoinRequest {
@@ -106,31 +127,42 @@ export async function joinBridge(media: MediaTools, request: BridgeJoinRequest):
     ? `[1:a]aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo,apad,atrim=start=${FIRST_FRAME_SECONDS}:duration=${clipAudioSeconds},asetpts=N/SR/TB[ga];`
     : `anullsrc=r=${AUDIO_SAMPLE_RATE}:cl=stereo,atrim=0:${clipAudioSeconds}[ga];`;
   const audio = `${sourceAudio}${clipAudio}[sa][ga]acrossfade=d=${AUDIO_FADE_SECONDS}:c1=qsin:c2=qsin[a]`;
+  // One run writes the whole video and the new seconds alone, both from the same frames and
+  // sound (so the two agree frame for frame), without decoding the joined result again.
+  const segmentSplit =
+    `;[v]split[vwhole][vnew];[vnew]trim=start=${s},setpts=PTS-STARTPTS[vsegment]` +
+    `;[a]asplit[awhole][anew];[anew]atrim=start=${s},asetpts=PTS-STARTPTS[asegment]`;
   await media.ffmpeg(
     [
       '-i', request.sourcePath, '-i', request.clipPath, ...heldInput,
-      '-filter_complex', `${video};${audio}`,
-      '-map', '[v]', '-map', '[a]',
+      '-filter_complex', `${video};${audio}${segmentSplit}`,
+      '-map', '[vwhole]', '-map', '[awhole]',
       ...videoEncoderArgs(OUTPUT_FPS), ...audioEncoderArgs, ...containerArgs, '-y', request.outputPath,
+      '-map', '[vsegment]', '-map', '[asegment]',
+      ...videoEncoderArgs(OUTPUT_FPS), ...audioEncoderArgs, ...containerArgs, '-y', request.segmentOutputPath,
     ],
-    { signal, cwd: workDir },
-  );
-  // The new seconds alone, cut from the joined video (so the two agree frame for frame).
-  await media.ffmpeg(
-    ['-ss', s, '-i', request.outputPath, ...videoEncoderArgs(OUTPUT_FPS), ...audioEncoderArgs, ...containerArgs, '-y', request.segmentOutputPath],
     { signal, cwd: workDir },
   );
   return { seamPsnr: Math.round(seamPsnr * 100) / 100, crossfadeFrames: Math.round(fade * OUTPUT_FPS) };
 }
 
-/** PSNR between the source's last frame and the clip's second (its first new) frame, both fitted. */
+/**
+ * PSNR between the source's last frame and the clip's second (its first new) frame, both fitted:
+ * the last frame is kept (a visible seam fades from it), the clip's frame is compared in the
+ * same run that picks it.
+ */
 async function seamDifference(media: MediaTools, request: BridgeJoinRequest, fit: string): Promise<{ psnr: number; lastFramePath: string }> {
   const last = path.join(request.workDir, 'seam-last.png');
-  const first = path.join(request.workDir, 'seam-first.png');
-  await writeLastFrame(media, request.sourcePath, fit, last, request.signal);
-  await media.ffmpeg(['-i', request.clipPath, '-vf', `${fit},select=eq(n\\,1)`, '-vsync', '0', '-frames:v', '1', '-y', first], { signal: request.signal });
+  await writeLastFrame(media, request.sourcePath, fit, last, request.signal, request.source.video!);
   const stats = path.join(request.workDir, 'seam-psnr.log');
-  await media.ffmpeg(['-i', last, '-i', first, '-lavfi', `psnr=stats_file=${path.basename(stats)}`, '-f', 'null', '-'], { signal: request.signal, cwd: request.workDir });
+  await media.ffmpeg(
+    [
+      '-i', last, '-i', request.clipPath,
+      '-filter_complex', `[1:v]${fit},select=eq(n\\,1),setpts=PTS-STARTPTS,format=rgb24[first];[0:v]setpts=PTS-STARTPTS,format=rgb24[last];[last][first]psnr=stats_file=${path.basename(stats)}`,
+      '-frames:v', '1', '-f', 'null', '-',
+    ],
+    { signal: request.signal, cwd: request.workDir },
+  );
   const value = /psnr_avg:(\S+)/.exec(await fs.readFile(stats, 'utf8'))?.[1];
   return { psnr: value === undefined || value === 'inf' ? Infinity : Number(value), lastFramePath: last };
 }

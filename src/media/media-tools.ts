@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { runProcess, type RunOptions } from './process-runner.js';
+import { type RunningProcess, runProcess, type RunOptions, startProcess } from './process-runner.js';
 
 const require = createRequire(import.meta.url);
 
@@ -22,6 +22,8 @@ export interface MediaInfo {
     readonly timeBase: string;
     /** Stored turned by 90°: `width` and `height` are already as displayed. */
     readonly rotated: boolean;
+    /** The codec extradata as ffprobe prints it (for H.264 in MP4: the SPS/PPS); read with the probe. */
+    readonly extradata?: string;
   } | null;
   readonly audio: {
     readonly codec: string;
@@ -60,12 +62,27 @@ export class MediaTools {
     });
   }
 
-  /** Reads a file's container and first video and audio streams. Throws MediaProcessError if unreadable. */
+  /**
+   * Runs ffmpeg with its standard input and output streamed by the caller (raw frames in or
+   * out), under the same timeout and abort rules.
+   */
+  ffmpegProcess(args: readonly string[], options: Partial<RunOptions> = {}): RunningProcess {
+    return startProcess(this.ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], {
+      timeoutMs: options.timeoutMs ?? this.defaultTimeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
+  }
+
+  /**
+   * Reads a file's container and first video and audio streams (with the video's codec
+   * extradata, so a join plan needs no second look). Throws MediaProcessError if unreadable.
+   */
   async probe(filePath: string, options: { signal?: AbortSignal } = {}): Promise<MediaInfo> {
     const output = await runProcess(
       this.ffprobePath,
       [
-        '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', filePath,
+        '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-show_data', filePath,
       ],
       { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) },
     );
@@ -103,6 +120,7 @@ export class MediaTools {
             pixelFormat: String(video['pix_fmt'] ?? ''),
             sampleAspectRatio: String(video['sample_aspect_ratio'] ?? '1:1'),
             timeBase: String(video['time_base'] ?? ''),
+            extradata: String(video['extradata'] ?? ''),
           }
         : null,
       audio: audio
@@ -134,6 +152,25 @@ export class MediaTools {
       .map((line) => Number.parseInt(line, 10))
       .filter((value) => Number.isFinite(value));
     return { first: times[0], around: times.slice(1) };
+  }
+
+  /**
+   * `count` stereo samples at `sampleRate` of the first audio stream from sample `from` on, as
+   * interleaved floats (zeros past its end). An accurate seek: within a hundred-thousandth of
+   * decoding from the start, and it costs the samples read, not the file's length.
+   */
+  async audioSamples(filePath: string, range: { from: number; count: number; sampleRate: number }, signal?: AbortSignal): Promise<Float32Array> {
+    const raw = await this.ffmpeg(
+      [
+        '-ss', (range.from / range.sampleRate).toFixed(9), '-i', filePath, '-vn', '-map', '0:a:0',
+        '-af', `aformat=sample_rates=${range.sampleRate}:channel_layouts=stereo,atrim=end_sample=${range.count}`, '-f', 'f32le', '-',
+      ],
+      signal ? { signal } : {},
+    );
+    const samples = new Float32Array(range.count * 2);
+    const floats = Math.min(Math.floor(raw.length / 4), samples.length);
+    samples.set(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + floats * 4)));
+    return samples;
   }
 
   /** The first video stream's codec extradata (for H.264 in MP4: the SPS/PPS), as ffprobe prints it. */

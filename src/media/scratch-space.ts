@@ -3,6 +3,8 @@ import path from 'node:path';
 
 /** Marks the owner part of a work directory's name: `<owner>~<label>-XXXXXX`. */
 const ownerSeparator = '~';
+/** The one entry sweeps leave alone: files kept across jobs (each user bounds its own). */
+const keptEntry = 'kept';
 /** The owner of files that belong to a request, not to a job (imports being checked, images being fetched). */
 const requestOwner = 'request';
 
@@ -23,6 +25,14 @@ export class ScratchSpace {
   async createFor(owner: string, label: string): Promise<string> {
     await fs.mkdir(this.directory, { recursive: true });
     return fs.mkdtemp(path.join(this.directory, `${safeName(owner)}${ownerSeparator}${safeName(label)}-`));
+  }
+
+  /**
+   * A directory for files kept across jobs (e.g. analyses of sources that later extensions
+   * reuse): never swept; whoever keeps files there bounds them.
+   */
+  keptDirectory(name: string): string {
+    return path.join(this.directory, keptEntry, safeName(name));
   }
 
   /** A path for a short-lived file of a request (removed by its request, or swept when old). */
@@ -60,6 +70,7 @@ export class ScratchSpace {
     const alive = await liveOwners();
     let removed = 0;
     for (const name of entries) {
+      if (name === keptEntry) continue;
       const owner = name.includes(ownerSeparator) ? name.slice(0, name.indexOf(ownerSeparator)) : requestOwner;
       const entryPath = path.join(this.directory, name);
       if (owner === requestOwner) {

@@ -143,9 +143,13 @@ async function joinNewSeconds(deps: IngestDependencies, task: Task, clipPath: st
     workDir,
     signal,
   });
-  const info = await deps.media.probe(videoPath, { signal });
+  // The joined length is known (source + the new seconds): the probe and the poster run side by side.
   const posterPath = path.join(workDir, 'poster.jpg');
-  await deps.media.ffmpeg(['-ss', String(Math.min(1, info.durationSeconds / 2)), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath], { signal });
+  const posterAt = Math.min(1, (source.video!.durationSeconds + EXTENSION_SECONDS) / 2);
+  const [info] = await Promise.all([
+    deps.media.probe(videoPath, { signal }),
+    deps.media.ffmpeg(['-ss', String(posterAt), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath], { signal }),
+  ]);
   return { files: { videoPath, segmentPath, posterPath, info }, seam };
 }
 

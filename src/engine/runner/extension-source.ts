@@ -47,7 +47,7 @@ export async function resolveExtensionSource(tools: SourceTools, task: Task, wor
     const info = await tools.media.probe(sourcePath, { signal }).catch(() => undefined);
     if (!info?.video) throw new MediaError('the source video is not readable');
     const aspectRatio = nearestAspectRatio(info.video);
-    const frame = await lastFrame(tools.media, sourcePath, aspectRatio, workDir, signal);
+    const frame = await lastFrame(tools.media, sourcePath, aspectRatio, workDir, signal, info.video);
     return { ...source, link: await tools.linkTo(key), bridge: { frame: { bytes: frame, mimeType: 'image/png' }, aspectRatio } };
   } finally {
     await fs.rm(workDir, { recursive: true, force: true });

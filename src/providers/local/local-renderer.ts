@@ -10,8 +10,10 @@ import type { SafeHttpClient } from '../../net/safe-http.js';
 import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from '../../media/output-format.js';
 import { ambientAudioSource, proceduralSceneSource } from './scene-graphs.js';
 import { between, seededRandom } from './seeded-random.js';
-import { assemble, type JoinPlan, planJoin, targetAspectRatio } from './stitcher.js';
-import { renderTextureSegment } from './texture-renderer.js';
+import { encodeSegment, type EncodedSegment, type SegmentSound } from './segment-encoder.js';
+import { assemble, type JoinPlan, planJoin, prepareJoinParts, targetAspectRatio } from './stitcher.js';
+import type { TextureAnalysisCache } from './texture-analysis.js';
+import { renderTextureSegment, spliceLead } from './texture-renderer.js';
 import { watermarkFilter } from '../../media/watermark-filter.js';
 
 /** Files a render leaves in its work directory, ready to be moved into the blob store. */
@@ -38,15 +40,19 @@ export interface GenerateRequest {
 export interface ExtendRequest {
   readonly seed: number;
   readonly sourcePath: string;
+  /** The source's blob key, when it has one: its analysis is kept under it for later extensions. */
+  readonly sourceKey?: string | undefined;
   readonly aspectRatio: AspectRatio | 'auto';
   readonly generateAudio: boolean;
   /** Drawn on the new seconds; the source keeps its pictures (and stream copy stays possible). */
   readonly watermark: string | null;
 }
 
-interface RenderLimits {
+interface RenderOptions {
   readonly mediaMaxBytes: number;
   readonly mediaTimeoutMs: number;
+  /** Where the analyses of sources are kept between extensions (none: every extension analyses). */
+  readonly analysisCache?: TextureAnalysisCache | undefined;
 }
 
 const imageFormats = /^(png_pipe|jpeg_pipe|webp_pipe|bmp_pipe|gif|tiff_pipe|image2|mjpeg)$/;
@@ -56,7 +62,7 @@ export class LocalRenderer {
   constructor(
     private readonly media: MediaTools,
     private readonly http: SafeHttpClient,
-    private readonly limits: RenderLimits,
+    private readonly options: RenderOptions,
   ) {}
 
   async generate(request: GenerateRequest, workDir: string, signal: AbortSignal): Promise<RenderOutput> {
@@ -105,17 +111,25 @@ export class LocalRenderer {
   /**
    * Extension: the source goes on with its own material (Video Textures), or — too short or too
    * static to loop — with its camera motion; then it is joined to the source, by stream copy
-   * where the source allows it.
+   * where the source allows it. The processes: one probe, one analysis decode (none when the
+   * source's analysis is kept), one decoder streaming into one encoder (the new seconds, their
+   * sound and the splice's tail), one join, and the poster — the small ones run beside the
+   * large ones.
    */
   async extend(request: ExtendRequest, workDir: string, signal: AbortSignal): Promise<RenderOutput> {
     const source = await this.inspect(request.sourcePath, signal);
     if (!source.video) throw new MediaError('the source has no video stream');
     const plan = await planJoin(this.media, request.sourcePath, source, targetAspectRatio(source, request.aspectRatio), workDir, signal);
+    const parts = prepareJoinParts(this.media, request.sourcePath, source, plan, workDir, signal);
+    parts.catch(() => undefined);
     const withAudio = source.audio !== null || request.generateAudio;
     const watermark = request.watermark ? await watermarkFilter(request.watermark, workDir, plan.height) : null;
     const texture = await renderTextureSegment(
       this.media,
-      { sourcePath: request.sourcePath, source, plan, seed: request.seed, withAudio, watermark },
+      {
+        sourcePath: request.sourcePath, source, plan, seed: request.seed, withAudio, watermark,
+        analysisCache: this.options.analysisCache, sourceKey: request.sourceKey,
+      },
       workDir,
       signal,
     );
@@ -126,27 +140,28 @@ export class LocalRenderer {
             details: { method: 'camera_motion_continuation', fallbackReason: texture.fallback },
           }
         : texture;
-    const { segmentVideoPath, segmentAudioPath } = segment;
 
     const videoPath = path.join(workDir, 'video.mp4');
-    const segmentPath = path.join(workDir, 'segment.mp4');
     await assemble(this.media, {
       sourcePath: request.sourcePath,
       source,
       plan,
-      segmentVideoPath,
-      segmentAudioPath,
+      parts: await parts,
+      segmentPath: segment.segmentPath,
+      segmentAudioPath: segment.segmentAudioPath,
+      tailAudioPath: segment.tailAudioPath,
       outputPath: videoPath,
-      segmentOutputPath: segmentPath,
       workDir,
       signal,
     });
-    return this.finish(videoPath, segmentPath, workDir, signal, {
+    const expectedSeconds = source.video.durationSeconds + EXTENSION_SECONDS;
+    return this.finish(videoPath, segment.segmentPath, workDir, signal, {
       ...segment.details,
       sourceSeconds: source.video.durationSeconds,
       stitch: plan.mode,
       stitchReason: plan.reason,
-    });
+      audioJoin: plan.mode === 're_encode' || !withAudio ? (withAudio ? 're_encode' : 'none') : segment.tailAudioPath ? 'splice' : 're_encode',
+    }, expectedSeconds);
   }
 
   /**
@@ -162,9 +177,11 @@ export class LocalRenderer {
     watermark: string | null,
     workDir: string,
     signal: AbortSignal,
-  ): Promise<{ segmentVideoPath: string; segmentAudioPath: string | null }> {
+  ): Promise<EncodedSegment> {
     const { width, height, fps } = plan;
     const lastFrame = path.join(workDir, 'last-frame.png');
+    const sound = withAudio ? this.cameraMotionSound(request, source, plan, signal) : Promise.resolve(null);
+    sound.catch(() => undefined);
     await this.media.ffmpeg(
       ['-sseof', '-1', '-i', request.sourcePath, '-an', ...(plan.sourceFilter ? ['-vf', plan.sourceFilter] : []), '-update', '1', lastFrame],
       { signal },
@@ -174,35 +191,44 @@ export class LocalRenderer {
     const focusX = between(random, 0.3, 0.7);
     const focusY = between(random, 0.35, 0.65);
     const frames = Math.round(EXTENSION_SECONDS * fps);
-    const segmentVideoPath = path.join(workDir, 'segment-video.mp4');
     // zoompan works on whole pixels; zooming a 2× upscale halves the visible stepping.
-    await this.media.ffmpeg(
-      [
-        '-i', lastFrame,
-        '-vf',
+    return encodeSegment(this.media, {
+      plan,
+      videoInput: ['-i', lastFrame],
+      videoFilter:
         `scale=${width * 2}:${height * 2}:flags=lanczos,` +
-          `zoompan=z='1+${zoomPerSecond}*on/${fps}':x='(iw-iw/zoom)*${focusX}':y='(ih-ih/zoom)*${focusY}':` +
-          `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,${watermark ? `${watermark},` : ''}format=yuv420p`,
-        ...videoEncoderArgs(fps), '-frames:v', String(frames),
-        ...(plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : []),
-        ...containerArgs, segmentVideoPath,
-      ],
-      { signal, cwd: workDir },
-    );
-    if (!withAudio) return { segmentVideoPath, segmentAudioPath: null };
-    const segmentAudioPath = path.join(workDir, 'segment-audio.wav');
-    const sound = source.audio
-      ? ['-sseof', `-${EXTENSION_SECONDS}`, '-i', request.sourcePath, '-map', '0:a:0']
-      : ['-f', 'lavfi', '-i', ambientAudioSource(request.seed, EXTENSION_SECONDS)];
-    await this.media.ffmpeg(
-      [
-        ...sound,
-        '-af', `aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo,afade=t=in:d=0.04,apad,atrim=0:${EXTENSION_SECONDS}`,
-        '-c:a', 'pcm_s16le', segmentAudioPath,
-      ],
-      { signal },
-    );
-    return { segmentVideoPath, segmentAudioPath };
+        `zoompan=z='1+${zoomPerSecond}*on/${fps}':x='(iw-iw/zoom)*${focusX}':y='(ih-ih/zoom)*${focusY}':` +
+        `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,${watermark ? `${watermark},` : ''}format=yuv420p`,
+      frames,
+      sound: await sound,
+      workDir,
+      signal,
+    });
+  }
+
+  /** The camera-motion segment's sound: the source's last seconds again (faded in), or a seeded pad. */
+  private async cameraMotionSound(request: ExtendRequest, source: MediaInfo, plan: JoinPlan, signal: AbortSignal): Promise<SegmentSound> {
+    const total = Math.round(EXTENSION_SECONDS * AUDIO_SAMPLE_RATE);
+    const seamSample = Math.round(source.video!.durationSeconds * AUDIO_SAMPLE_RATE);
+    const from = Math.max(0, seamSample - total);
+    const tail = source.audio
+      ? await this.media.audioSamples(request.sourcePath, { from, count: seamSample - from, sampleRate: AUDIO_SAMPLE_RATE }, signal)
+      : null;
+    let samples: Float32Array;
+    if (tail) {
+      samples = new Float32Array(total * 2);
+      samples.set(tail.subarray(0, samples.length));
+      const fadeIn = Math.round(0.04 * AUDIO_SAMPLE_RATE);
+      for (let s = 0; s < fadeIn; s++) for (let channel = 0; channel < 2; channel++) samples[s * 2 + channel]! *= s / fadeIn;
+    } else {
+      const raw = await this.media.ffmpeg(
+        ['-f', 'lavfi', '-i', ambientAudioSource(request.seed, EXTENSION_SECONDS), '-af', `aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo,apad,atrim=end_sample=${total}`, '-f', 'f32le', '-'],
+        { signal },
+      );
+      samples = new Float32Array(total * 2);
+      samples.set(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + Math.min(raw.length, total * 8))));
+    }
+    return { samples, spliceLead: tail ? spliceLead(tail, seamSample - from, plan) : null };
   }
 
   /**
@@ -232,8 +258,8 @@ export class LocalRenderer {
   /** Downloads a video to extend (http(s) or data:), refusing what is not a readable video. */
   async importVideo(url: string, destination: string, signal: AbortSignal): Promise<MediaInfo> {
     await this.http.download(url, destination, {
-      maxBytes: this.limits.mediaMaxBytes,
-      timeoutMs: this.limits.mediaTimeoutMs,
+      maxBytes: this.options.mediaMaxBytes,
+      timeoutMs: this.options.mediaTimeoutMs,
       signal,
     });
     return this.inspect(destination, signal);
@@ -244,8 +270,8 @@ export class LocalRenderer {
     for (const [index, url] of urls.entries()) {
       const imagePath = path.join(workDir, `image-${index}`);
       await this.http.download(url, imagePath, {
-        maxBytes: this.limits.mediaMaxBytes,
-        timeoutMs: this.limits.mediaTimeoutMs,
+        maxBytes: this.options.mediaMaxBytes,
+        timeoutMs: this.options.mediaTimeoutMs,
         signal,
       });
       const info = await this.inspect(imagePath, signal);
@@ -268,19 +294,23 @@ export class LocalRenderer {
     }
   }
 
+  /** Probes the result and takes its poster; beside each other when the length is known already. */
   private async finish(
     videoPath: string,
     segmentPath: string | null,
     workDir: string,
     signal: AbortSignal,
     details: Record<string, unknown>,
+    expectedSeconds?: number,
   ): Promise<RenderOutput> {
-    const info = await this.media.probe(videoPath, { signal });
     const posterPath = path.join(workDir, 'poster.jpg');
-    await this.media.ffmpeg(
-      ['-ss', String(Math.min(1, info.durationSeconds / 2)), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath],
-      { signal },
-    );
+    const poster = (seconds: number) =>
+      this.media.ffmpeg(['-ss', String(Math.min(1, seconds / 2)), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath], { signal });
+    const [info] = await Promise.all([
+      this.media.probe(videoPath, { signal }),
+      ...(expectedSeconds !== undefined ? [poster(expectedSeconds)] : []),
+    ]);
+    if (expectedSeconds === undefined) await poster(info.durationSeconds);
     await fs.access(posterPath);
     return { videoPath, segmentPath, posterPath, info, details: { engine: 'local', ...details } };
   }

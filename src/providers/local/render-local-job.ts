@@ -58,12 +58,15 @@ export async function renderLocal(deps: RenderDependencies, { taskId }: { taskId
   await deps.onRendered(taskId);
 }
 
-/** The video an extension continues: its parent's result, or a video imported for it. */
-async function extensionSource(deps: RenderDependencies, task: Task, workDir: string, signal: AbortSignal): Promise<string> {
+/**
+ * The video an extension continues: its parent's result, or a video imported for it; with its
+ * blob key when it is stored (a link's video is not, and its analysis is not kept).
+ */
+async function extensionSource(deps: RenderDependencies, task: Task, workDir: string, signal: AbortSignal): Promise<{ path: string; key: string | undefined }> {
   if (task.parentTaskId) {
     const parent = await deps.tasks.findById(task.parentTaskId);
     if (!parent?.result) throw new MediaError('the source video is no longer available');
-    return storedSource(deps, parent.result.videoKey, workDir);
+    return { path: await storedSource(deps, parent.result.videoKey, workDir), key: parent.result.videoKey };
   }
   const { sourceVideoKey, sourceVideoUrl } = task.parameters;
   let sourcePath: string;
@@ -78,7 +81,7 @@ async function extensionSource(deps: RenderDependencies, task: Task, workDir: st
     throw new MediaError('the extension has no source video');
   }
   checkExtendableSource(sourceFacts(info.video));
-  return sourcePath;
+  return { path: sourcePath, key: sourceVideoKey ?? undefined };
 }
 
 /** A stored video brought into the render's work directory (ffmpeg reads local files only). */
@@ -96,9 +99,13 @@ async function render(deps: RenderDependencies, taskId: string, workDir: string,
     if (task.operation === 'generate') {
       output = await deps.renderer.generate({ ...task.parameters, seed: task.seed }, workDir, signal);
     } else if (task.operation === 'extend') {
-      const sourcePath = await extensionSource(deps, task, workDir, signal);
+      const source = await extensionSource(deps, task, workDir, signal);
       const { aspectRatio, generateAudio, watermark } = task.parameters;
-      output = await deps.renderer.extend({ seed: task.seed, sourcePath, aspectRatio, generateAudio, watermark }, workDir, signal);
+      output = await deps.renderer.extend(
+        { seed: task.seed, sourcePath: source.path, sourceKey: source.key, aspectRatio, generateAudio, watermark },
+        workDir,
+        signal,
+      );
     } else {
       const parent = task.parentTaskId ? await deps.tasks.findById(task.parentTaskId) : undefined;
       if (!parent?.result) throw new MediaError('the source video is no longer available');

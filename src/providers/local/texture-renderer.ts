@@ -1,132 +1,213 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
 import { EXTENSION_SECONDS } from '../../domain/task.js';
 import type { MediaInfo, MediaTools } from '../../media/media-tools.js';
-import { AUDIO_SAMPLE_RATE, containerArgs, videoEncoderArgs } from '../../media/output-format.js';
-import type { JoinPlan } from './stitcher.js';
+import { AUDIO_SAMPLE_RATE } from '../../media/output-format.js';
+import { encodeSegment, type EncodedSegment } from './segment-encoder.js';
+import { AAC_FRAME, type JoinPlan } from './stitcher.js';
+import { ANALYSED_SECONDS, type AnalysisWindow, analyseWindow, analysisKey, type TextureAnalysisCache } from './texture-analysis.js';
 import { framesOf, planVideoTexture, type TexturePlan } from './video-texture.js';
 
-/** How much of the source's end is analysed: enough material to loop, bounded work. */
-const ANALYSED_SECONDS = 10;
-const ANALYSIS_LONG_SIDE = 48;
 const AUDIO_FADE_SECONDS = 0.012;
 
-export interface TextureSegment {
-  readonly segmentVideoPath: string;
-  readonly segmentAudioPath: string | null;
+export interface TextureSegment extends EncodedSegment {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
+export interface TextureRequest {
+  readonly sourcePath: string;
+  readonly source: MediaInfo;
+  readonly plan: JoinPlan;
+  readonly seed: number;
+  readonly withAudio: boolean;
+  readonly watermark: string | null;
+  /** Kept analyses, and the source's blob key to find its own (absent: analysed afresh, not kept). */
+  readonly analysisCache?: TextureAnalysisCache | undefined;
+  readonly sourceKey?: string | undefined;
+}
+
 /**
- * The picture-making half of Video Textures: decodes the analysed window small and grey,
- * plans the walk, then builds the new seconds from the source's own frames (cross-fading a
- * few frames at each jump) and its own sound (following the same jumps with short
- * cross-fades). Returns undefined, with the reason, when the source cannot be looped.
+ * The picture-making half of Video Textures: the window's analysis (kept per source), the walk
+ * planned from it, then the new seconds built from the source's own frames (cross-fading a few
+ * frames at each jump) and its own sound (following the same jumps with short cross-fades).
+ * The needed full-size frames stream from one decoder through this process into one encoder;
+ * nothing full-size touches the disk. Returns the reason instead when the source cannot be
+ * looped.
  */
-export async function renderTextureSegment(
-  media: MediaTools,
-  request: { sourcePath: string; source: MediaInfo; plan: JoinPlan; seed: number; withAudio: boolean; watermark: string | null },
-  workDir: string,
-  signal: AbortSignal,
-): Promise<TextureSegment | { fallback: string }> {
+export async function renderTextureSegment(media: MediaTools, request: TextureRequest, workDir: string, signal: AbortSignal): Promise<TextureSegment | { fallback: string }> {
   const { plan, source } = request;
   const sourceSeconds = source.video!.durationSeconds;
   const windowStart = Math.max(0, sourceSeconds - ANALYSED_SECONDS);
   const framesInWindow = Math.round((sourceSeconds - windowStart) * plan.fps);
-  const input = ['-ss', windowStart.toFixed(6), '-i', request.sourcePath, '-an'];
-  const toOutput = plan.sourceFilter ? `${plan.sourceFilter},` : '';
-  const [smallWidth, smallHeight] =
-    plan.width >= plan.height
-      ? [ANALYSIS_LONG_SIDE, Math.round((ANALYSIS_LONG_SIDE * plan.height) / plan.width)]
-      : [Math.round((ANALYSIS_LONG_SIDE * plan.width) / plan.height), ANALYSIS_LONG_SIDE];
-
-  const grey = await media.ffmpeg(
-    // -vsync 0: one picture per decoded frame (no duplicates over timestamp gaps), so that indices
-    // here are the `n` of the full-size decode below.
-    [...input, '-vf', `${toOutput}scale=${smallWidth}:${smallHeight}:flags=area,format=gray`, '-vsync', '0', '-frames:v', String(framesInWindow + 2 * plan.fps), '-f', 'rawvideo', '-'],
-    { signal },
-  );
-  const pixels = smallWidth * smallHeight;
-  const frames = Array.from({ length: Math.floor(grey.length / pixels) }, (_, index) =>
-    Float32Array.from(grey.subarray(index * pixels, (index + 1) * pixels), (value) => value / 255),
-  );
+  const window: AnalysisWindow = {
+    startSeconds: windowStart,
+    maxFrames: framesInWindow + 2 * plan.fps,
+    sourceFilter: plan.sourceFilter,
+    width: plan.width,
+    height: plan.height,
+    fps: plan.fps,
+  };
+  // The sound of the window is read beside the analysis (it is small and quick).
+  const windowStartSample = Math.round(windowStart * AUDIO_SAMPLE_RATE);
+  const seamSample = Math.round(sourceSeconds * AUDIO_SAMPLE_RATE);
+  const windowSound =
+    request.withAudio && source.audio
+      ? media.audioSamples(request.sourcePath, { from: windowStartSample, count: seamSample - windowStartSample, sampleRate: AUDIO_SAMPLE_RATE }, signal)
+      : Promise.resolve(new Float32Array((seamSample - windowStartSample) * 2));
+  windowSound.catch(() => undefined);
+  const analyse = () => analyseWindow(media, request.sourcePath, window, signal);
+  const { analysis, reused } =
+    request.analysisCache && request.sourceKey
+      ? await request.analysisCache.getOrCompute(analysisKey(request.sourceKey, window), analyse)
+      : { analysis: await analyse(), reused: false };
   const newFrames = Math.round(EXTENSION_SECONDS * plan.fps);
-  const outcome = planVideoTexture(frames, { frames: newFrames, seed: request.seed });
+  const outcome = planVideoTexture(analysis, { frames: newFrames, seed: request.seed });
   if ('fallback' in outcome) return outcome;
   const texture = outcome.plan;
-  const count = frames.length;
+  const count = analysis.count;
 
+  const sound = request.withAudio ? textureSound(await windowSound, texture, plan, seamSample - windowStartSample) : null;
+  const toOutput = plan.sourceFilter ? `${plan.sourceFilter},` : '';
   // Every full-size frame the walk needs (and the last source frame, to measure the seam).
-  const shown = framesOf(texture);
   const fadeSources = fadeContinuations(texture, count);
-  const needed = [...new Set([...shown, ...fadeSources.flat(), count - 1])].sort((a, b) => a - b);
-  const frameBytes = (plan.width * plan.height * 3) / 2;
-  const neededFile = path.join(workDir, 'needed.yuv');
-  const selection = needed.map((index) => `eq(n\\,${index})`).join('+');
-  await media.ffmpeg(
-    [...input, '-vf', `${toOutput}select='${selection}'`, '-vsync', '0', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', neededFile],
+  const needed = [...new Set([...framesOf(texture), ...fadeSources.flat(), count - 1])].sort((a, b) => a - b);
+  const decoder = media.ffmpegProcess(
+    [
+      '-ss', windowStart.toFixed(6), '-i', request.sourcePath, '-an',
+      '-vf', `${toOutput}select='${needed.map((index) => `eq(n\\,${index})`).join('+')}'`,
+      '-vsync', '0', '-frames:v', String(needed.length), '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1',
+    ],
     { signal },
   );
-  const positions = new Map(needed.map((index, position) => [index, position]));
-  const file = await fs.open(neededFile, 'r');
-  const segmentRaw = path.join(workDir, 'segment.yuv');
-  const output = await fs.open(segmentRaw, 'w');
+  const frameBytes = (plan.width * plan.height * 3) / 2;
   let seamPsnr = Infinity;
-  try {
-    const read = async (index: number): Promise<Buffer> => {
-      const buffer = Buffer.alloc(frameBytes);
-      const { bytesRead } = await file.read(buffer, 0, frameBytes, positions.get(index)! * frameBytes);
-      if (bytesRead !== frameBytes) throw new Error(`frame ${index} could not be read back`);
-      return buffer;
-    };
+  const feed = async (input: Writable, encoderFinished: Promise<void>) => {
+    const frames = new FrameStore(decoder.stdout, needed, frameBytes, lastUses(texture, fadeSources, count));
+    let firstPicture: Buffer | undefined;
     let shownIndex = 0;
     for (const [runIndex, run] of texture.runs.entries()) {
       const fades = runIndex === 0 ? [] : fadeSources[runIndex - 1]!;
       for (let frame = run.from; frame <= run.to; frame++, shownIndex++) {
-        let picture: Buffer = await read(frame);
+        let picture = await frames.get(frame);
         const offset = frame - run.from;
         const continuation = fades[offset];
         if (continuation !== undefined) {
           // Cross-fade: the old stretch playing on fades out under the new one fading in.
-          picture = blend(await read(continuation), picture, (offset + 1) / (fades.length + 1));
+          picture = blend(await frames.get(continuation), picture, (offset + 1) / (fades.length + 1));
         }
-        if (shownIndex === 0) seamPsnr = lumaPsnr(await read(count - 1), picture, plan.width * plan.height);
-        await output.write(picture);
+        if (shownIndex === 0) firstPicture = picture;
+        frames.release(shownIndex);
+        await write(input, picture, encoderFinished);
       }
     }
+    input.end();
+    seamPsnr = lumaPsnr(await frames.get(count - 1), firstPicture!, plan.width * plan.height);
+    await decoder.finished;
+  };
+  let encoded: EncodedSegment;
+  try {
+    encoded = await encodeSegment(media, {
+      plan,
+      videoInput: ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${plan.width}x${plan.height}`, '-r', String(plan.fps), '-i', 'pipe:0'],
+      videoFilter: request.watermark,
+      frames: null,
+      sound,
+      workDir,
+      signal,
+      feed,
+    });
   } finally {
-    await file.close();
-    await output.close();
-    await fs.rm(neededFile, { force: true });
+    decoder.stdout.destroy();
+    await decoder.finished.catch(() => undefined);
   }
-
-  const segmentVideoPath = path.join(workDir, 'segment-video.mp4');
-  await media.ffmpeg(
-    [
-      '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${plan.width}x${plan.height}`, '-r', String(plan.fps), '-i', segmentRaw,
-      ...(request.watermark ? ['-vf', request.watermark] : []),
-      ...videoEncoderArgs(plan.fps),
-      ...(plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : []),
-      ...containerArgs, segmentVideoPath,
-    ],
-    { signal, cwd: workDir },
-  );
-  await fs.rm(segmentRaw, { force: true });
-
-  const segmentAudioPath = request.withAudio
-    ? await textureAudio(media, request.sourcePath, source, windowStart, texture, plan.fps, workDir, signal)
-    : null;
   return {
-    segmentVideoPath,
-    segmentAudioPath,
+    ...encoded,
     details: {
       method: 'video_texture',
       jumps: texture.jumps,
       worstTransitionCost: texture.worstTransitionCost,
       seamPsnr: Number.isFinite(seamPsnr) ? Math.round(seamPsnr * 100) / 100 : 'identical',
       analysedFrames: count,
+      analysis: reused ? 'kept' : request.analysisCache && request.sourceKey ? 'computed' : 'computed_unkept',
     },
   };
+}
+
+/** Writes one frame, waiting while the encoder's input is full (or failing with the encoder). */
+async function write(input: Writable, picture: Buffer, encoderFinished: Promise<void>): Promise<void> {
+  if (input.write(picture)) return;
+  await Promise.race([
+    once(input, 'drain'),
+    encoderFinished.then(() => {
+      throw new Error('the encoder ended before the last frame');
+    }),
+  ]);
+}
+
+/**
+ * The decoder's frames (the needed ones, in order) as they arrive, each kept only until the
+ * walk's last use of it: memory holds the frames between the decoder and the walk, not the window.
+ */
+class FrameStore {
+  private readonly kept = new Map<number, Buffer>();
+  private readonly chunks: AsyncIterator<Buffer>;
+  private position = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    stream: Readable,
+    private readonly order: readonly number[],
+    private readonly frameBytes: number,
+    /** For each output frame, the source frames it was the last to use. */
+    private readonly releases: ReadonlyMap<number, readonly number[]>,
+  ) {
+    this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  async get(index: number): Promise<Buffer> {
+    while (!this.kept.has(index)) {
+      if (this.position >= this.order.length) throw new Error(`frame ${index} was not decoded`);
+      this.kept.set(this.order[this.position++]!, await this.next());
+    }
+    return this.kept.get(index)!;
+  }
+
+  release(outputIndex: number): void {
+    for (const index of this.releases.get(outputIndex) ?? []) this.kept.delete(index);
+  }
+
+  private async next(): Promise<Buffer> {
+    while (this.pendingBytes < this.frameBytes) {
+      const { value, done } = await this.chunks.next();
+      if (done) throw new Error('the decoder ended before the last needed frame');
+      this.pending.push(value);
+      this.pendingBytes += value.length;
+    }
+    const joined = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const frame = joined.subarray(0, this.frameBytes);
+    const rest = joined.subarray(this.frameBytes);
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingBytes = rest.length;
+    return frame;
+  }
+}
+
+/** Which source frames can be forgotten after each output frame (the last source frame is kept for the seam). */
+function lastUses(texture: TexturePlan, fadeSources: number[][], count: number): Map<number, number[]> {
+  const last = new Map<number, number>();
+  let shownIndex = 0;
+  for (const [runIndex, run] of texture.runs.entries()) {
+    const fades = runIndex === 0 ? [] : fadeSources[runIndex - 1]!;
+    for (let frame = run.from; frame <= run.to; frame++, shownIndex++) {
+      last.set(frame, shownIndex);
+      const continuation = fades[frame - run.from];
+      if (continuation !== undefined) last.set(continuation, shownIndex);
+    }
+  }
+  const releases = new Map<number, number[]>();
+  for (const [frame, at] of last) if (frame !== count - 1) releases.set(at, [...(releases.get(at) ?? []), frame]);
+  return releases;
 }
 
 /** For each jump after the first: the frames the old stretch would have shown next, to fade from. */
@@ -154,29 +235,11 @@ function lumaPsnr(a: Buffer, b: Buffer, lumaBytes: number): number {
 
 /**
  * The sound follows the picture's jumps, each joined with a short equal-power cross-fade; its
- * first samples are bent onto the source's last one, so the seam has no step.
+ * first samples are bent onto the source's last one, so the seam has no step. With a splice
+ * plan, the source's samples from the pre-roll packet to the seam go with it.
  */
-async function textureAudio(
-  media: MediaTools,
-  sourcePath: string,
-  source: MediaInfo,
-  windowStart: number,
-  texture: TexturePlan,
-  fps: number,
-  workDir: string,
-  signal: AbortSignal,
-): Promise<string> {
-  const sourceSeconds = source.video!.durationSeconds;
-  const windowSamples = Math.round((sourceSeconds - windowStart) * AUDIO_SAMPLE_RATE);
-  const samples = new Float32Array(windowSamples * 2);
-  if (source.audio) {
-    const raw = await media.ffmpeg(
-      ['-ss', windowStart.toFixed(6), '-i', sourcePath, '-vn', '-af', `aformat=sample_rates=${AUDIO_SAMPLE_RATE}:channel_layouts=stereo`, '-f', 'f32le', '-'],
-      { signal },
-    );
-    const decoded = new Float32Array(raw.buffer, raw.byteOffset, Math.floor(raw.length / 4));
-    samples.set(decoded.subarray(0, samples.length));
-  }
+function textureSound(samples: Float32Array, texture: TexturePlan, plan: JoinPlan, windowSamples: number): { samples: Float32Array; spliceLead: Float32Array | null } {
+  const fps = plan.fps;
   const sampleOf = (frame: number) => Math.round((frame / fps) * AUDIO_SAMPLE_RATE);
   const fade = Math.round(AUDIO_FADE_SECONDS * AUDIO_SAMPLE_RATE);
   const total = Math.round(EXTENSION_SECONDS * AUDIO_SAMPLE_RATE);
@@ -204,10 +267,14 @@ async function textureAudio(
     const gap = (samples[(windowSamples - 1) * 2 + channel] ?? 0) - out[channel]!;
     for (let s = 0; s < ramp; s++) out[s * 2 + channel]! += gap * (1 - s / ramp);
   }
-  const rawPath = path.join(workDir, 'segment-audio.f32');
-  await fs.writeFile(rawPath, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
-  const wavPath = path.join(workDir, 'segment-audio.wav');
-  await media.ffmpeg(['-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', rawPath, '-c:a', 'pcm_s16le', wavPath], { signal });
-  await fs.rm(rawPath, { force: true });
-  return wavPath;
+  return { samples: out, spliceLead: spliceLead(samples, windowSamples, plan) };
+}
+
+/** The source's own samples from the splice's pre-roll packet to the seam (the window ends at the seam). */
+export function spliceLead(windowSound: Float32Array, windowSamples: number, plan: JoinPlan): Float32Array | null {
+  const splice = plan.audioSplice;
+  if (!splice) return null;
+  const from = windowSamples - (splice.seamSample - (splice.spliceSample - AAC_FRAME));
+  if (from < 0) return null;
+  return windowSound.slice(from * 2, windowSamples * 2);
 }

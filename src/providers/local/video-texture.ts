@@ -23,6 +23,12 @@ export interface TexturePlan {
   readonly worstTransitionCost: number;
 }
 
+/** Every pair of the analysed frames compared: `distances[i * count + j]`, symmetric. */
+export interface FrameDistances {
+  readonly count: number;
+  readonly distances: Float32Array;
+}
+
 export type TextureOutcome = { readonly plan: TexturePlan } | { readonly fallback: string };
 
 export interface TextureOptions {
@@ -65,15 +71,15 @@ function median(values: number[]): number {
 }
 
 /**
- * Plans the walk, or says why it cannot (too short, too static, no seamless jump), so the
+ * Plans the walk from the frames' distances (the seed only steers the walk, so one analysis
+ * serves every extension of a source), or says why it cannot (too short, too static, no seamless jump), so the
  * caller falls back to continuing the camera motion.
  */
-export function planVideoTexture(frames: readonly Float32Array[], options: TextureOptions): TextureOutcome {
-  const count = frames.length;
+export function planVideoTexture(analysis: FrameDistances, options: TextureOptions): TextureOutcome {
+  const { count, distances } = analysis;
   const minimumRun = options.minimumRun ?? 12;
   const crossFadeFrames = options.crossFadeFrames ?? 4;
   if (count < minimumRun * 2 + 4) return { fallback: `too short to loop (${count} frames analysed)` };
-  const distances = distanceMatrix(frames);
   const at = (i: number, j: number) => distances[i * count + j]!;
   const motion = median(Array.from({ length: count - 1 }, (_, i) => at(i, i + 1)));
   if (motion < 0.002) return { fallback: 'too static to loop' };
