@@ -24,7 +24,7 @@ function clientFor(server: FakeFalServer, apiKey = FAKE_FAL_KEY, allowPrivateNet
 
 function providerFor(server: FakeFalServer, options: { entry?: Record<string, unknown>; now?: () => number; client?: FalClient; linkRefusal?: string } = {}): FalVideoProvider {
   const entry: FalEntry = falEntrySchema.parse(falEntry(server, options.entry));
-  return new FalVideoProvider('fal', entry, { client: options.client ?? clientFor(server), webhookUrlFor: null, linkRefusal: options.linkRefusal, now: options.now ?? Date.now });
+  return new FalVideoProvider('fal', entry, { client: options.client ?? clientFor(server), credentialIdentity: 'sha256:test', webhookUrlFor: null, linkRefusal: options.linkRefusal, now: options.now ?? Date.now });
 }
 
 function task(fields: Partial<Task> & { prompt?: string; model?: string; parameters?: Task['parameters'] } = {}): Task {

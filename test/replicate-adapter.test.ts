@@ -25,7 +25,7 @@ const now = () => clock.now();
 
 function providerFor(server: FakeReplicateServer, overrides: Partial<ReplicateEntry> = {}, token = FAKE_REPLICATE_TOKEN): ReplicateVideoProvider {
   const client = new ReplicateClient({ baseUrl: server.url, apiToken: token, timeoutMs: 10_000, maxDownloadBytes: 50 * 1024 * 1024 });
-  return new ReplicateVideoProvider('replicate', { ...entry, ...overrides }, { client, webhookUrl: null, now });
+  return new ReplicateVideoProvider('replicate', { ...entry, ...overrides }, { client, credentialIdentity: 'sha256:test', webhookUrl: null, now });
 }
 
 function task(fields: Partial<Task> & { prompt?: string; model?: string } = {}): Task {

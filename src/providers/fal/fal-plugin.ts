@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { secretFingerprint } from '../credential-identity.js';
 import { type ProviderPlugin, secretFromEnvironment } from '../provider-plugin.js';
 import { FalClient } from './fal-client.js';
 import { falEntrySchema } from './fal-entry.js';
@@ -30,6 +31,7 @@ export const falPlugin: ProviderPlugin<typeof falEntrySchema> = {
     const hookUrl = `${deps.publicUrl}/hooks/${name}`;
     const provider = new FalVideoProvider(name, entry, {
       client,
+      credentialIdentity: secretFingerprint(apiKey),
       webhookUrlFor: webhook ? (taskId) => `${hookUrl}?task=${encodeURIComponent(taskId)}` : null,
       linkRefusal: linkRefusal(deps.publicUrl, entry.baseUrl),
       now: deps.now,

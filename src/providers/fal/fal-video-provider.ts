@@ -4,6 +4,7 @@ import {
   type ModelCapabilities,
   type ProviderContext,
   ProviderError,
+  type ProviderPinning,
   type ProviderStatus,
   type StartContext,
   type VideoProvider,
@@ -33,6 +34,8 @@ export interface FalProviderDependencies {
    * then the native route is refused and extensions go by bridge.
    */
   readonly linkRefusal: string | undefined;
+  /** Who the upstream sees: a short fingerprint of the key (tasks are pinned to it; never the key). */
+  readonly credentialIdentity: string;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -152,6 +155,11 @@ export class FalVideoProvider implements VideoProvider {
       message: `fal did not start the request within ${this.entry.queueTimeoutSeconds} s; it was cancelled before it started (not billed)`,
       isRetryable: false,
     };
+  }
+
+  pinning(model: string): ProviderPinning | undefined {
+    const spec = this.model(model);
+    return spec && { credential: this.deps.credentialIdentity, region: null, upstreamModel: spec.id };
   }
 
   private model(model: string): ModelSpec | undefined {

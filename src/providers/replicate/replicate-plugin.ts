@@ -1,3 +1,4 @@
+import { secretFingerprint } from '../credential-identity.js';
 import { verifyStandardWebhook } from '../../callbacks/webhook-signatures.js';
 import type { ProviderWebhook } from '../../ports/video-provider.js';
 import { EntryConfigError, type ProviderPlugin, secretFromEnvironment } from '../provider-plugin.js';
@@ -27,6 +28,7 @@ export const replicatePlugin: ProviderPlugin<typeof replicateEntrySchema> = {
     const hookUrl = `${deps.publicUrl}/hooks/${name}`;
     const provider = new ReplicateVideoProvider(name, entry, {
       client,
+      credentialIdentity: secretFingerprint(apiToken),
       webhookUrl: webhookSecret ? (taskId) => `${hookUrl}?${WEBHOOK_TASK_PARAMETER}=${encodeURIComponent(taskId)}` : null,
       now: deps.now,
     });

@@ -4,6 +4,7 @@ import {
   type ModelCapabilities,
   type ProviderContext,
   ProviderError,
+  type ProviderPinning,
   type ProviderStatus,
   type StartContext,
   type VideoProvider,
@@ -23,6 +24,8 @@ export interface ReplicateProviderDependencies {
   readonly client: ReplicateClient;
   /** Where Replicate should announce finished predictions (per task), when webhooks are on. */
   readonly webhookUrl: ((taskId: string) => string) | null;
+  /** Who the upstream sees: a short fingerprint of the key (tasks are pinned to it; never the key). */
+  readonly credentialIdentity: string;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -137,6 +140,11 @@ export class ReplicateVideoProvider implements VideoProvider {
         // A status this adapter does not know yet is not an end: keep asking (the deadline still holds).
         return { state: 'pending' };
     }
+  }
+
+  pinning(model: string): ProviderPinning | undefined {
+    const spec = this.model(model);
+    return spec && { credential: this.deps.credentialIdentity, region: null, upstreamModel: spec.id };
   }
 
   private model(model: string): ModelSpec | undefined {
