@@ -36,18 +36,30 @@ export interface ExtensionSource {
    * For a bridge extension: the source's last frame, fitted without distortion to `aspectRatio`
    * (the model's nearest): the provider makes an image-to-video clip that starts from it.
    */
-  readonly bridge?: { readonly frame: { readonly bytes: Buffer; readonly mimeType: string }; readonly aspectRatio: '16:9' | '9:16' };
+  readonly bridge?: {
+    readonly frame: { readonly bytes: Buffer; readonly mimeType: string };
+    readonly aspectRatio: '16:9' | '9:16';
+    /** A signed, expiring link to the same frame (stored with the task's files), for upstreams that fetch images by URL. */
+    readonly frameLink?: string;
+  };
 }
 
 export interface StartContext extends ProviderContext {
-  /** For an extension: its source, resolved. */
+  /** For an extension: its source, resolved; for an upgrade: the task it upgrades (`task`) and a link to its video. */
   readonly source?: ExtensionSource;
 }
 
 /** A provider's verifier of its upstream's webhooks ("your video is ready"). */
 export interface ProviderWebhook {
-  /** The delivery's id and the task it names, or undefined when it is forged, stale or unreadable. */
-  verify(headers: Readonly<Record<string, string | string[] | undefined>>, rawBody: string): { readonly deliveryId: string; readonly taskId: string | undefined } | undefined;
+  /**
+   * The delivery's id and the task it names, or undefined when it is forged, stale or unreadable.
+   * `query` is the webhook URL's query string (where Segue may have put its task id).
+   */
+  verify(
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    rawBody: string,
+    query?: Readonly<Record<string, string | undefined>>,
+  ): { readonly deliveryId: string; readonly taskId: string | undefined } | undefined;
 }
 
 /**
@@ -76,6 +88,11 @@ export interface VideoProvider {
    * (made elsewhere, too old, wrong size…), or undefined when it can.
    */
   nativeExtensionRefusal?(source: Task, model: string, now: number): string | undefined;
+  /**
+   * For providers that upgrade only videos they made themselves (a Veo service's
+   * `get-1080p-video`): why this entry cannot upgrade `source`, or undefined when it can.
+   */
+  upgradeRefusal?(source: Task, operation: 'upgrade_1080p' | 'upgrade_4k', now: number): string | undefined;
 }
 
 /** Whether a provider runs this operation for a model (and, for a generation, this kind of input). */

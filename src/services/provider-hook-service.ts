@@ -18,10 +18,15 @@ export class ProviderHookService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async receive(entry: string, headers: Readonly<Record<string, string | string[] | undefined>>, rawBody: string): Promise<HookOutcome> {
+  async receive(
+    entry: string,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    rawBody: string,
+    query: Readonly<Record<string, string | undefined>> = {},
+  ): Promise<HookOutcome> {
     const webhook = this.providers.webhook(entry);
     if (!webhook) return 'unknown_entry';
-    const delivery = webhook.verify(headers, rawBody);
+    const delivery = webhook.verify(headers, rawBody, query);
     if (!delivery) return 'refused';
     if (!(await this.storage.inboundWebhooks.recordOnce(delivery.deliveryId, entry, this.now()))) return 'duplicate';
     if (delivery.taskId) await this.storage.jobs.wake(taskJobKey('task.poll', delivery.taskId));
