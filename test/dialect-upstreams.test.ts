@@ -244,6 +244,37 @@ test('universal-dialect: generate → extension by a signed link to the downstre
   assert.ok(callbacks.every((callback) => callback.body.code === 200));
 });
 
+test('veo-dialect: a video the upstream did not make extends by bridge: its last frame, as a signed link, to the upstream\'s image-to-video', async () => {
+  const veo = new VeoClient(downstreamUrl, downstream.key);
+  const generated = await veo.post('/api/v1/veo/generate', { prompt: 'a kite over the dunes', model: 'veo3_lite' });
+  const source = await veo.waitUntilDone(generated.data.taskId, 180_000);
+  assert.equal(source.successFlag, 1, source.errorMessage);
+  assert.equal((await taskOf(downstream, generated.data.taskId)).provider, 'local');
+
+  const extended = await veo.post('/api/v1/veo/extend', { taskId: generated.data.taskId, prompt: 'the kite climbs', model: 'fast' });
+  assert.equal(extended.code, 200, extended.msg);
+  const extension = await veo.waitUntilDone(extended.data.taskId, 240_000);
+  assert.equal(extension.successFlag, 1, extension.errorMessage);
+  assert.equal(extension.extendMethod, 'bridge');
+  assert.match(extension.extendReason, /kie continues the video's last frame with image-to-video/);
+  const extensionTask = await taskOf(downstream, extended.data.taskId);
+  assert.equal(extensionTask.provider, 'kie');
+  const upstreamClip = await taskOf(upstream.harness, await upstreamIdOf(extensionTask.id));
+  assert.deepEqual([upstreamClip.operation, upstreamClip.parameters.mode], ['generate', 'first_and_last_frames'], 'an image-to-video create upstream, no extension');
+  assert.equal(upstreamClip.parameters.imageUrls.length, 1);
+  assert.ok(upstreamClip.parameters.imageUrls[0]!.startsWith(`${downstreamUrl}/`), 'the frame went as a link to the downstream\'s copy');
+  const whole = await durationOf(extension.response.fullResultUrls[0], 'bridged.mp4');
+  assert.ok(Math.abs(whole.seconds - 15) < 0.2, `source + 7 s (${whole.seconds})`);
+
+  // The upstream holds only the clip: neither a native extension nor its 1080p of the joined video runs there.
+  const again = await veo.post('/api/v1/veo/extend', { taskId: extensionTask.id, prompt: 'and higher', model: 'fast' });
+  assert.equal(again.code, 200, again.msg);
+  assert.equal((await taskOf(downstream, again.data.taskId)).extension?.method, 'bridge');
+  const upgrade = await fetch(`${downstreamUrl}/api/v1/veo/get-1080p-video?taskId=${extensionTask.id}`, { headers: { authorization: `Bearer ${downstream.key}` } });
+  assert.equal(((await upgrade.json()) as { code: number }).code, 400, '1080P is processing');
+  assert.equal((await downstream.segue.storage.tasks.findChild(extensionTask.id, 'upgrade_1080p'))?.provider, 'local', 'placed where Segue\'s copy can be upgraded');
+});
+
 test('a universal-dialect client\'s generation runs on the universal-dialect entry with its model id', async () => {
   const created = await fetch(`${downstreamUrl}/v2/video/generations`, {
     method: 'POST',

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { taskBlobKey } from '../../blobs/task-blob-keys.js';
+import { bridgeFrameKey, taskBlobKey } from '../../blobs/task-blob-keys.js';
 import { MediaError } from '../../domain/errors.js';
 import { checkExtendableSource, sourceFacts } from '../../domain/source-video-rules.js';
 import type { Task } from '../../domain/task.js';
@@ -49,7 +49,7 @@ export async function resolveExtensionSource(tools: SourceTools, task: Task, wor
     const aspectRatio = nearestAspectRatio(info.video);
     const frame = await lastFrame(tools.media, sourcePath, aspectRatio, workDir, signal);
     // Kept with the task's files: upstreams that take images by URL fetch it from Segue.
-    const frameKey = taskBlobKey(task.id, 'bridge-frame.png');
+    const frameKey = bridgeFrameKey(task.id);
     await tools.blobs.putFile(frameKey, path.join(workDir, 'last-frame.png'));
     const bridge = { frame: { bytes: frame, mimeType: 'image/png' }, aspectRatio, frameLink: await tools.linkTo(frameKey) };
     return { ...source, link: await tools.linkTo(key), bridge };
