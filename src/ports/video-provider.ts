@@ -49,6 +49,12 @@ export interface StartContext extends ProviderContext {
   readonly source?: ExtensionSource;
 }
 
+/**
+ * The query parameter of a webhook URL (`/hooks/<entry>?segueTask=<id>`) that names Segue's task,
+ * for upstreams whose callbacks name only their own task.
+ */
+export const WEBHOOK_TASK_PARAMETER = 'segueTask';
+
 /** A provider's verifier of its upstream's webhooks ("your video is ready"). */
 export interface ProviderWebhook {
   /**

@@ -3,7 +3,8 @@ import { secretFromEnvironment } from '../provider-plugin.js';
 import { UpstreamJsonClient } from '../upstream-json-client.js';
 import { veoDialectEntrySchema } from './veo-dialect-entry.js';
 import { VeoDialectProvider } from './veo-dialect-provider.js';
-import { TASK_QUERY_PARAMETER, veoDialectWebhook } from './veo-dialect-webhook.js';
+import { veoDialectWebhook } from './veo-dialect-webhook.js';
+import { WEBHOOK_TASK_PARAMETER } from '../../ports/video-provider.js';
 
 /** A kie-style Veo service (`/api/v1/veo/*`) — kie.ai, another Segue — as an upstream: one entry per account. */
 export const veoDialectPlugin: ProviderPlugin<typeof veoDialectEntrySchema> = {
@@ -23,7 +24,7 @@ export const veoDialectPlugin: ProviderPlugin<typeof veoDialectEntrySchema> = {
     const hookUrl = `${deps.publicUrl}/hooks/${name}`;
     const provider = new VeoDialectProvider(name, entry, {
       client,
-      callbackUrlFor: hmacKey ? (taskId) => `${hookUrl}?${TASK_QUERY_PARAMETER}=${encodeURIComponent(taskId)}` : null,
+      callbackUrlFor: hmacKey ? (taskId) => `${hookUrl}?${WEBHOOK_TASK_PARAMETER}=${encodeURIComponent(taskId)}` : null,
       now: deps.now,
     });
     return { provider, ...(hmacKey ? { webhook: veoDialectWebhook(hmacKey, deps.now) } : {}), close: () => client.close() };
