@@ -311,6 +311,21 @@ test('an upstream failure fails the task and releases its credits, on both kinds
   }
 });
 
+test('an upstream that refuses the key fails the task before generation, releases its credits, and the key is not repeated', async () => {
+  const wrongKey = 'sk-wrong-upstream-key-0123456789';
+  const { harness, url } = await startDownstream({ ...upstream, key: wrongKey }, 'REFUSED_UPSTREAM');
+  const veo = new VeoClient(url, harness.key);
+  for (const model of ['veo3_fast', 'veo3']) {
+    const generated = await veo.post('/api/v1/veo/generate', { prompt: 'never made', model });
+    assert.equal(generated.code, 200, generated.msg);
+    const done = await veo.waitUntilDone(generated.data.taskId, 60_000);
+    assert.equal(done.successFlag, 2, `${model}: failed before any upstream accepted it`);
+    assert.match(done.errorMessage, /401/);
+    assert.ok(!done.errorMessage.includes(wrongKey));
+    assert.deepEqual(await ledgerOf(harness, generated.data.taskId), ['hold', 'release']);
+  }
+});
+
 test('forged and stale callbacks are refused; a signed one only makes the poll come sooner, and record-info decides', async () => {
   // An upstream whose worker does not run: its tasks stay "generating".
   const frozen = await startUpstream({}, false);
@@ -369,7 +384,7 @@ test('an upstream that answers 429 is asked again later; both tasks run once ups
 });
 
 test('the upstream API key never appears in the downstream\'s logs or task records', async () => {
-  const keys = [upstream.key, process.env['FROZEN_UPSTREAM_KEY'], process.env['LIMITED_UPSTREAM_KEY']].filter((key): key is string => Boolean(key));
+  const keys = [upstream.key, process.env['FROZEN_UPSTREAM_KEY'], process.env['LIMITED_UPSTREAM_KEY'], process.env['REFUSED_UPSTREAM_KEY']].filter((key): key is string => Boolean(key));
   assert.ok(logLines.length > 20, 'the downstream logged its work');
   for (const key of keys) {
     assert.ok(!logLines.some((line) => line.includes(key)), 'not in a log line');
