@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MediaTools } from '../src/media/media-tools.js';
+import { type BenchDatabase, onEveryDatabase } from './bench-databases.js';
 import { freePort, stopProcess, waitUntilUp } from './bench-support.js';
 
 const distRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -20,6 +21,21 @@ interface FakeOperation {
 function cpuSeconds(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds used by every PostgreSQL server process on this machine (its share of the polling work). */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      total += cpuSeconds(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total;
 }
 
 function residentMegabytes(pid: number): number {
@@ -43,11 +59,35 @@ export async function inFlightBenchmark(): Promise<Record<string, unknown>> {
   const tasks = Number(process.env['BENCH_INFLIGHT_TASKS'] ?? 10_000);
   const generationSeconds = Number(process.env['BENCH_INFLIGHT_GENERATION_SECONDS'] ?? 300);
   const pollSeconds = 15;
+  const targets = { peakResidentMegabytes: 400, pollingCpuShareOfOneCore: 0.1, noticeDelayP99Seconds: (pollSeconds * 4) / 3 + 5 };
+  const figures = await onEveryDatabase((database) => measureInFlight(database, tasks, generationSeconds, pollSeconds));
+  const met = (name: string) => {
+    const figure = figures[name] as Record<string, number> | string;
+    if (typeof figure !== 'object' || figure['noticeDelayP99Seconds'] === undefined) return null;
+    return {
+      peakResidentMegabytes: figure['peakResidentMegabytes']! < targets.peakResidentMegabytes,
+      pollingCpuShareOfOneCore: figure['pollingCpuShareOfOneCore']! < targets.pollingCpuShareOfOneCore,
+      noticeDelayP99Seconds: figure['noticeDelayP99Seconds']! < targets.noticeDelayP99Seconds,
+    };
+  };
+  return {
+    benchmark: 'in-flight-capacity',
+    tasks,
+    generationSeconds,
+    pollSeconds: { mean: pollSeconds, min: (pollSeconds * 2) / 3, max: (pollSeconds * 4) / 3 },
+    ...figures,
+    targets,
+    met: { sqlite: met('sqlite'), postgres: met('postgres') },
+  };
+}
+
+async function measureInFlight(database: BenchDatabase, tasks: number, generationSeconds: number, pollSeconds: number): Promise<Record<string, unknown>> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'segue-bench-inflight-'));
   const clip = path.join(work, 'clip.mp4');
   await new MediaTools({ defaultTimeoutMs: 60_000 }).ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=24:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]);
   const [fakePort, seguePort] = [await freePort(), await freePort()];
   const children: ChildProcess[] = [];
+  let sampler: NodeJS.Timeout | undefined;
   try {
     const fake = fork(path.join(distRoot, 'src/cli/segue.js'), ['fake-upstream', 'gemini', '--port', String(fakePort), '--api-key', upstreamKey, '--polls', '0', '--generation-seconds', String(generationSeconds), '--video-file', clip], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(fake);
@@ -63,7 +103,7 @@ export async function inFlightBenchmark(): Promise<Record<string, unknown>> {
     const segue = fork(path.join(distRoot, 'src/main.js'), [], {
       execArgv: process.env['BENCH_SEGUE_EXEC_ARGV'] ? process.env['BENCH_SEGUE_EXEC_ARGV'].split(' ') : [],
       env: {
-        ...process.env, BENCH_GEMINI_KEY: upstreamKey, SEGUE_PROVIDERS: providersFile, SEGUE_DATA_DIR: path.join(work, 'data'), PORT: String(seguePort),
+        ...process.env, ...database.environment, BENCH_GEMINI_KEY: upstreamKey, SEGUE_PROVIDERS: providersFile, PORT: String(seguePort),
         SEGUE_BOOTSTRAP_KEY: key, SEGUE_BOOTSTRAP_CREDITS: String(tasks * 1000), SEGUE_RATE_LIMIT: 'off', SEGUE_READ_RATE_LIMIT: 'off',
         SEGUE_MAX_UNFINISHED_TASKS: String(tasks * 2), SEGUE_ALLOW_PRIVATE_NETWORKS: 'true', SEGUE_LOG_LEVEL: 'warn',
       },
@@ -74,7 +114,7 @@ export async function inFlightBenchmark(): Promise<Record<string, unknown>> {
     await waitUntilUp(`${segueUrl}/healthz`);
     await waitUntilUp(`${fakeUrl}/_fake/operations`);
     let peakMegabytes = 0;
-    const sampler = setInterval(() => (peakMegabytes = Math.max(peakMegabytes, residentMegabytes(segue.pid!))), 1_000);
+    sampler = setInterval(() => (peakMegabytes = Math.max(peakMegabytes, residentMegabytes(segue.pid!))), 1_000);
 
     const createStarted = Date.now();
     let next = 0;
@@ -94,9 +134,10 @@ export async function inFlightBenchmark(): Promise<Record<string, unknown>> {
     // Only polling happens between the last start and the first operation's end.
     const firstReady = Math.min(...(await operations()).map((operation) => operation.readyAt));
     await pause(Math.max(0, Math.min(20_000, firstReady - Date.now() - 5_000)));
-    const windowStart = { at: Date.now(), cpu: cpuSeconds(segue.pid!), polls: (await operations()).reduce((sum, operation) => sum + operation.polls, 0) };
+    const onPostgres = database.name === 'postgres';
+    const windowStart = { at: Date.now(), cpu: cpuSeconds(segue.pid!), databaseCpu: onPostgres ? postgresCpuSeconds() : 0, polls: (await operations()).reduce((sum, operation) => sum + operation.polls, 0) };
     await pause(Math.max(10_000, firstReady - Date.now() - 2_000));
-    const windowEnd = { at: Date.now(), cpu: cpuSeconds(segue.pid!), polls: (await operations()).reduce((sum, operation) => sum + operation.polls, 0) };
+    const windowEnd = { at: Date.now(), cpu: cpuSeconds(segue.pid!), databaseCpu: onPostgres ? postgresCpuSeconds() : 0, polls: (await operations()).reduce((sum, operation) => sum + operation.polls, 0) };
 
     const lastReady = Math.max(...(await operations()).map((operation) => operation.readyAt));
     let final = await operations();
@@ -108,22 +149,19 @@ export async function inFlightBenchmark(): Promise<Record<string, unknown>> {
     const delays = final.map((operation) => (operation.doneServedAt ?? Infinity) - operation.readyAt).sort((a, b) => a - b);
     const windowSeconds = (windowEnd.at - windowStart.at) / 1000;
     return {
-      benchmark: 'in-flight-capacity',
-      tasks,
-      generationSeconds,
-      pollSeconds: { mean: pollSeconds, min: (pollSeconds * 2) / 3, max: (pollSeconds * 4) / 3 },
       createAndStartSeconds: Math.round(startSeconds * 10) / 10,
       peakResidentMegabytes: peakMegabytes,
       pollingCpuShareOfOneCore: Math.round(((windowEnd.cpu - windowStart.cpu) / windowSeconds) * 1000) / 1000,
+      ...(onPostgres ? { databaseServerCpuShareOfOneCore: Math.round(((windowEnd.databaseCpu - windowStart.databaseCpu) / windowSeconds) * 1000) / 1000 } : {}),
       pollsPerSecond: Math.round((windowEnd.polls - windowStart.polls) / windowSeconds),
       measuredOverSeconds: Math.round(windowSeconds),
       noticed: final.filter((operation) => operation.doneServedAt !== null).length,
       noticeDelayP50Seconds: Math.round(percentile(delays, 0.5) / 100) / 10,
       noticeDelayP99Seconds: Math.round(percentile(delays, 0.99) / 100) / 10,
       noticeDelayMaxSeconds: Math.round(delays.at(-1)! / 100) / 10,
-      targets: { peakResidentMegabytes: 400, pollingCpuShareOfOneCore: 0.1, noticeDelayP99Seconds: (pollSeconds * 4) / 3 + 5 },
     };
   } finally {
+    clearInterval(sampler);
     for (const child of children) await stopProcess(child);
     fs.rmSync(work, { recursive: true, force: true });
   }

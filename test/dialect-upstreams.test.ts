@@ -152,7 +152,7 @@ test('veo-dialect: generate → native extension by the upstream task id → 108
   assert.equal(upstreamSource.apiKeyId, upstream.keyId, 'with the key of the downstream entry');
   assert.equal(upstreamSource.parameters.model, 'veo3_fast');
   assert.equal(upstreamSource.seed, 24680, 'the seed travels');
-  assert.match(upstreamSource.callbackUrl ?? '', new RegExp(`^${downstreamUrl}/hooks/kie\\?segueTask=${sourceTask.id}$`), 'the upstream calls the downstream back');
+  assert.match(upstreamSource.callbackUrl ?? '', new RegExp(`^${downstreamUrl}/hooks/kie\\?segueTaskId=${sourceTask.id}$`), 'the upstream calls the downstream back');
   assert.equal((await durationOf(source.response.resultUrls[0], 'generated.mp4')).seconds.toFixed(0), '8');
   assert.ok(source.response.resultUrls[0].startsWith(downstreamUrl), 'the client gets a link to the downstream\'s own copy');
 
@@ -340,7 +340,7 @@ test('forged and stale callbacks are refused; a signed one only makes the poll c
   const forgedBody = JSON.stringify({ code: 200, msg: 'Veo3.1 video generated successfully.', data: { taskId: upstreamId, info: { resultUrls: ['http://127.0.0.1:1/evil.mp4'] } } });
   const now = Math.floor(Date.now() / 1000);
   const hook = (headers: Record<string, string>) =>
-    fetch(`${url}/hooks/kie?segueTask=${taskId}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: forgedBody });
+    fetch(`${url}/hooks/kie?segueTaskId=${taskId}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: forgedBody });
   assert.equal((await hook({})).status, 401, 'unsigned');
   assert.equal((await hook({ 'x-webhook-timestamp': String(now), 'x-webhook-signature': veoWebhookSignature('not-the-key', upstreamId, now) })).status, 401, 'signed with another key');
   const stale = now - 3600;

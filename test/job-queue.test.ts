@@ -110,3 +110,111 @@ test('an outcome the database cannot take at first is written once it answers, w
   await worker.stop(1000);
   assert.deepEqual(runs, ['flaky'], 'the outcome was written again, not the job run again');
 });
+
+/** A worker whose polls answer "again in `retryAfterMs`" until told to finish; counts runs per task. */
+function pollingWorker(queue: SqlJobQueue, runs: Map<string, number>, options: { retryAfterMs: number; finish?: Set<string>; leaseMs?: number; now?: () => number }) {
+  const listeners: Array<() => void> = [];
+  const worker = new Worker({
+    queue,
+    handlers: {
+      'task.start': async () => {},
+      'task.poll': async ({ taskId }) => {
+        runs.set(taskId, (runs.get(taskId) ?? 0) + 1);
+        return options.finish?.has(taskId) ? undefined : { retryAfterMs: options.retryAfterMs };
+      },
+      'task.ingest': async () => {},
+      'local.render': async () => {},
+      'callback.deliver': async () => {},
+      'maintenance.sweep': async () => {},
+    },
+    onExhausted: {},
+    concurrency: 4,
+    kindConcurrency: {},
+    leaseMs: options.leaseMs ?? 5000,
+    pollMs: 50,
+    ...(options.now ? { now: options.now } : {}),
+    logger: pino({ level: 'silent' }),
+    subscribe: (listener) => listeners.push(listener),
+  });
+  return { worker, signal: () => listeners.forEach((listener) => listener()) };
+}
+
+test('a poll that asks to run again is held by its worker: it runs again with no write to the table, keeps its lease, and finishes', async () => {
+  await clearJobs();
+  const queue = new SqlJobQueue(database.db, database);
+  const runs = new Map<string, number>();
+  const finish = new Set<string>();
+  const { worker } = pollingWorker(queue, runs, { retryAfterMs: 20, finish });
+  worker.start();
+  await queue.enqueue(jobRequest('task.poll', { taskId: 'held' }));
+  await waitFor('the poll to run twice', () => (runs.get('held') ?? 0) >= 2);
+  const row = await database.db.selectFrom('jobs').selectAll().where('idempotency_key', '=', 'task.poll:held').executeTakeFirstOrThrow();
+  const updatedAt = row.updated_at;
+  await waitFor('the poll to run five times more', () => (runs.get('held') ?? 0) >= 7);
+  const later = await database.db.selectFrom('jobs').selectAll().where('idempotency_key', '=', 'task.poll:held').executeTakeFirstOrThrow();
+  assert.deepEqual([later.state, later.lease_owner, later.updated_at], ['running', worker.id, updatedAt], 'held: leased to the worker, not rewritten between runs');
+  assert.equal(worker.heldJobs(), 1);
+  finish.add('held');
+  await waitFor('the poll to finish', async () => (await queue.findByKey('task.poll:held'))?.state === 'succeeded');
+  assert.equal(worker.heldJobs(), 0);
+  await worker.stop(1000);
+});
+
+test('a wake reaches a held poll at once, and a stopping worker hands its held polls back, due when it would have run them', async () => {
+  await clearJobs();
+  const queue = new SqlJobQueue(database.db, database);
+  const runs = new Map<string, number>();
+  const { worker, signal } = pollingWorker(queue, runs, { retryAfterMs: 9 * 60_000 });
+  worker.start();
+  await queue.enqueue(jobRequest('task.poll', { taskId: 'sleepy' }));
+  await queue.enqueue(jobRequest('task.poll', { taskId: 'other' }));
+  await waitFor('both polls to be held', () => worker.heldJobs() === 2);
+  await queue.wake('task.poll:sleepy');
+  signal();
+  await waitFor('the woken poll to run again', () => runs.get('sleepy') === 2);
+  assert.equal(runs.get('other'), 1, 'only the woken one');
+
+  const stoppedAt = Date.now();
+  await worker.stop(1000);
+  const released = await queue.findByKey('task.poll:other');
+  assert.equal(released?.state, 'queued');
+  assert.equal(released?.leaseOwner, null);
+  assert.equal(released?.attempts, 0, 'holding spent no attempt');
+  assert.ok(released!.runAt >= stoppedAt + 8 * 60_000, 'due when its worker would have polled it, not at once');
+});
+
+test('held polls of a worker that stopped renewing its lease are taken over by another; the first lets them go', async () => {
+  await clearJobs();
+  let offset = 0;
+  const now = () => Date.now() + offset;
+  const queue = new SqlJobQueue(database.db, database, () => {}, now);
+  /** The first worker's lease renewals hang while it is stalled (as a process paused by the OS). */
+  let resume: () => void = () => {};
+  let stalled: Promise<void> | null = null;
+  class StallingQueue extends SqlJobQueue {
+    override async extendLeases(workerId: string, leaseMs: number) {
+      if (stalled) await stalled;
+      return super.extendLeases(workerId, leaseMs);
+    }
+  }
+  const firstRuns = new Map<string, number>();
+  const secondRuns = new Map<string, number>();
+  const first = pollingWorker(new StallingQueue(database.db, database, () => {}, now), firstRuns, { retryAfterMs: 60_000, leaseMs: 3000, now });
+  first.worker.start();
+  await queue.enqueue(jobRequest('task.poll', { taskId: 'orphan' }));
+  await waitFor('the first worker to hold the poll', () => first.worker.heldJobs() === 1);
+  stalled = new Promise((resolve) => (resume = resolve));
+  // The first worker stalls past its lease (by the queue's clock): another takes the poll over.
+  offset += 10_000;
+  const second = pollingWorker(queue, secondRuns, { retryAfterMs: 60_000, leaseMs: 3000, now });
+  second.worker.start();
+  await waitFor('the second worker to take the poll over', () => secondRuns.get('orphan') === 1);
+  const job = await queue.findByKey('task.poll:orphan');
+  assert.deepEqual([job?.leaseOwner, job?.interruptions], [second.worker.id, 1]);
+  stalled = null;
+  resume();
+  await waitFor('the first worker to learn it lost the poll', () => first.worker.heldJobs() === 0);
+  await first.worker.stop(1000);
+  assert.equal((await queue.findByKey('task.poll:orphan'))?.leaseOwner, second.worker.id, 'the first did not hand back what it no longer held');
+  await second.worker.stop(1000);
+});

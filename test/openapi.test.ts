@@ -29,12 +29,13 @@ before(async () => {
     veo: { ...dialect, callbacks: unused },
     universal: dialect,
     openai: { ...dialect, deletion: unused, blobs: unused, models: unused, mediaMaxBytes: 1024 },
-    admin: { adminKey: 'admin-key-openapi-0123456789', keys: unused, admission: unused, operator: unused },
+    admin: { adminKey: 'admin-key-openapi-0123456789', keys: unused, admission: unused, operator: unused, metrics: unused },
     files: { signer: unused, blobs: unused },
     readiness: [],
     providerReport: async () => ({}),
     providerHooks: unused,
     metrics: { metrics: unused, adminKey: undefined },
+    dashboard: { reads: unused, links: unused, mediaOrigin: async () => 'http://127.0.0.1:1' },
   };
   app = await buildHttpApp(deps, {
     onRoute: (route) => {
@@ -99,4 +100,36 @@ test('each dialect is tagged, authenticated as it is, and its answers are descri
   assert.deepEqual(operation('/admin/keys', 'post').security, [{ adminKey: [] }]);
   assert.deepEqual(operation('/healthz', 'get').tags, ['Operations']);
   assert.ok(JSON.stringify(document).includes('"examples"'), 'the document carries examples');
+});
+
+test('GET /openapi.json serves the document, and GET /docs renders it from same-origin files only', async () => {
+  const served = await app.inject({ method: 'GET', url: '/openapi.json' });
+  assert.equal(served.statusCode, 200);
+  assert.match(served.headers['content-type'] as string, /^application\/json/);
+  assert.deepEqual(served.json(), JSON.parse(JSON.stringify(document)));
+  for (const path of ['/openapi.json', '/docs', '/docs/assets/{name}', '/dashboard', '/dashboard/assets/{*}', '/dashboard/api/tasks', '/admin/providers']) {
+    assert.ok(document.paths?.[path], `${path} is documented`);
+  }
+
+  const docs = await app.inject({ method: 'GET', url: '/docs' });
+  assert.equal(docs.statusCode, 200);
+  assert.match(docs.headers['content-type'] as string, /^text\/html/);
+  const csp = docs.headers['content-security-policy'] as string;
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'(;|$)/, 'no inline or foreign script');
+  assert.match(csp, /connect-src 'self'(;|$)/, 'the page fetches from its own origin only');
+  const references = [...docs.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
+  assert.ok(references.some((reference) => reference.endsWith('/redoc.standalone.js')), 'the renderer is served by Segue');
+  for (const reference of references) {
+    assert.match(reference, /^\/[^/]/, `${reference} is a same-origin path`);
+    const asset = await app.inject({ method: 'GET', url: reference });
+    assert.equal(asset.statusCode, 200, reference);
+    assert.equal(asset.headers['x-content-type-options'], 'nosniff');
+  }
+  const renderer = await app.inject({ method: 'GET', url: '/docs/assets/redoc.standalone.js' });
+  assert.match(renderer.headers['content-type'] as string, /^text\/javascript/);
+  assert.ok(renderer.body.length > 500_000, 'the whole Redoc bundle');
+  assert.deepEqual(renderer.body.match(/https:\/\/cdn\.[\w./-]+/g) ?? [], [], 'the bundle loads nothing from a CDN');
+  assert.equal((await app.inject({ method: 'GET', url: '/docs/assets/..%2Fpackage.json' })).statusCode, 404);
+  assert.equal((await app.inject({ method: 'GET', url: '/dashboard/assets/../../package.json' })).statusCode, 404);
 });

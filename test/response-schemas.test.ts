@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { SignedLinks } from '../src/blobs/result-links.js';
 import { UrlSigner } from '../src/blobs/signed-urls.js';
 import type { FailureReason, Task } from '../src/domain/task.js';
+import { dashboardTask, dashboardTaskView } from '../src/http/dashboard/dashboard-task-view.js';
 import { OpenAiModels } from '../src/http/openai/openai-models.js';
 import { OpenAiPresenter } from '../src/http/openai/openai-presenter.js';
 import { openAiResponses } from '../src/http/openai/openai-responses.js';
@@ -103,4 +104,14 @@ test('the OpenAI video object, list and error body are written whole', () => {
   assertWritten(openAiResponses.list[200], { object: 'list', data: videos, first_id: base.id, last_id: base.id, has_more: false }, 'list');
   assertWritten(openAiResponses.video['4xx'], { error: { message: 'm', type: 'invalid_request_error', param: null, code: 'invalid_value' } }, 'error');
   assertWritten(openAiResponses.deleted[200], presenter.deleted(base.id), 'deleted');
+});
+
+test("the dashboard's task view writes every field, for a tenant and for the operator", async () => {
+  const viewers = [{ role: 'operator' as const }, { role: 'tenant' as const, key: { id: 'key' } as never }];
+  const withPlan = { ...succeeded, operation: 'extend' as const, extension: { method: 'bridge' as const, reason: 'the upstream holds no copy', lesser: false }, engineDetails: { engine: 'gemini' } };
+  for (const viewer of viewers) {
+    for (const [what, task] of [...tasks, ['a bridge extension', withPlan] as [string, Task]]) {
+      assertWritten(dashboardTask, await dashboardTaskView(task, viewer, signer), `${what} (${viewer.role})`);
+    }
+  }
 });

@@ -149,6 +149,34 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    test('filtered lists across keys (the dashboard): by key, state and operation, paged; children but the deleted', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-one', 0);
+        await newKey(storage, 'key-two', 0);
+        const rows = [
+          ['f-1', 'key-one', 'generate', 'succeeded', null],
+          ['f-2', 'key-two', 'generate', 'failed', null],
+          ['f-3', 'key-one', 'extend', 'running', 'f-1'],
+          ['f-4', 'key-one', 'extend', 'reconciling', 'f-1'],
+        ] as const;
+        for (const [index, [id, apiKeyId, operation, state, parentTaskId]] of rows.entries()) {
+          await storage.tasks.insert(taskFixture({ id, apiKeyId, operation, state, parentTaskId, createdAt: 2000 + index }));
+        }
+        const ids = async (filter: Parameters<Storage['tasks']['listFiltered']>[0], limit = 10, after?: string) =>
+          (await storage.tasks.listFiltered(filter, { limit, ...(after ? { after: (await storage.tasks.findById(after))! } : {}) })).map((task) => task.id);
+        assert.deepEqual(await ids({}), ['f-4', 'f-3', 'f-2', 'f-1']);
+        assert.deepEqual(await ids({ apiKeyId: 'key-one' }), ['f-4', 'f-3', 'f-1']);
+        assert.deepEqual(await ids({ states: ['running', 'reconciling'] }), ['f-4', 'f-3']);
+        assert.deepEqual(await ids({ apiKeyId: 'key-two', operation: 'extend' }), []);
+        assert.deepEqual([await ids({}, 2), await ids({}, 2, 'f-3')], [['f-4', 'f-3'], ['f-2', 'f-1']]);
+        assert.deepEqual((await storage.tasks.listChildren('f-1')).map((task) => task.id), ['f-3', 'f-4']);
+        await storage.tasks.markDeleted('f-3', 'key-one', 5);
+        assert.deepEqual((await storage.tasks.listChildren('f-1')).map((task) => task.id), ['f-4']);
+        assert.deepEqual(await ids({ apiKeyId: 'key-one' }), ['f-4', 'f-1'], "a key's own list leaves its deleted tasks out");
+        assert.deepEqual(await ids({}), ['f-4', 'f-3', 'f-2', 'f-1'], 'operators still see every row');
+      });
+    });
+
     test('a job enqueued through one storage wakes a listener on another connection, without polling', { timeout: 20_000 }, async (t) => {
       await withDatabase(dialect.create, async (database, storage) => {
         const other = await database.open();
@@ -263,6 +291,52 @@ for (const dialect of DIALECTS) {
         } finally {
           await opened.close();
         }
+      });
+    });
+
+    test('batched claims take distinct due jobs; one statement extends a worker’s leases; held jobs are woken and released', async () => {
+      await withDatabase(dialect.create, async (database) => {
+        const opened = await database.open();
+        let clock = 1_000_000;
+        const queue = new SqlJobQueue(opened.db, opened, () => {}, () => clock);
+        try {
+          for (let index = 0; index < 5; index++) await queue.enqueue(jobRequest('task.poll', { taskId: `batch-${index}` }, { runAt: clock - 10 + index }));
+          await queue.enqueue(jobRequest('task.poll', { taskId: 'later' }, { runAt: clock + 60_000 }));
+          const first = await queue.claimBatch('w1', ['task.poll'], 30_000, 3);
+          assert.deepEqual(first.map((job) => (job.payload as { taskId: string }).taskId), ['batch-0', 'batch-1', 'batch-2'], 'earliest due first');
+          const second = await queue.claimBatch('w2', ['task.poll'], 30_000, 10);
+          assert.deepEqual(second.map((job) => (job.payload as { taskId: string }).taskId), ['batch-3', 'batch-4'], 'only what is due and not leased');
+
+          clock += 20_000;
+          assert.deepEqual(await queue.extendLeases('w1', 30_000), new Set(first.map((job) => job.id)));
+          clock += 20_000;
+          // w1 kept its leases alive; w2 did not, so its jobs can be taken over.
+          const takenOver = await queue.claimBatch('w3', ['task.poll'], 30_000, 10);
+          assert.deepEqual(new Set(takenOver.map((job) => job.id)), new Set(second.map((job) => job.id)), 'a job not yet due is not taken');
+          assert.deepEqual(await queue.extendLeases('w2', 30_000), new Set(), 'w2 learns it holds nothing');
+
+          await queue.wake('task.poll:batch-1');
+          assert.deepEqual(await queue.takeWoken('w1'), [first[1]!.id], 'a wake reaches the worker that holds the job');
+          assert.deepEqual(await queue.takeWoken('w1'), [], 'once');
+
+          await queue.release('w1', [{ jobId: first[0]!.id, runAt: clock + 5_000 }, { jobId: first[2]!.id, runAt: clock }]);
+          const released = await queue.findByKey('task.poll:batch-0');
+          assert.deepEqual([released?.state, released?.runAt, released?.leaseOwner, released?.attempts], ['queued', clock + 5_000, null, 0], 'due when it would have run, attempt given back');
+          assert.equal((await queue.claim('w4', ['task.poll'], 30_000))?.id, first[2]!.id);
+          assert.equal(await queue.release('w9', [{ jobId: first[1]!.id, runAt: clock }]), undefined);
+          assert.equal((await queue.findByKey('task.poll:batch-1'))?.leaseOwner, 'w1', 'a worker cannot release what it does not hold');
+        } finally {
+          await opened.close();
+        }
+      });
+    });
+
+    test('two processes claiming batches at once never take the same job', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        for (let index = 0; index < 60; index++) await storage.jobs.enqueue(jobRequest('task.poll', { taskId: `race-batch-${index}` }));
+        const won = (await race(dialect.name, database, 3, 'claim-batch', () => [])).flat();
+        assert.equal(won.length, 60, 'every job claimed');
+        assert.equal(new Set(won).size, 60, 'none twice');
       });
     });
 

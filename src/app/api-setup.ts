@@ -7,6 +7,7 @@ import { buildHttpApp } from '../http/app.js';
 import { UniversalPresenter } from '../http/universal/universal-presenter.js';
 import { Admission } from '../services/admission.js';
 import { CallbackService } from '../services/callback-service.js';
+import { DashboardReads } from '../services/dashboard-reads.js';
 import { KeyService } from '../services/key-service.js';
 import { MediaImportService } from '../services/media-import-service.js';
 import { MetricsService } from '../services/metrics-service.js';
@@ -49,6 +50,9 @@ export async function buildApi(core: SegueCore): Promise<SegueApi> {
   // A body carrying one medium of the largest accepted size as a base64 data: URI, and the fields around it.
   const mediaBodyLimitBytes = Math.ceil((config.mediaMaxBytes * 4) / 3) + 1024 * 1024;
   const tls = config.tls && readTlsFiles(config.tls);
+  const metrics = new MetricsService(storage, () => providers.report(), () => process.uptime(), now);
+  // Where result links point (Segue's public URL, or the bucket's presigned host): the dashboard plays media from there.
+  const mediaOrigin = async () => new URL(await links.urlFor('dashboard/origin-probe')).origin;
   const http = await buildHttpApp({
     logger: core.logger,
     ...(tls ? { tls } : {}),
@@ -67,10 +71,11 @@ export async function buildApi(core: SegueCore): Promise<SegueApi> {
       mediaMaxBytes: config.mediaMaxBytes,
     },
     files: { signer, blobs },
-    admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle) } : undefined,
+    admin: config.adminKey ? { adminKey: config.adminKey, keys, admission, operator: new OperatorService(storage, lifecycle), metrics } : undefined,
     providerReport: () => providers.report(),
     providerHooks: new ProviderHookService(storage, providers, now),
-    metrics: { metrics: new MetricsService(storage, () => providers.report(), () => process.uptime(), now), adminKey: config.adminKey },
+    metrics: { metrics, adminKey: config.adminKey },
+    dashboard: { reads: new DashboardReads(storage, keys, callbacks), links, mediaOrigin },
     readiness: [
       { name: 'database', check: () => storage.ping() },
       {

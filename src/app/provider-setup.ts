@@ -35,6 +35,7 @@ export function setUpProviders(deps: ProviderSetupDependencies): { registry: Pro
     blobs: deps.blobs,
     requestRender: deps.requestRender,
     now: deps.now,
+    allowPrivateNetworks: deps.config.allowPrivateNetworks,
   };
   const instances: ProviderInstance[] = [];
   const entries: Record<string, ProviderEntryPlacement> = {};

@@ -4,14 +4,17 @@ import { parseArgs } from 'node:util';
 import { FakeGeminiServer } from '../fake-upstream/fake-gemini-server.js';
 import { MediaTools } from '../media/media-tools.js';
 import { UsageError } from './cli-support.js';
+import { fakeFalCommand, fakeFalUsage } from './fake-fal-command.js';
 
 export const fakeUpstreamUsage = `  fake-upstream gemini [--port N] [--api-key KEY] [--polls N] [--generation-seconds S]
                        [--file-ttl-seconds S] [--webhook-secret whsec_...] [--video-file F]
-                                                        a fake Gemini API (Veo 3.1) for trials and tests`;
+                                                        a fake Gemini API (Veo 3.1) for trials and tests
+${fakeFalUsage}`;
 
 /** `segue fake-upstream gemini`: serves the fake until stopped; prints its URL as one JSON line. */
 export async function fakeUpstreamCommand(kind: string | undefined, args: string[]): Promise<void> {
-  if (kind !== 'gemini') throw new UsageError('fake-upstream: the only fake is "gemini"');
+  if (kind === 'fal') return fakeFalCommand(args);
+  if (kind !== 'gemini') throw new UsageError('fake-upstream: the fakes are "gemini" and "fal"');
   const { values } = parseArgs({
     args,
     options: {

@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type onRouteHookHandler } from 'fastify';
 import type { Logger } from 'pino';
 import { type AdminRouteDependencies, adminRoutes } from './admin/admin-routes.js';
+import type { ResultLinks } from '../blobs/result-links.js';
+import type { DashboardReads } from '../services/dashboard-reads.js';
+import { dashboardApiRoutes } from './dashboard/dashboard-api-routes.js';
+import { dashboardPages } from './dashboard/dashboard-pages.js';
+import { docsRoutes } from './docs/docs-routes.js';
 import { type FileRouteDependencies, fileRoutes } from './files/file-routes.js';
 import type { ProviderHookService } from '../services/provider-hook-service.js';
 import { providerHookRoutes } from './hooks/provider-hook-routes.js';
@@ -29,6 +34,8 @@ export interface HttpDependencies {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** `GET /metrics` (behind SEGUE_ADMIN_KEY when it is set). */
   readonly metrics: MetricsRouteDependencies;
+  /** The dashboard's reads, the links it plays media from, and where those point (for its CSP). */
+  readonly dashboard: { readonly reads: DashboardReads; readonly links: ResultLinks; readonly mediaOrigin: () => Promise<string> };
 }
 
 /** What a caller may watch while the app is built (the OpenAPI test lists every route with it). */
@@ -66,5 +73,10 @@ export async function buildHttpApp(deps: HttpDependencies, options: HttpAppOptio
   await app.register(async (scope) => providerHookRoutes(scope, deps.providerHooks));
   await app.register(async (scope) => opsRoutes(scope, deps.readiness, deps.providerReport));
   await app.register(async (scope) => metricsRoutes(scope, deps.metrics));
+  await app.register(async (scope) => docsRoutes(scope));
+  await app.register(async (scope) => dashboardPages(scope, deps.dashboard.mediaOrigin));
+  const { reads, links } = deps.dashboard;
+  const dashboardApi = { reads, links, keys: deps.veo.keys, readLimit: deps.veo.reads, adminKey: deps.admin?.adminKey };
+  await app.register(async (scope) => dashboardApiRoutes(scope, dashboardApi), { prefix: '/dashboard/api' });
   return app;
 }

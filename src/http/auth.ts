@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, UnauthorizedError } from '../domain/errors.js';
 import type { Task } from '../domain/task.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
+import type { Viewer } from '../services/dashboard-reads.js';
 import type { KeyService } from '../services/key-service.js';
 import type { ReadLimit } from '../services/rate-limiter.js';
 import type { TaskService } from '../services/task-service.js';
@@ -11,6 +12,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The API key the scope's `onRequest` hook resolved (see `authenticateApiKeys`). */
     apiKey: ApiKeyRecord | null;
+    /** Who the dashboard API's `onRequest` hook found presenting the token (see `authenticateViewer`). */
+    viewer: Viewer | null;
   }
   interface FastifyContextConfig {
     /** A route clients poll: it counts against the read limit, checked before the key is looked up. */
@@ -65,6 +68,33 @@ export function authenticateAdmin(app: FastifyInstance, adminKey: string): void 
     const token = bearerToken(request);
     return token !== undefined && timingSafeEqual(digest(token), expected);
   });
+}
+
+/**
+ * The dashboard API's authentication: the admin key (when one is configured) makes the operator,
+ * any active API key its tenant; reads are limited per presented token as the polled routes are.
+ */
+export function authenticateViewer(app: FastifyInstance, adminKey: string | undefined, keys: KeyService, reads: ReadLimit): void {
+  const admin = adminKey === undefined ? undefined : digest(adminKey);
+  app.decorateRequest('viewer', null);
+  authenticateBeforeBody(app, async (request) => {
+    const token = bearerToken(request);
+    if (token === undefined) return false;
+    if (admin && timingSafeEqual(digest(token), admin)) {
+      request.viewer = { role: 'operator' };
+      return true;
+    }
+    reads.check(token);
+    const key = await keys.authenticate(token);
+    request.viewer = key ? { role: 'tenant', key } : null;
+    return key !== undefined;
+  });
+}
+
+/** Who `authenticateViewer` found. */
+export function viewerOf(request: FastifyRequest): Viewer {
+  if (!request.viewer) throw new UnauthorizedError('missing or invalid API key');
+  return request.viewer;
 }
 
 /** The key `authenticateApiKeys` resolved for this request. */

@@ -16,6 +16,8 @@ export const routeDocs = {
   files: { tags: ['Files'], security: [] },
   ops: { tags: ['Operations'], security: [] },
   hooks: { tags: ['Provider webhooks'], security: [] },
+  dashboard: { tags: ['Dashboard'], security: [{ apiKey: [] }, { adminKey: [] }] },
+  pages: { tags: ['Docs and dashboard pages'], security: [] },
 } as const;
 
 const tags: OpenAPIV3_1.TagObject[] = [
@@ -38,6 +40,12 @@ const tags: OpenAPIV3_1.TagObject[] = [
   { name: 'Files', description: "Result media behind Segue's own signed, expiring links, with Range support." },
   { name: 'Operations', description: 'Liveness and readiness.' },
   { name: 'Provider webhooks', description: "Upstream providers' notices, verified by each provider entry's plug-in." },
+  {
+    name: 'Dashboard',
+    description:
+      "The dashboard's JSON API under /dashboard/api: with an API key, that key's own tasks only; with the admin key, every key's. Bearer tokens only, errors as `{error}` with real statuses.",
+  },
+  { name: 'Docs and dashboard pages', description: 'This document, its reference page (/docs) and the dashboard (/dashboard), served from the package: no network needed.' },
 ];
 
 /**

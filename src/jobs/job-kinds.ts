@@ -11,7 +11,7 @@ export const jobKinds = {
   /** Hands a queued task to its provider and schedules the first poll. */
   'task.start': { payload: taskPayload, maxAttempts: 5, backoffMs: [2_000, 60_000] },
   /** Asks the provider how a started task is doing; reschedules itself while it is pending. */
-  'task.poll': { payload: taskPayload, maxAttempts: 8, backoffMs: [2_000, 120_000] },
+  'task.poll': { payload: taskPayload, maxAttempts: 8, backoffMs: [2_000, 120_000], heldBetweenRuns: true },
   /** Downloads a finished upstream video into Segue's storage, probes it and succeeds the task. */
   'task.ingest': { payload: taskPayload, maxAttempts: 8, backoffMs: [2_000, 300_000] },
   /** The local engine's own work: renders a task's video with ffmpeg. */
@@ -37,6 +37,12 @@ export type JobKind = keyof typeof jobKinds;
  * (say, a video that makes ffmpeg exhaust memory) must still end.
  */
 export const MAX_INTERRUPTIONS = 20;
+
+/**
+ * The longest wait a worker holds a `heldBetweenRuns` job for in memory (its timer wheel) before
+ * it hands the job back to the table instead: longer waits are not worth a lease kept alive.
+ */
+export const MAX_HOLD_MS = 10 * 60 * 1000;
 export type JobPayload<K extends JobKind> = z.infer<(typeof jobKinds)[K]['payload']>;
 
 export const allJobKinds = Object.keys(jobKinds) as JobKind[];

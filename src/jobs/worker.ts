@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobQueue, JobRecord } from '../ports/job-queue.js';
-import { allJobKinds, backoffDelay, type JobKind, jobKinds, type JobPayload, MAX_INTERRUPTIONS } from './job-kinds.js';
+import { allJobKinds, backoffDelay, type JobKind, jobKinds, type JobPayload, MAX_HOLD_MS, MAX_INTERRUPTIONS } from './job-kinds.js';
+import { TimerWheel } from './timer-wheel.js';
 
 /** What a handler may answer instead of finishing: run me again later, without spending an attempt. */
 export interface RetryAfter {
@@ -68,25 +69,46 @@ function isRetryable(error: unknown): boolean {
  */
 export class Worker {
   readonly id = `worker-${process.pid}-${randomBytes(3).toString('hex')}`;
-  private readonly active = new Map<string, { kind: JobKind; controller: AbortController; done: Promise<void> }>();
+  private readonly active = new Map<string, { kind: JobKind; controller: AbortController; done: Promise<void>; claim: number }>();
+  /**
+   * Jobs this worker holds between runs (polls waiting for their next turn): still leased in the
+   * table, so a crash hands them to another worker, but run again from here without a write.
+   */
+  private readonly held = new TimerWheel<{ job: JobRecord; claim: number }>();
+  /** Running jobs that `wake` asked to run again as soon as they end. */
+  private readonly wokenWhileRunning = new Set<string>();
+  private claims = 0;
   private state: WorkerState = 'stopped';
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
+  private leaseKeeper: NodeJS.Timeout | undefined;
+  private wokenCheck: Promise<void> | null = null;
+  private wokenAgain = false;
 
   private readonly now: () => number;
 
   constructor(private readonly options: WorkerOptions) {
     this.now = options.now ?? Date.now;
-    options.subscribe(() => this.wake?.());
+    options.subscribe(() => {
+      this.wake?.();
+      if (this.held.size > 0 || this.active.size > 0) this.checkWoken();
+    });
   }
 
   isRunning(): boolean {
     return this.state === 'active';
   }
 
+  /** How many jobs this worker holds between runs (a figure for benchmarks and metrics). */
+  heldJobs(): number {
+    return this.held.size;
+  }
+
   start(): void {
     if (this.state !== 'stopped') return;
     this.state = 'active';
+    // A third of a lease, within what a Node timer can wait (about 24.8 days).
+    this.leaseKeeper = setInterval(() => void this.keepLeases(), Math.min(2 ** 31 - 1, Math.max(250, Math.floor(this.options.leaseMs / 3))));
     this.loopDone = this.loop();
   }
 
@@ -104,7 +126,59 @@ export class Worker {
       await all;
     }
     clearTimeout(timer);
+    await this.releaseHeld();
+    clearInterval(this.leaseKeeper);
     this.state = 'stopped';
+  }
+
+  /** Hands every held job back to the queue, due when this worker would have run it. */
+  private async releaseHeld(): Promise<void> {
+    const jobs = [...this.held.entries()].map(([jobId, , runAt]) => ({ jobId, runAt }));
+    for (const { jobId } of jobs) this.held.delete(jobId);
+    await this.record(() => this.options.queue.release(this.id, jobs), this.options.logger);
+  }
+
+  /**
+   * One statement extends the lease of every job this worker runs or holds; a job missing from
+   * its answer was taken over (this worker stalled past its lease): running, it is aborted; held,
+   * it is forgotten. Jobs claimed while the statement ran are not judged by it.
+   */
+  private async keepLeases(): Promise<void> {
+    if (this.active.size === 0 && this.held.size === 0) return;
+    const claimsBefore = this.claims;
+    let kept: Set<string>;
+    try {
+      kept = await this.options.queue.extendLeases(this.id, this.options.leaseMs);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not extend the leases; trying again');
+      return;
+    }
+    for (const [jobId, job] of this.active) {
+      if (job.claim <= claimsBefore && !kept.has(jobId)) job.controller.abort(new Error('lease lost'));
+    }
+    for (const [jobId, { claim }] of [...this.held.entries()].map(([id, item]) => [id, item] as const)) {
+      if (claim <= claimsBefore && !kept.has(jobId)) this.held.delete(jobId);
+    }
+  }
+
+  /** Asks the queue which of this worker's jobs were woken (coalesced: one question at a time). */
+  private checkWoken(): void {
+    if (this.wokenCheck) {
+      this.wokenAgain = true;
+      return;
+    }
+    this.wokenCheck = (async () => {
+      do {
+        this.wokenAgain = false;
+        const ids = await this.options.queue.takeWoken(this.id).catch(() => [] as string[]);
+        for (const id of ids) {
+          const item = this.held.delete(id);
+          if (item) this.held.add(id, item, this.now());
+          else if (this.active.has(id)) this.wokenWhileRunning.add(id);
+        }
+        if (ids.length > 0) this.wake?.();
+      } while (this.wokenAgain);
+    })().finally(() => (this.wokenCheck = null));
   }
 
   private async loop(): Promise<void> {
@@ -119,31 +193,58 @@ export class Worker {
     }
   }
 
-  private claimableKinds(): JobKind[] {
-    return (this.options.kinds ?? allJobKinds).filter((kind) => {
-      const limit = this.options.kindConcurrency[kind];
-      if (limit === undefined) return true;
-      let running = 0;
-      for (const job of this.active.values()) if (job.kind === kind) running++;
-      return running < limit;
-    });
+  private hasRoom(kind: JobKind): boolean {
+    const limit = this.options.kindConcurrency[kind];
+    if (limit === undefined) return true;
+    let running = 0;
+    for (const job of this.active.values()) if (job.kind === kind) running++;
+    return running < limit;
   }
 
+  /**
+   * Fills free slots: held jobs that are due first (no database round trip), then kinds with a
+   * per-process limit one claim at a time, then the rest in one batched claim.
+   */
   private async fillSlots(): Promise<boolean> {
     let claimedAny = false;
     while (this.state === 'active' && this.active.size < this.options.concurrency) {
-      const job = await this.options.queue.claim(this.id, this.claimableKinds(), this.options.leaseMs);
-      if (!job) break;
+      const due = this.held.takeDue(this.now(), this.options.concurrency - this.active.size);
+      for (const { job, claim } of due) this.launch(job, claim);
+      if (due.length > 0) {
+        claimedAny = true;
+        continue;
+      }
+      const kinds = this.options.kinds ?? allJobKinds;
+      let claimed = 0;
+      for (const kind of kinds) {
+        if (this.options.kindConcurrency[kind] === undefined || !this.hasRoom(kind) || this.active.size >= this.options.concurrency) continue;
+        const job = await this.options.queue.claim(this.id, [kind], this.options.leaseMs);
+        if (job) {
+          this.launchClaimed(job);
+          claimed++;
+        }
+      }
+      const free = this.options.concurrency - this.active.size;
+      const unlimited = kinds.filter((kind) => this.options.kindConcurrency[kind] === undefined);
+      if (free > 0 && this.state === 'active') {
+        const jobs = await this.options.queue.claimBatch(this.id, unlimited, this.options.leaseMs, free);
+        for (const job of jobs) this.launchClaimed(job);
+        claimed += jobs.length;
+      }
+      if (claimed === 0) break;
       claimedAny = true;
-      this.launch(job);
     }
     return claimedAny;
   }
 
   private async sleep(): Promise<void> {
-    const next = await this.options.queue.nextRunAt(this.claimableKinds()).catch(() => undefined);
-    const untilNext = next === undefined ? this.options.pollMs : Math.max(5, next - this.now());
-    const delay = Math.min(this.options.pollMs, untilNext);
+    const kinds = (this.options.kinds ?? allJobKinds).filter((kind) => this.hasRoom(kind));
+    const next = await this.options.queue.nextRunAt(kinds).catch(() => undefined);
+    const heldNext = this.held.nextDueAt();
+    const untilNext = Math.min(next === undefined ? Infinity : next - this.now(), heldNext === undefined ? Infinity : heldNext - this.now());
+    const delay = Math.min(this.options.pollMs, Math.max(5, untilNext));
+    // Other processes on a database without notifications wake held jobs through the table alone.
+    if (this.held.size > 0) this.checkWoken();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay);
       function done() {
@@ -155,63 +256,92 @@ export class Worker {
     this.wake = null;
   }
 
-  private launch(job: JobRecord): void {
-    const kind = job.kind as JobKind;
-    const controller = new AbortController();
-    const done = this.execute(job, kind, controller).finally(() => {
-      this.active.delete(job.id);
-      this.wake?.();
-    });
-    this.active.set(job.id, { kind, controller, done });
+  /**
+   * A job fresh from the table. If this worker held or ran it already, its lease had lapsed by
+   * the queue's clock and the claim took it over again: one copy runs, the held one is dropped.
+   */
+  private launchClaimed(job: JobRecord): void {
+    this.held.delete(job.id);
+    if (!this.active.has(job.id)) this.launch(job);
   }
 
-  private async execute(job: JobRecord, kind: JobKind, controller: AbortController): Promise<void> {
-    const { queue, leaseMs } = this.options;
-    const logger = this.options.logger.child({ jobId: job.id, jobKind: kind, attempt: job.attempts, interruptions: job.interruptions });
+  private launch(job: JobRecord, claim = ++this.claims): void {
+    const kind = job.kind as JobKind;
+    const controller = new AbortController();
+    const entry = { kind, controller, done: Promise.resolve(), claim };
+    this.active.set(job.id, entry);
+    entry.done = this.execute(job, kind, controller, claim).finally(() => {
+      this.active.delete(job.id);
+      this.wokenWhileRunning.delete(job.id);
+      this.wake?.();
+    });
+  }
+
+  private async execute(job: JobRecord, kind: JobKind, controller: AbortController, claim: number): Promise<void> {
+    const { queue } = this.options;
+    let jobLogger: Logger | undefined;
+    // Made only when something is logged: most runs (a poll that answers "pending") log nothing.
+    const logger = () => (jobLogger ??= this.options.logger.child({ jobId: job.id, jobKind: kind, attempt: job.attempts, interruptions: job.interruptions }));
     const definition = jobKinds[kind];
     const payload = definition?.payload.safeParse(job.payload);
     if (!definition || !payload?.success) {
-      await this.record(() => queue.bury(job.id, this.id, `unknown kind or invalid payload`), logger);
-      logger.error('job buried: unknown kind or invalid payload');
+      await this.record(() => queue.bury(job.id, this.id, `unknown kind or invalid payload`), logger());
+      logger().error('job buried: unknown kind or invalid payload');
       return;
     }
     if (job.interruptions > MAX_INTERRUPTIONS) {
-      await this.exhaust(job, kind, payload.data, `its worker died ${job.interruptions} times while running it`, logger);
+      await this.exhaust(job, kind, payload.data, `its worker died ${job.interruptions} times while running it`, logger());
       return;
     }
-    const heartbeat = setInterval(() => {
-      queue.heartbeat(job.id, this.id, leaseMs).then(
-        (kept) => {
-          if (!kept) controller.abort(new Error('lease lost'));
-        },
-        (error) => logger.warn({ err: error }, 'heartbeat failed'),
-      );
-    }, Math.max(250, Math.floor(leaseMs / 3)));
     try {
       const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | void>;
-      const outcome = await handler(payload.data, { jobId: job.id, workerId: this.id, attempt: job.attempts, signal: controller.signal, logger });
-      if (outcome) {
+      const context: JobContext = {
+        jobId: job.id,
+        workerId: this.id,
+        attempt: job.attempts,
+        signal: controller.signal,
+        get logger() {
+          return logger();
+        },
+      };
+      const outcome = await handler(payload.data, context);
+      if (outcome && this.mayHold(kind, outcome)) {
+        const dueAt = this.wokenWhileRunning.has(job.id) ? this.now() : this.now() + outcome.retryAfterMs;
+        this.held.add(job.id, { job, claim }, dueAt);
+      } else if (outcome) {
         const parked = outcome.waitingFor === undefined ? {} : { waitingFor: outcome.waitingFor };
-        await this.record(() => queue.reschedule(job.id, this.id, this.now() + outcome.retryAfterMs, { spendAttempt: false, ...parked }), logger);
+        await this.record(() => queue.reschedule(job.id, this.id, this.now() + outcome.retryAfterMs, { spendAttempt: false, ...parked }), logger());
       } else {
-        await this.record(() => queue.complete(job.id, this.id), logger);
+        await this.record(() => queue.complete(job.id, this.id), logger());
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (controller.signal.aborted && this.state === 'stopping') {
         // Released, not failed: the next worker runs it again without losing an attempt.
-        await this.record(() => queue.reschedule(job.id, this.id, this.now(), { spendAttempt: false, error: message }), logger);
-        logger.info('job released on shutdown');
+        await this.record(() => queue.reschedule(job.id, this.id, this.now(), { spendAttempt: false, error: message }), logger());
+        logger().info('job released on shutdown');
       } else if (isPermanent(error) || job.attempts >= job.maxAttempts) {
-        await this.exhaust(job, kind, payload.data, message, logger);
+        await this.exhaust(job, kind, payload.data, message, logger());
       } else {
         const delay = backoffDelay(kind, job.attempts);
-        await this.record(() => queue.reschedule(job.id, this.id, this.now() + delay, { spendAttempt: true, error: message }), logger);
-        logger.warn({ err: error, retryInMs: delay }, 'job failed; will retry');
+        await this.record(() => queue.reschedule(job.id, this.id, this.now() + delay, { spendAttempt: true, error: message }), logger());
+        logger().warn({ err: error, retryInMs: delay }, 'job failed; will retry');
       }
-    } finally {
-      clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * Whether a job that asked to run again later stays with this worker until then (in its timer
+   * wheel, no write) instead of going back to the table: kinds that say so (polls), for a short
+   * wait, not parked on an event, while the worker is running and its lease is still its own.
+   */
+  private mayHold(kind: JobKind, outcome: RetryAfter): boolean {
+    return (
+      'heldBetweenRuns' in jobKinds[kind] &&
+      outcome.waitingFor === undefined &&
+      outcome.retryAfterMs <= MAX_HOLD_MS &&
+      this.state === 'active'
+    );
   }
 
   /** The task-side effect first (idempotent), then the burial: a crash in between just repeats it. */

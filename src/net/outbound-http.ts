@@ -34,7 +34,7 @@ export interface OutboundHttpOptions {
 /** One request. Every response it yields must be read or discarded through `OutboundResponse`. */
 export interface OutboundRequest {
   readonly url: URL;
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   /** The caller's cancellation; the call then rejects with the signal's reason. */

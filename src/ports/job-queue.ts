@@ -35,6 +35,20 @@ export interface EnqueueRequest {
 export interface JobQueue {
   enqueue(request: EnqueueRequest): Promise<void>;
   claim(workerId: string, kinds: readonly string[], leaseMs: number): Promise<JobRecord | undefined>;
+  /** Claims up to `limit` due jobs of these kinds in one statement, earliest due first. */
+  claimBatch(workerId: string, kinds: readonly string[], leaseMs: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * Extends the lease of every job this worker holds, in one statement; answers the ids it still
+   * holds (a job missing from the answer was lost: its lease expired and another worker took it).
+   */
+  extendLeases(workerId: string, leaseMs: number): Promise<Set<string>>;
+  /**
+   * Puts jobs this worker holds between runs (see `Worker`) back in the queue, each due at its
+   * `runAt`, in one transaction (a worker that stops hands its held jobs on).
+   */
+  release(workerId: string, jobs: ReadonlyArray<{ readonly jobId: string; readonly runAt: number }>): Promise<void>;
+  /** The ids of this worker's held jobs that `wake` asked to run now; clears the requests. */
+  takeWoken(workerId: string): Promise<string[]>;
   heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<boolean>;
   complete(jobId: string, workerId: string): Promise<boolean>;
   /**
@@ -45,7 +59,10 @@ export interface JobQueue {
   reschedule(jobId: string, workerId: string, runAt: number, options: RescheduleOptions): Promise<boolean>;
   /** Gives up on the job for good. */
   bury(jobId: string, workerId: string, error: string): Promise<boolean>;
-  /** Makes a queued job with this key due now (e.g. a poll, when its render finished). */
+  /**
+   * Makes a queued job with this key due now (e.g. a poll, when its render finished); a job a
+   * worker holds between runs is marked for `takeWoken` instead.
+   */
   wake(idempotencyKey: string): Promise<void>;
   /**
    * Makes the job parked longest under `waitingFor` due now and unparks it (so that two wakes wake

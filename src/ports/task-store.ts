@@ -17,6 +17,15 @@ export interface TaskPage {
   readonly after?: Pick<Task, 'id' | 'createdAt'>;
 }
 
+/** What a listing across keys may be narrowed to (the dashboard's filters). */
+export interface TaskFilter {
+  /** Only this key's tasks (its deleted ones excluded); every key's, deleted included, when absent. */
+  readonly apiKeyId?: string;
+  /** Only tasks in one of these states (every state when absent or empty). */
+  readonly states?: readonly TaskState[];
+  readonly operation?: Operation;
+}
+
 /** Persistence of tasks. Every state change is a compare-and-set on the previous state. */
 export interface TaskStore {
   insert(task: Task): Promise<void>;
@@ -35,6 +44,10 @@ export interface TaskStore {
    * paging by task id).
    */
   listOwned(apiKeyId: string, page: TaskPage): Promise<Task[]>;
+  /** Tasks matching the filter, newest first (or oldest first), at most `limit`, after `after` as `listOwned`. */
+  listFiltered(filter: TaskFilter, page: TaskPage): Promise<Task[]>;
+  /** The tasks that continue this one (its extensions and upgrades) but the deleted ones, oldest first. */
+  listChildren(parentTaskId: string): Promise<Task[]>;
   /**
    * Hides the task from its key's reads from now on (the row stays, for the ledger and
    * operators); false when it is not this key's or already deleted.

@@ -49,23 +49,24 @@ export interface StartContext extends ProviderContext {
   readonly source?: ExtensionSource;
 }
 
-/**
- * The query parameter of a webhook URL (`/hooks/<entry>?segueTask=<id>`) that names Segue's task,
- * for upstreams whose callbacks name only their own task.
- */
-export const WEBHOOK_TASK_PARAMETER = 'segueTask';
+/** A verified webhook delivery: its id (deliveries are acted on once per id) and the task it names. */
+export interface WebhookDelivery {
+  readonly deliveryId: string;
+  readonly taskId: string | undefined;
+}
 
 /** A provider's verifier of its upstream's webhooks ("your video is ready"). */
 export interface ProviderWebhook {
   /**
    * The delivery's id and the task it names, or undefined when it is forged, stale or unreadable.
-   * `query` is the webhook URL's query string (where Segue may have put its task id).
+   * `query` is the webhook URL's query string as received (where a provider put the task id);
+   * a verifier that needs its upstream's keys (fal's JWKS) answers asynchronously.
    */
   verify(
     headers: Readonly<Record<string, string | string[] | undefined>>,
     rawBody: string,
-    query?: Readonly<Record<string, string | undefined>>,
-  ): { readonly deliveryId: string; readonly taskId: string | undefined } | undefined;
+    query?: Readonly<Record<string, unknown>>,
+  ): WebhookDelivery | undefined | Promise<WebhookDelivery | undefined>;
 }
 
 /**
@@ -99,6 +100,12 @@ export interface VideoProvider {
    * `get-1080p-video`): why this entry cannot upgrade `source`, or undefined when it can.
    */
   upgradeRefusal?(source: Task, operation: 'upgrade_1080p' | 'upgrade_4k', now: number): string | undefined;
+  /**
+   * For `any_video` providers: why this entry cannot fetch a link to Segue's copy now (e.g.
+   * Segue's public URL is loopback, which the upstream cannot reach), or undefined when it can.
+   * A refused entry may still continue the video by bridge.
+   */
+  linkExtensionRefusal?(): string | undefined;
 }
 
 /** Whether a provider runs this operation for a model (and, for a generation, this kind of input). */

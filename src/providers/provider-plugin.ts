@@ -19,6 +19,11 @@ export interface ProviderPluginDependencies {
   readonly requestRender: (taskId: string) => Promise<void>;
   /** The time, from Segue's clock (upstream copies' ages, webhook windows). */
   readonly now: () => number;
+  /**
+   * SEGUE_ALLOW_PRIVATE_NETWORKS: whether files an upstream points at (its output links) may be
+   * fetched from loopback/private addresses. False when absent.
+   */
+  readonly allowPrivateNetworks?: boolean;
 }
 
 /** One built entry: its provider, its webhook verifier if it takes webhooks, and what to close. */

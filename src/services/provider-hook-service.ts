@@ -22,11 +22,11 @@ export class ProviderHookService {
     entry: string,
     headers: Readonly<Record<string, string | string[] | undefined>>,
     rawBody: string,
-    query: Readonly<Record<string, string | undefined>> = {},
+    query: Readonly<Record<string, unknown>> = {},
   ): Promise<HookOutcome> {
     const webhook = this.providers.webhook(entry);
     if (!webhook) return 'unknown_entry';
-    const delivery = webhook.verify(headers, rawBody, query);
+    const delivery = await webhook.verify(headers, rawBody, query);
     if (!delivery) return 'refused';
     if (!(await this.storage.inboundWebhooks.recordOnce(delivery.deliveryId, entry, this.now()))) return 'duplicate';
     if (delivery.taskId) await this.storage.jobs.wake(taskJobKey('task.poll', delivery.taskId));

@@ -84,6 +84,8 @@ export interface JobsTable {
   last_error: string | null;
   /** Set while the job is parked until an event wakes it (e.g. `provider-slot:<entry>`). */
   waiting_for: string | null;
+  /** Set when `wake` asks a job that a worker holds between runs to run now (see `JobQueue.takeWoken`). */
+  woken_at: number | null;
   created_at: number;
   updated_at: number;
 }

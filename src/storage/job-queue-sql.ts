@@ -58,20 +58,25 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async claim(workerId: string, kinds: readonly string[], leaseMs: number): Promise<JobRecord | undefined> {
-    if (kinds.length === 0) return undefined;
+    return (await this.claimBatch(workerId, kinds, leaseMs, 1))[0];
+  }
+
+  async claimBatch(workerId: string, kinds: readonly string[], leaseMs: number, limit: number): Promise<JobRecord[]> {
+    if (kinds.length === 0 || limit < 1) return [];
     const now = this.now();
-    const row = await this.db
+    const rows = await this.db
       .updateTable('jobs')
       .set({
         state: 'running',
         lease_owner: workerId,
         lease_expires_at: now + leaseMs,
+        woken_at: null,
         // Taking over a job whose lease expired is not a new attempt: its worker died.
         attempts: sql`case when state = 'running' then attempts else attempts + 1 end`,
         interruptions: sql`case when state = 'running' then interruptions + 1 else interruptions end`,
         updated_at: now,
       })
-      .where('id', '=', (eb) =>
+      .where('id', 'in', (eb) =>
         eb
           .selectFrom('jobs')
           .select('id')
@@ -83,13 +88,55 @@ export class SqlJobQueue implements JobQueue {
             ]),
           )
           .orderBy('run_at')
-          .limit(1)
+          .limit(limit)
           // Where writers run side by side, a row another claim holds is skipped, not waited for.
           .$if(this.dialect.capabilities.skipLocked, (query) => query.forUpdate().skipLocked()),
       )
       .returningAll()
-      .executeTakeFirst();
-    return row ? toJob(row) : undefined;
+      .execute();
+    return rows.map(toJob).sort((a, b) => a.runAt - b.runAt);
+  }
+
+  async extendLeases(workerId: string, leaseMs: number): Promise<Set<string>> {
+    const rows = await this.db
+      .updateTable('jobs')
+      .set({ lease_expires_at: this.now() + leaseMs })
+      .where('lease_owner', '=', workerId)
+      .where('state', '=', 'running')
+      .returning('id')
+      .execute();
+    return new Set(rows.map((row) => row.id));
+  }
+
+  async release(workerId: string, jobs: ReadonlyArray<{ readonly jobId: string; readonly runAt: number }>): Promise<void> {
+    if (jobs.length === 0) return;
+    const now = this.now();
+    for (let start = 0; start < jobs.length; start += 500) {
+      await this.dialect.writeTransaction(async (trx) => {
+        for (const { jobId, runAt } of jobs.slice(start, start + 500)) {
+          await trx
+            .updateTable('jobs')
+            .set({ state: 'queued', run_at: runAt, lease_owner: null, lease_expires_at: null, woken_at: null, attempts: sql<number>`attempts - 1`, updated_at: now })
+            .where('id', '=', jobId)
+            .where('lease_owner', '=', workerId)
+            .where('state', '=', 'running')
+            .execute();
+        }
+      });
+    }
+    await this.onEnqueued(jobs.some((job) => job.runAt <= now));
+  }
+
+  async takeWoken(workerId: string): Promise<string[]> {
+    const rows = await this.db
+      .updateTable('jobs')
+      .set({ woken_at: null })
+      .where('lease_owner', '=', workerId)
+      .where('woken_at', 'is not', null)
+      .where('state', '=', 'running')
+      .returning('id')
+      .execute();
+    return rows.map((row) => row.id);
   }
 
   async heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<boolean> {
@@ -139,6 +186,13 @@ export class SqlJobQueue implements JobQueue {
       .where('idempotency_key', '=', idempotencyKey)
       .where('state', '=', 'queued')
       .where('run_at', '>', now)
+      .execute();
+    // A job running or held between runs by a worker: that worker runs it (again) at once.
+    await this.db
+      .updateTable('jobs')
+      .set({ woken_at: now })
+      .where('idempotency_key', '=', idempotencyKey)
+      .where('state', '=', 'running')
       .execute();
     await this.onEnqueued(true);
   }

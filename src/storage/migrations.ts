@@ -269,6 +269,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('api_keys').addColumn('webhook_url', 'text').execute();
     },
   },
+  '0013_held_jobs': {
+    async up(db: Kysely<any>) {
+      // A poll a worker holds between runs (in its timer wheel) that an event asked to run now.
+      await db.schema.alterTable('jobs').addColumn('woken_at', 'bigint').execute();
+      await db.schema
+        .createIndex('jobs_woken')
+        .on('jobs')
+        .columns(['lease_owner', 'woken_at'])
+        .where(sql.ref('woken_at'), 'is not', null)
+        .execute();
+      // A worker extends every lease it holds in one statement.
+      await db.schema.createIndex('jobs_by_lease_owner').on('jobs').columns(['lease_owner', 'state']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { canTransition, withParameterDefaults, type ExtendMethod, type ExtensionPlan, type FailureReason, type FailureStage, type Operation, type Task, type TaskState, type UpstreamOutput } from '../domain/task.js';
-import type { TaskPage, TaskStore, TaskTransition } from '../ports/task-store.js';
+import type { TaskFilter, TaskPage, TaskStore, TaskTransition } from '../ports/task-store.js';
 import type { Database, TasksTable } from './database-schema.js';
 import type { StorageDialect } from './storage-dialect.js';
 import { ReusableQuery } from './reusable-query.js';
@@ -156,6 +156,34 @@ export class SqlTaskStore implements TaskStore {
       .orderBy('id', direction)
       .limit(page.limit)
       .execute();
+    return rows.map(toTask);
+  }
+
+  async listFiltered(filter: TaskFilter, page: TaskPage): Promise<Task[]> {
+    const { after } = page;
+    const { apiKeyId, states, operation } = filter;
+    const direction = page.order === 'asc' ? 'asc' : 'desc';
+    const beyond = direction === 'asc' ? '>' : '<';
+    const rows = await this.db
+      .selectFrom('tasks')
+      .selectAll()
+      .$if(apiKeyId !== undefined, (query) => query.where('api_key_id', '=', apiKeyId!).where('deleted_at', 'is', null))
+      .$if(states !== undefined && states.length > 0, (query) => query.where('state', 'in', [...states!]))
+      .$if(operation !== undefined, (query) => query.where('operation', '=', operation!))
+      .$if(after !== undefined, (query) =>
+        query.where((eb) =>
+          eb.or([eb('created_at', beyond, after!.createdAt), eb.and([eb('created_at', '=', after!.createdAt), eb('id', beyond, after!.id)])]),
+        ),
+      )
+      .orderBy('created_at', direction)
+      .orderBy('id', direction)
+      .limit(page.limit)
+      .execute();
+    return rows.map(toTask);
+  }
+
+  async listChildren(parentTaskId: string): Promise<Task[]> {
+    const rows = await this.db.selectFrom('tasks').selectAll().where('parent_task_id', '=', parentTaskId).where('deleted_at', 'is', null).orderBy('created_at').orderBy('id').execute();
     return rows.map(toTask);
   }
 

@@ -20,6 +20,13 @@ try {
       if (!job) break;
       won.push(job.id);
     }
+  } else if (operation === 'claim-batch') {
+    const queue = new SqlJobQueue(dialect.db, dialect);
+    for (;;) {
+      const jobs = await queue.claimBatch(`race-${process.pid}`, ['task.poll'], 600_000, 7);
+      if (jobs.length === 0) break;
+      won.push(...jobs.map((job) => job.id));
+    }
   } else if (operation === 'slot') {
     const [entry, max, ...taskIds] = args;
     for (const taskId of taskIds) {

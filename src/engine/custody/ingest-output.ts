@@ -133,6 +133,10 @@ async function joinBridgedClip(deps: IngestDependencies, task: Task, clipPath: s
 /** The upstream's own names for the work (operation, model), kept with the result for operators. */
 function handleDetails(handle: unknown): Record<string, unknown> {
   if (typeof handle !== 'object' || handle === null) return {};
-  const { operation, model } = handle as { operation?: unknown; model?: unknown };
-  return { ...(typeof operation === 'string' ? { upstreamOperation: operation } : {}), ...(typeof model === 'string' ? { upstreamModel: model } : {}) };
+  const { operation, model, costUsd } = handle as { operation?: unknown; model?: unknown; costUsd?: unknown };
+  return {
+    ...(typeof operation === 'string' ? { upstreamOperation: operation } : {}),
+    ...(typeof model === 'string' ? { upstreamModel: model } : {}),
+    ...(typeof costUsd === 'number' ? { upstreamCostUsd: costUsd } : {}),
+  };
 }

@@ -72,14 +72,19 @@ export class TaskPlacement {
     const provider = this.providers.get(name);
     const capabilities = provider.capabilities(model);
     const allowed = (method: ExtensionPlan['method']) => this.providers.allowsMethod(name, method);
-    const why = (text: string) => (context ? `${context}; ${text}` : text);
+    let why = (text: string) => (context ? `${context}; ${text}` : text);
     if (source && source.provider === name) {
       const own = this.ownNative(name, source, model);
       if (own && !('refusal' in own)) return own;
     }
     if (capabilities?.extendsFrom === 'any_video' && capabilities.operations.includes('extend')) {
       if (!provider.generative) return allowed('local') ? { method: 'local', reason: why('the embedded engine continues the video from its own material') } : undefined;
-      if (allowed('native')) return { method: 'native', reason: why(`${name} extends any video, from Segue's copy`) };
+      const linkRefusal = provider.linkExtensionRefusal?.();
+      if (allowed('native') && !linkRefusal) return { method: 'native', reason: why(`${name} extends any video, from Segue's copy`) };
+      if (linkRefusal) {
+        const before = why;
+        why = (text: string) => before(`not natively on ${name} (${linkRefusal}); ${text}`);
+      }
     }
     if (provider.generative && supports(provider, model, 'generate', 'first_and_last_frames') && allowed('bridge')) {
       return { method: 'bridge', reason: why(`${name} continues the video's last frame with image-to-video`) };

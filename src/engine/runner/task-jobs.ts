@@ -135,7 +135,8 @@ export async function pollTask(
   }
   switch (status.state) {
     case 'pending': {
-      if (status.progress !== undefined) await deps.storage.tasks.saveProgress(taskId, status.progress);
+      // Progress only moves forward; a poll that learned nothing new writes nothing.
+      if (status.progress !== undefined && Math.round(status.progress) > task.progress) await deps.storage.tasks.saveProgress(taskId, status.progress);
       const timeoutMs = provider.timeoutMs ?? deps.taskTimeoutMs;
       if (task.state === 'running' && elapsed > timeoutMs && (await deps.lifecycle.reconcile(taskId))) {
         // Not a failure, not a refund: the provider may still finish (and bill). Keep asking.

@@ -1,12 +1,14 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { DomainError, InvalidStateError, NotFoundError, UnauthorizedError } from '../../domain/errors.js';
 import type { ApiKeyRecord } from '../../ports/key-store.js';
 import type { Admission } from '../../services/admission.js';
 import type { KeyService } from '../../services/key-service.js';
+import type { MetricsService } from '../../services/metrics-service.js';
 import type { OperatorService } from '../../services/operator-service.js';
 import { authenticateAdmin } from '../auth.js';
+import { adminProviderRoutes } from './admin-provider-routes.js';
 import { readJsonBodies } from '../json-bodies.js';
+import { plainJsonErrors } from '../plain-errors.js';
 import { routeDocs } from '../openapi.js';
 import {
   adminResponses,
@@ -27,6 +29,8 @@ export interface AdminRouteDependencies {
   readonly keys: KeyService;
   readonly admission: Admission;
   readonly operator: OperatorService;
+  /** The figures behind `GET /admin/providers`. */
+  readonly metrics: MetricsService;
 }
 
 /** A key as operators see it: never its secrets. */
@@ -52,18 +56,7 @@ function publicKey(key: ApiKeyRecord & { balance?: number }) {
 export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependencies): Promise<void> {
   readJsonBodies(app);
   authenticateAdmin(app, deps.adminKey);
-  app.setErrorHandler((error, request, reply: FastifyReply) => {
-    const statusCode =
-      error instanceof UnauthorizedError ? 401
-      : error instanceof NotFoundError ? 404
-      : error instanceof InvalidStateError ? 409
-      : error instanceof DomainError ? 400
-      : (error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500 ? (error as { statusCode: number }).statusCode
-      : 500;
-    if (statusCode === 500) request.log.error({ err: error }, 'unexpected admin error');
-    const message = statusCode === 500 ? 'Internal server error' : statusCode === 401 ? 'admin key required' : (error as Error).message;
-    return reply.code(statusCode).send({ error: message });
-  });
+  plainJsonErrors(app, 'admin key required');
 
   app.setSchemaErrorFormatter(adminSchemaError);
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -148,4 +141,6 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRouteDependen
       return { settled: await deps.operator.settle(request.params.id, outcome), outcome };
     },
   );
+
+  adminProviderRoutes(app, deps.metrics);
 }

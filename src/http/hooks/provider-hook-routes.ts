@@ -3,7 +3,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ProviderHookService } from '../../services/provider-hook-service.js';
 import { routeDocs } from '../openapi.js';
-import { WEBHOOK_TASK_PARAMETER } from '../../ports/video-provider.js';
 
 /** Webhook bodies are small notices; anything larger is not one. */
 const hookBodyLimit = 64 * 1024;
@@ -26,10 +25,6 @@ export async function providerHookRoutes(app: FastifyInstance, hooks: ProviderHo
         ...routeDocs.hooks,
         summary: "An upstream's webhook for one provider entry",
         params: z.object({ entry: z.string().meta({ description: 'The provider entry the webhook URL was handed to.' }) }),
-        // What Segue put in the URL it handed the upstream (e.g. the task it is about); checked by the plug-in.
-        querystring: z.object({
-          [WEBHOOK_TASK_PARAMETER]: z.string().max(128).optional().meta({ description: 'The task the webhook is about, as Segue wrote it in the URL it handed the upstream.' }),
-        }),
         // The raw text: the entry's plug-in verifies its signature over these very bytes.
         body: z.string().nullable().transform((body) => body ?? ''),
         response: { 200: z.object({ status: z.enum(['accepted', 'duplicate']) }), 401: error, 404: error },
@@ -37,7 +32,7 @@ export async function providerHookRoutes(app: FastifyInstance, hooks: ProviderHo
     },
     async (request, reply) => {
       const { entry } = request.params;
-      const outcome = await hooks.receive(entry, request.headers, request.body, request.query);
+      const outcome = await hooks.receive(entry, request.headers, request.body, request.query as Record<string, unknown>);
       if (outcome === 'unknown_entry') return reply.code(404).send({ error: 'no provider entry takes webhooks here' });
       if (outcome === 'refused') return reply.code(401).send({ error: 'invalid or stale webhook signature' });
       request.log.info({ entry, outcome }, 'provider webhook received');

@@ -1,4 +1,5 @@
 import { type ProviderPlugin, secretFromEnvironment } from '../provider-plugin.js';
+import { loopbackLinkRefusal } from '../public-link-reach.js';
 import { UpstreamJsonClient } from '../upstream-json-client.js';
 import { universalDialectEntrySchema } from './universal-dialect-entry.js';
 import { UniversalDialectProvider } from './universal-dialect-provider.js';
@@ -16,6 +17,7 @@ export const universalDialectPlugin: ProviderPlugin<typeof universalDialectEntry
       maxDownloadBytes: deps.mediaMaxBytes,
       fetchMedia: deps.fetchMedia,
     });
-    return { provider: new UniversalDialectProvider(name, entry, { client, now: deps.now }), close: () => client.close() };
+    const linkRefusal = loopbackLinkRefusal(deps.publicUrl, entry.baseUrl, name);
+    return { provider: new UniversalDialectProvider(name, entry, { client, now: deps.now, ...(linkRefusal ? { linkRefusal } : {}) }), close: () => client.close() };
   },
 };

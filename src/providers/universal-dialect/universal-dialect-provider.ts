@@ -8,6 +8,7 @@ import {
   type StartContext,
   type VideoProvider,
 } from '../../ports/video-provider.js';
+import { frameReference } from '../public-link-reach.js';
 import type { UpstreamJsonClient } from '../upstream-json-client.js';
 import { createdSchema, errorBodySchema, generationIdSchema, generationSchema } from './universal-dialect-api-types.js';
 import type { UniversalDialectEntry } from './universal-dialect-entry.js';
@@ -22,6 +23,8 @@ const doneStatuses = new Set(['completed', 'complete', 'succeeded', 'success']);
 
 export interface UniversalDialectProviderDependencies {
   readonly client: UpstreamJsonClient;
+  /** Why the service cannot fetch Segue's links (a loopback public URL), or undefined. */
+  readonly linkRefusal?: string;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -57,6 +60,11 @@ export class UniversalDialectProvider implements VideoProvider {
     const operations: Operation[] = [...(modes.length > 0 ? (['generate'] as const) : []), ...(models.extend ? (['extend'] as const) : [])];
     // Any video: the service fetches it from a link. Without an extension model, only a bridge extends here.
     return { operations, modes, extendsFrom: 'any_video' };
+  }
+
+  /** An extension by link needs the service to reach Segue's public URL; else a bridge (its frame as a data: URI). */
+  linkExtensionRefusal(): string | undefined {
+    return this.deps.linkRefusal;
   }
 
   async start(task: Task, context: StartContext): Promise<unknown> {
@@ -104,7 +112,8 @@ export class UniversalDialectProvider implements VideoProvider {
     if (task.operation === 'generate') return universalGenerateRequest(task, models);
     if (task.operation !== 'extend') return { refusal: `${task.operation} does not run here` };
     const bridge = context.source?.bridge;
-    if (bridge) return bridge.frameLink ? universalBridgeRequest(task, models, bridge.frameLink, bridge.aspectRatio) : { refusal: 'the bridge frame has no link' };
+    if (bridge) return universalBridgeRequest(task, models, frameReference(bridge, this.deps.linkRefusal), bridge.aspectRatio);
+    if (this.deps.linkRefusal) return { refusal: this.deps.linkRefusal };
     const link = context.source?.link ?? task.parameters.sourceVideoUrl;
     return link ? universalExtendRequest(task, models, link) : { refusal: 'the source video has no link' };
   }
@@ -116,3 +125,4 @@ export class UniversalDialectProvider implements VideoProvider {
     return this.deps.client.refusal(answer.statusCode, message, answer.retryAfterMs);
   }
 }
+

@@ -1,10 +1,10 @@
 import type { ProviderPlugin } from '../provider-plugin.js';
 import { secretFromEnvironment } from '../provider-plugin.js';
+import { loopbackLinkRefusal } from '../public-link-reach.js';
 import { UpstreamJsonClient } from '../upstream-json-client.js';
 import { veoDialectEntrySchema } from './veo-dialect-entry.js';
 import { VeoDialectProvider } from './veo-dialect-provider.js';
-import { veoDialectWebhook } from './veo-dialect-webhook.js';
-import { WEBHOOK_TASK_PARAMETER } from '../../ports/video-provider.js';
+import { TASK_QUERY_PARAMETER, veoDialectWebhook } from './veo-dialect-webhook.js';
 
 /** A kie-style Veo service (`/api/v1/veo/*`) — kie.ai, another Segue — as an upstream: one entry per account. */
 export const veoDialectPlugin: ProviderPlugin<typeof veoDialectEntrySchema> = {
@@ -22,10 +22,12 @@ export const veoDialectPlugin: ProviderPlugin<typeof veoDialectEntrySchema> = {
       fetchMedia: deps.fetchMedia,
     });
     const hookUrl = `${deps.publicUrl}/hooks/${name}`;
+    const linkRefusal = loopbackLinkRefusal(deps.publicUrl, entry.baseUrl, name);
     const provider = new VeoDialectProvider(name, entry, {
       client,
-      callbackUrlFor: hmacKey ? (taskId) => `${hookUrl}?${WEBHOOK_TASK_PARAMETER}=${encodeURIComponent(taskId)}` : null,
+      callbackUrlFor: hmacKey ? (taskId) => `${hookUrl}?${TASK_QUERY_PARAMETER}=${encodeURIComponent(taskId)}` : null,
       now: deps.now,
+      ...(linkRefusal ? { linkRefusal } : {}),
     });
     return { provider, ...(hmacKey ? { webhook: veoDialectWebhook(hmacKey, deps.now) } : {}), close: () => client.close() };
   },

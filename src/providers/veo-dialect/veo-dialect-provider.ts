@@ -8,6 +8,7 @@ import {
   type StartContext,
   type VideoProvider,
 } from '../../ports/video-provider.js';
+import { frameReference } from '../public-link-reach.js';
 import type { UpstreamJsonClient } from '../upstream-json-client.js';
 import { createdSchema, envelopeSchema, fullHdSchema, type RecordInfo, recordInfoSchema, upstreamTaskIdSchema } from './veo-dialect-api-types.js';
 import type { VeoDialectEntry } from './veo-dialect-entry.js';
@@ -28,6 +29,8 @@ export interface VeoDialectProviderDependencies {
   readonly client: UpstreamJsonClient;
   /** Where the service should send its callbacks for one task (null: Segue only polls). */
   readonly callbackUrlFor: ((taskId: string) => string) | null;
+  /** Why the service cannot fetch Segue's links (a loopback public URL), or undefined: bridge frames then go inline. */
+  readonly linkRefusal?: string;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -92,8 +95,8 @@ export class VeoDialectProvider implements VideoProvider {
     if (task.operation === 'extend') {
       const bridge = context.source?.bridge;
       if (bridge) {
-        if (!bridge.frameLink) throw new ProviderError('the bridge frame has no link for the service to fetch', false, 'internal');
-        const taskId = await this.create('/api/v1/veo/generate', veoBridgeBody(task, model, bridge.frameLink, bridge.aspectRatio, callBackUrl), context.signal);
+        const frame = frameReference(bridge, this.deps.linkRefusal);
+        const taskId = await this.create('/api/v1/veo/generate', veoBridgeBody(task, model, frame, bridge.aspectRatio, callBackUrl), context.signal);
         return { operation: taskId, call: 'bridge', model } satisfies Handle;
       }
       const source = this.ownSource(context.source?.task ?? null, (source) => this.nativeExtensionRefusal(source, task.parameters.model, this.now()));

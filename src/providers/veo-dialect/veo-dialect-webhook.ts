@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { TIMESTAMP_TOLERANCE_SECONDS, verifySegueCallback } from '../../callbacks/webhook-signatures.js';
-import { type ProviderWebhook, WEBHOOK_TASK_PARAMETER } from '../../ports/video-provider.js';
+import type { ProviderWebhook } from '../../ports/video-provider.js';
+
+/** The query parameter of the callback URL that names Segue's task (the service's body names only its own). */
+export const TASK_QUERY_PARAMETER = 'segueTaskId';
 
 /**
  * The service's callbacks, verified by its HMAC (`X-Webhook-Signature` over `taskId.timestamp`,
@@ -13,7 +16,7 @@ export function veoDialectWebhook(hmacKey: string, now: () => number): ProviderW
       const nowSeconds = Math.floor(now() / 1000);
       if (!verifySegueCallback({ headers, rawBody, veoHmacKey: hmacKey, nowSeconds, toleranceSeconds: TIMESTAMP_TOLERANCE_SECONDS })) return undefined;
       const timestamp = headerOf(headers, 'x-webhook-timestamp') ?? '';
-      const taskId = query?.[WEBHOOK_TASK_PARAMETER];
+      const taskId = query?.[TASK_QUERY_PARAMETER];
       // One delivery per signed (task, timestamp) pair and body: a replay of the same one is a duplicate.
       const deliveryId = `veo-${createHash('sha256').update(`${timestamp}.${rawBody}`).digest('hex').slice(0, 40)}`;
       return { deliveryId, taskId: typeof taskId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(taskId) ? taskId : undefined };
