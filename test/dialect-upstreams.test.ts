@@ -134,8 +134,11 @@ async function fullHd(veo: VeoClient, taskId: string): Promise<string> {
       assert.ok(body.code === 200 || body.code === 400, `the 1080p route answers ready or processing: ${JSON.stringify(body)}`);
       return body.code === 200 ? body.data!.resultUrl : undefined;
     },
-    { timeoutMs: 180_000, intervalMs: 300 },
-  );
+    { timeoutMs: 300_000, intervalMs: 300 },
+  ).catch(async (error: Error) => {
+    const upgrade = await downstream.segue.storage.tasks.findChild(taskId, 'upgrade_1080p');
+    throw new Error(`${error.message}; the upgrade: ${JSON.stringify({ state: upgrade?.state, provider: upgrade?.provider, handle: upgrade?.providerHandle, failure: upgrade?.failure })}`);
+  });
 }
 
 test('veo-dialect: generate → native extension by the upstream task id → 1080p on the upstream → callbacks, through two Segues', async () => {
