@@ -39,11 +39,16 @@ export interface ExtensionSource {
    * For a bridge extension: the source's last frame, fitted without distortion to `aspectRatio`
    * (the model's nearest): the provider makes an image-to-video clip that starts from it.
    */
-  readonly bridge?: { readonly frame: { readonly bytes: Buffer; readonly mimeType: string }; readonly aspectRatio: '16:9' | '9:16' };
+  readonly bridge?: {
+    readonly frame: { readonly bytes: Buffer; readonly mimeType: string };
+    readonly aspectRatio: '16:9' | '9:16';
+    /** A signed, expiring link to the same frame (stored with the task's files), for upstreams that fetch images by URL. */
+    readonly frameLink?: string;
+  };
 }
 
 export interface StartContext extends ProviderContext {
-  /** For an extension: its source, resolved. */
+  /** For an extension: its source, resolved; for an upgrade: the task it upgrades (`task`) and a link to its video. */
   readonly source?: ExtensionSource;
 }
 
@@ -52,6 +57,12 @@ export interface WebhookDelivery {
   readonly deliveryId: string;
   readonly taskId: string | undefined;
 }
+
+/**
+ * The query parameter of a provider webhook URL that names Segue's task
+ * (`SEGUE_PUBLIC_URL/hooks/<entry>?task=<id>`), for upstreams whose body names nothing of Segue's.
+ */
+export const WEBHOOK_TASK_PARAMETER = 'task';
 
 /** A provider's verifier of its upstream's webhooks ("your video is ready"). */
 export interface ProviderWebhook {
@@ -93,6 +104,11 @@ export interface VideoProvider {
    * (made elsewhere, too old, wrong size…), or undefined when it can.
    */
   nativeExtensionRefusal?(source: Task, model: string, now: number): string | undefined;
+  /**
+   * For providers that upgrade only videos they made themselves (a Veo service's
+   * `get-1080p-video`): why this entry cannot upgrade `source`, or undefined when it can.
+   */
+  upgradeRefusal?(source: Task, operation: 'upgrade_1080p' | 'upgrade_4k', now: number): string | undefined;
   /**
    * For `any_video` providers: why this entry cannot fetch a link to Segue's copy now (e.g.
    * Segue's public URL is loopback, which the upstream cannot reach), or undefined when it can.

@@ -1,4 +1,4 @@
-import { taskBlobKey } from '../blobs/task-blob-keys.js';
+import { bridgeFrameKey, taskBlobKey } from '../blobs/task-blob-keys.js';
 import { InvalidStateError, NotFoundError } from '../domain/errors.js';
 import { isTerminal } from '../domain/task.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -30,7 +30,7 @@ export class TaskDeletion {
     this.storage.readChanges.changedHere();
     if (!deleted) throw new NotFoundError('no such task');
     // The result, and the source an extension of a video from outside was made from.
-    const keys = [task.result?.videoKey, task.result?.segmentKey, task.result?.posterKey, task.parameters.sourceVideoKey, taskBlobKey(task.id, 'source.mp4')];
+    const keys = [task.result?.videoKey, task.result?.segmentKey, task.result?.posterKey, task.parameters.sourceVideoKey, taskBlobKey(task.id, 'source.mp4'), bridgeFrameKey(task.id)];
     await Promise.all(keys.filter((blobKey): blobKey is string => Boolean(blobKey)).map((blobKey) => this.blobs.delete(blobKey)));
   }
 }

@@ -14,6 +14,7 @@ import type { TaskLifecycle } from '../lifecycle/task-lifecycle.js';
 import type { Storage } from '../../ports/storage.js';
 import type { JobContext } from '../../jobs/worker.js';
 import { type ResultFiles, storeResult } from '../../blobs/store-result.js';
+import { bridgeFrameKey } from '../../blobs/task-blob-keys.js';
 
 export interface IngestDependencies {
   readonly storage: Storage;
@@ -63,6 +64,8 @@ export async function ingestOutput(deps: IngestDependencies, { taskId }: { taskI
     const bridged = await joinNewSeconds(deps, task, downloaded, info, workDir, context.signal);
     const files = bridged?.files ?? (await prepareFiles(deps, task, downloaded, info, workDir, context.signal));
     const result = await storeResult(deps.blobs, task.id, files);
+    // The upstream has made its clip: the frame it fetched is no longer needed.
+    if (bridged) await deps.blobs.delete(bridgeFrameKey(task.id));
     const details = {
       engine: 'upstream',
       provider: provider.name,

@@ -95,10 +95,17 @@ export class TaskPlacement {
     return undefined;
   }
 
-  /** An upgrade works on Segue's own copy: on the source's entry if it can, else on the first that can. */
+  /**
+   * An upgrade: on the source's entry if it can (a Veo service upgrades the video it made), else
+   * on the first entry that can upgrade Segue's copy.
+   */
   placeUpgrade(source: Task, operation: 'upgrade_1080p' | 'upgrade_4k'): Placement | undefined {
     const names = this.providers.names();
-    const upgrader = [source.provider, ...names].find((name) => names.includes(name) && supports(this.providers.get(name), source.parameters.model, operation));
+    const can = (name: string) => {
+      const provider = this.providers.get(name);
+      return supports(provider, source.parameters.model, operation) && provider.upgradeRefusal?.(source, operation, this.now()) === undefined;
+    };
+    const upgrader = [source.provider, ...names].find((name) => names.includes(name) && can(name));
     return upgrader ? { provider: upgrader, providerRoute: [upgrader], extension: null } : undefined;
   }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { taskBlobKey } from '../../blobs/task-blob-keys.js';
+import { bridgeFrameKey, taskBlobKey } from '../../blobs/task-blob-keys.js';
 import { MediaError } from '../../domain/errors.js';
 import { checkExtendableSource, sourceFacts } from '../../domain/source-video-rules.js';
 import type { Task } from '../../domain/task.js';
@@ -48,10 +48,20 @@ export async function resolveExtensionSource(tools: SourceTools, task: Task, wor
     if (!info?.video) throw new MediaError('the source video is not readable');
     const aspectRatio = nearestAspectRatio(info.video);
     const frame = await lastFrame(tools.media, sourcePath, aspectRatio, workDir, signal, info.video);
-    return { ...source, link: await tools.linkTo(key), bridge: { frame: { bytes: frame, mimeType: 'image/png' }, aspectRatio } };
+    // Kept with the task's files: upstreams that take images by URL fetch it from Segue.
+    const frameKey = bridgeFrameKey(task.id);
+    await tools.blobs.putFile(frameKey, path.join(workDir, 'last-frame.png'));
+    const bridge = { frame: { bytes: frame, mimeType: 'image/png' }, aspectRatio, frameLink: await tools.linkTo(frameKey) };
+    return { ...source, link: await tools.linkTo(key), bridge };
   } finally {
     await fs.rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** An upgrade's source: the task it upgrades and a link to Segue's copy of its video. */
+export async function resolveUpgradeSource(tools: Pick<SourceTools, 'tasks' | 'linkTo'>, task: Task): Promise<ExtensionSource> {
+  const parent = task.parentTaskId ? ((await tools.tasks.findById(task.parentTaskId)) ?? null) : null;
+  return { task: parent, link: parent?.result ? await tools.linkTo(parent.result.videoKey) : null };
 }
 
 /** A local copy of a stored video in a work directory (a hard link where the store allows). */

@@ -8,7 +8,7 @@ import { jobRequest, providerSlotKey } from '../../jobs/job-kinds.js';
 import type { JobContext, RetryAfter } from '../../jobs/worker.js';
 import type { Clock } from '../../ports/clock.js';
 import type { TaskPlacement } from '../routing/task-placement.js';
-import { resolveExtensionSource, type SourceTools } from './extension-source.js';
+import { resolveExtensionSource, resolveUpgradeSource, type SourceTools } from './extension-source.js';
 
 export interface TaskJobDependencies {
   readonly storage: Storage;
@@ -69,7 +69,10 @@ export async function startTask(deps: TaskJobDependencies, { taskId }: { taskId:
   if (wait > 0) return { retryAfterMs: wait };
   let handle: unknown;
   try {
-    const source = task.operation === 'extend' ? await resolveExtensionSource(deps.sources, task, context.workerId, context.signal) : undefined;
+    const source =
+      task.operation === 'extend' ? await resolveExtensionSource(deps.sources, task, context.workerId, context.signal)
+      : task.operation === 'generate' ? undefined
+      : await resolveUpgradeSource(deps.sources, task);
     handle = await provider.start({ ...task, state: 'running' }, { signal: context.signal, ...(source ? { source } : {}) });
   } catch (error) {
     if (error instanceof MediaError) {

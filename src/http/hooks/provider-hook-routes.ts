@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { WEBHOOK_TASK_PARAMETER } from '../../ports/video-provider.js';
 import type { ProviderHookService } from '../../services/provider-hook-service.js';
 import { routeDocs } from '../openapi.js';
 
@@ -26,7 +27,7 @@ export async function providerHookRoutes(app: FastifyInstance, hooks: ProviderHo
         summary: "An upstream's webhook for one provider entry",
         params: z.object({ entry: z.string().meta({ description: 'The provider entry the webhook URL was handed to.' }) }),
         // Some upstreams (Replicate) echo nothing of Segue's: the URL Segue gave names the task.
-        querystring: z.object({ task: z.string().max(64).optional().meta({ description: 'The task the webhook URL was made for, when the upstream body does not name it.' }) }),
+        querystring: z.object({ [WEBHOOK_TASK_PARAMETER]: z.string().max(64).optional().meta({ description: 'The task the webhook URL was made for, when the upstream body does not name it.' }) }),
         // The raw text: the entry's plug-in verifies its signature over these very bytes.
         body: z.string().nullable().transform((body) => body ?? ''),
         response: { 200: z.object({ status: z.enum(['accepted', 'duplicate']) }), 401: error, 404: error },

@@ -3,6 +3,7 @@ import { secretFingerprint } from '../credential-identity.js';
 import { type ProviderPlugin, secretFromEnvironment } from '../provider-plugin.js';
 import { FalClient } from './fal-client.js';
 import { falEntrySchema } from './fal-entry.js';
+import { WEBHOOK_TASK_PARAMETER } from '../../ports/video-provider.js';
 import { FalVideoProvider } from './fal-video-provider.js';
 import { FalWebhookVerifier } from './fal-webhook.js';
 
@@ -32,7 +33,7 @@ export const falPlugin: ProviderPlugin<typeof falEntrySchema> = {
     const provider = new FalVideoProvider(name, entry, {
       client,
       credentialIdentity: secretFingerprint(apiKey),
-      webhookUrlFor: webhook ? (taskId) => `${hookUrl}?task=${encodeURIComponent(taskId)}` : null,
+      webhookUrlFor: webhook ? (taskId) => `${hookUrl}?${WEBHOOK_TASK_PARAMETER}=${encodeURIComponent(taskId)}` : null,
       linkRefusal: linkRefusal(deps.publicUrl, entry.baseUrl),
       now: deps.now,
     });

@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { OutboundError, OutboundHttp } from '../../net/outbound-http.js';
-import type { ProviderWebhook, WebhookDelivery } from '../../ports/video-provider.js';
+import { type ProviderWebhook, WEBHOOK_TASK_PARAMETER, type WebhookDelivery } from '../../ports/video-provider.js';
 import { jwksSchema, webhookBodySchema } from './fal-api-types.js';
 
 export interface FalWebhookOptions {
@@ -49,7 +49,7 @@ export class FalWebhookVerifier implements ProviderWebhook {
     if (!(await this.signedByFal(message, signature))) return undefined;
     const body = webhookBodySchema.safeParse(safeJson(rawBody));
     if (!body.success || body.data.request_id !== requestId) return undefined;
-    const taskId = query['task'];
+    const taskId = query[WEBHOOK_TASK_PARAMETER];
     return { deliveryId: requestId, taskId: typeof taskId === 'string' && taskIdPattern.test(taskId) ? taskId : undefined };
   }
 

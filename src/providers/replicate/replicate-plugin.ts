@@ -1,13 +1,12 @@
 import { secretFingerprint } from '../credential-identity.js';
 import { verifyStandardWebhook } from '../../callbacks/webhook-signatures.js';
-import type { ProviderWebhook } from '../../ports/video-provider.js';
+import { type ProviderWebhook, WEBHOOK_TASK_PARAMETER } from '../../ports/video-provider.js';
 import { EntryConfigError, type ProviderPlugin, secretFromEnvironment } from '../provider-plugin.js';
 import { ReplicateClient } from './replicate-client.js';
 import { replicateEntrySchema } from './replicate-entry.js';
 import { ReplicateVideoProvider } from './replicate-video-provider.js';
 
 /** The query parameter of the webhook URL that names the task (Replicate echoes nothing of Segue's). */
-export const WEBHOOK_TASK_PARAMETER = 'task';
 
 const taskIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
