@@ -28,6 +28,7 @@ after(async () => {
 const examples: Array<{ file: string; operation: WorkflowOperation }> = [
   { file: 'wan22-i2v-continue.json', operation: 'image' },
   { file: 'ltxv-continue.json', operation: 'extend' },
+  { file: 'wan22-t2v.json', operation: 'generate' },
 ];
 
 async function upload(name: string, file: string): Promise<void> {
@@ -70,7 +71,7 @@ test('the shipped example workflows parse, hold only known placeholders, and the
     const output = await runOnFake(graph);
     const info = await media.probe(output);
     assert.deepEqual([info.video!.width, info.video!.height], [1280, 720], example.file);
-    const expected = example.operation === 'image' ? 169 / 24 : 2 + 169 / 24;
+    const expected = example.operation === 'extend' ? 2 + 169 / 24 : 169 / 24;
     assert.ok(Math.abs(info.video!.durationSeconds - expected) < 0.05, `${example.file}: ${info.video!.durationSeconds} s, expected ${expected}`);
   }
 });
