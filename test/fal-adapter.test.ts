@@ -8,7 +8,7 @@ import type { FakeFalServer } from '../src/fake-upstream/fake-fal-server.js';
 import { ProviderError, type ProviderStatus, type StartContext } from '../src/ports/video-provider.js';
 import { FalClient } from '../src/providers/fal/fal-client.js';
 import { type FalEntry, falEntrySchema } from '../src/providers/fal/fal-entry.js';
-import { linkRefusal } from '../src/providers/fal/fal-plugin.js';
+import { loopbackLinkRefusal } from '../src/providers/public-link-reach.js';
 import { FalVideoProvider } from '../src/providers/fal/fal-video-provider.js';
 import { FAKE_FAL_KEY, falEntry, startFakeFal, submits } from './helpers/fake-fal.js';
 import { media } from './helpers/media-checks.js';
@@ -229,12 +229,12 @@ test('cancel before start: a request still IN_QUEUE past queueTimeoutSeconds is 
 });
 
 test('native extension needs a public URL fal can reach: refused (with the reason) when SEGUE_PUBLIC_URL is loopback', async () => {
-  assert.match(linkRefusal('http://127.0.0.1:8080', 'https://queue.fal.run')!, /SEGUE_PUBLIC_URL \(http:\/\/127\.0\.0\.1:8080\) is a loopback address fal cannot reach/);
-  assert.ok(linkRefusal('http://localhost:8080', 'https://queue.fal.run'));
-  assert.ok(linkRefusal('http://[::1]:8080', 'https://queue.fal.run'));
-  assert.equal(linkRefusal('https://videos.example.com', 'https://queue.fal.run'), undefined);
-  assert.equal(linkRefusal('http://127.0.0.1:8080', 'http://127.0.0.1:9000'), undefined, 'a fal on this machine (the fake) reaches it');
-  const provider = providerFor(fake, { linkRefusal: linkRefusal('http://127.0.0.1:8080', 'https://queue.fal.run') });
+  assert.match(loopbackLinkRefusal('http://127.0.0.1:8080', 'https://queue.fal.run', 'fal')!, /SEGUE_PUBLIC_URL \(http:\/\/127\.0\.0\.1:8080\) is a loopback address fal cannot reach/);
+  assert.ok(loopbackLinkRefusal('http://localhost:8080', 'https://queue.fal.run', 'fal'));
+  assert.ok(loopbackLinkRefusal('http://[::1]:8080', 'https://queue.fal.run', 'fal'));
+  assert.equal(loopbackLinkRefusal('https://videos.example.com', 'https://queue.fal.run', 'fal'), undefined);
+  assert.equal(loopbackLinkRefusal('http://127.0.0.1:8080', 'http://127.0.0.1:9000', 'fal'), undefined, 'a fal on this machine (the fake) reaches it');
+  const provider = providerFor(fake, { linkRefusal: loopbackLinkRefusal('http://127.0.0.1:8080', 'https://queue.fal.run', 'fal') });
   assert.match(provider.linkExtensionRefusal()!, /loopback/);
   const before = fake.requests.length;
   const refused = await rejection(provider.start(task({ operation: 'extend', parentTaskId: 'p' }), { signal, source: { task: null, link: 'http://127.0.0.1:8080/files/x' } }));

@@ -1,5 +1,5 @@
-import net from 'node:net';
 import { secretFingerprint } from '../credential-identity.js';
+import { loopbackLinkRefusal } from '../public-link-reach.js';
 import { type ProviderPlugin, secretFromEnvironment } from '../provider-plugin.js';
 import { FalClient } from './fal-client.js';
 import { falEntrySchema } from './fal-entry.js';
@@ -34,7 +34,7 @@ export const falPlugin: ProviderPlugin<typeof falEntrySchema> = {
       client,
       credentialIdentity: secretFingerprint(apiKey),
       webhookUrlFor: webhook ? (taskId) => `${hookUrl}?${WEBHOOK_TASK_PARAMETER}=${encodeURIComponent(taskId)}` : null,
-      linkRefusal: linkRefusal(deps.publicUrl, entry.baseUrl),
+      linkRefusal: loopbackLinkRefusal(deps.publicUrl, entry.baseUrl, 'fal'),
       now: deps.now,
     });
     return {
@@ -47,20 +47,3 @@ export const falPlugin: ProviderPlugin<typeof falEntrySchema> = {
     };
   },
 };
-
-/**
- * fal fetches an extension's source from Segue's public URL: a loopback one it cannot reach
- * (unless fal itself runs on this machine, as the fake does), so the native route is refused.
- */
-export function linkRefusal(publicUrl: string, falBaseUrl: string): string | undefined {
-  if (!isLoopback(publicUrl) || isLoopback(falBaseUrl)) return undefined;
-  return `SEGUE_PUBLIC_URL (${new URL(publicUrl).origin}) is a loopback address fal cannot reach; set it to an address fal can fetch from`;
-}
-
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (net.isIPv4(host)) return host.startsWith('127.') || host === '0.0.0.0';
-  if (net.isIPv6(host)) return host === '::1' || host === '::' || /^::ffff:127\./.test(host);
-  return false;
-}
