@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { entryLimits, seconds } from '../entry-limits.js';
+import { veoModelSchema } from '../veo-models.js';
 
 /** What fal charges per second of video it makes (USD), with and without sound, as you configure it. */
 const pricePerSecondSchema = z.object({ audio: z.number().nonnegative(), silent: z.number().nonnegative().optional() });
@@ -10,15 +11,9 @@ const pricePerSecondSchema = z.object({ audio: z.number().nonnegative(), silent:
  * `/reference-to-video` or `/extend-video`. By default only the full (not "fast") model takes
  * reference images, as on Veo.
  */
-const falModelSchema = z.union([
-  z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/, 'a fal endpoint id such as fal-ai/veo3.1'),
-  z.object({
-    id: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/, 'a fal endpoint id such as fal-ai/veo3.1'),
-    extend: z.boolean().optional(),
-    referenceImages: z.boolean().optional(),
-    pricePerSecond: pricePerSecondSchema.optional(),
-  }),
-]);
+const falModelSchema = veoModelSchema(z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/, 'a fal endpoint id such as fal-ai/veo3.1'), {
+  pricePerSecond: pricePerSecondSchema.optional(),
+});
 
 export const falEntrySchema = z.object({
   kind: z.literal('fal'),

@@ -9,6 +9,7 @@ import {
   type StartContext,
   type VideoProvider,
 } from '../../ports/video-provider.js';
+import { veoCapabilities, type VeoModelSpec, veoModelSpec } from '../veo-models.js';
 import type { FalEntry, FalPricePerSecond } from './fal-entry.js';
 import { type FalClient, describeFalError, falFailureReason } from './fal-client.js';
 import { billedSeconds, falRequest } from './fal-request.js';
@@ -40,10 +41,7 @@ export interface FalProviderDependencies {
   readonly random?: () => number;
 }
 
-interface ModelSpec {
-  readonly id: string;
-  readonly extend: boolean;
-  readonly referenceImages: boolean;
+interface ModelSpec extends VeoModelSpec {
   readonly pricePerSecond: FalPricePerSecond | undefined;
 }
 
@@ -73,11 +71,7 @@ export class FalVideoProvider implements VideoProvider {
   capabilities(model: string): ModelCapabilities | undefined {
     const spec = this.model(model);
     if (!spec) return undefined;
-    return {
-      operations: spec.extend ? ['generate', 'extend'] : ['generate'],
-      modes: spec.referenceImages ? ['text', 'first_and_last_frames', 'reference_images'] : ['text', 'first_and_last_frames'],
-      extendsFrom: 'any_video',
-    };
+    return veoCapabilities(spec, { nativeExtension: true, extendsFrom: 'any_video' });
   }
 
   linkExtensionRefusal(): string | undefined {
@@ -164,14 +158,7 @@ export class FalVideoProvider implements VideoProvider {
 
   private model(model: string): ModelSpec | undefined {
     const configured = this.entry.models[model];
-    if (configured === undefined) return undefined;
-    const id = typeof configured === 'string' ? configured : configured.id;
-    const options = typeof configured === 'object' ? configured : undefined;
-    return {
-      id,
-      extend: options?.extend ?? !/lite/i.test(id),
-      referenceImages: options?.referenceImages ?? !/fast|lite/i.test(id),
-      pricePerSecond: options?.pricePerSecond ?? this.entry.pricePerSecond,
-    };
+    const spec = veoModelSpec(configured);
+    return spec && { ...spec, pricePerSecond: (typeof configured === 'object' ? configured.pricePerSecond : undefined) ?? this.entry.pricePerSecond };
   }
 }

@@ -1,14 +1,9 @@
 import { z } from 'zod';
 import { entryLimits, seconds } from '../entry-limits.js';
+import { veoModelSchema } from '../veo-models.js';
 
-/**
- * A Gemini model id, or the id with what it can do. By default an id containing "lite" cannot
- * extend, and only the full (not "fast", not "lite") model takes reference images (§1.1).
- */
-const geminiModelSchema = z.union([
-  z.string().min(1),
-  z.object({ id: z.string().min(1), extend: z.boolean().optional(), referenceImages: z.boolean().optional() }),
-]);
+/** A Gemini model id, or the id with what it can do (Veo's defaults by id: `veoModelSpec`). */
+const geminiModelSchema = veoModelSchema(z.string().min(1));
 
 export const geminiEntrySchema = z.object({
   kind: z.literal('gemini'),

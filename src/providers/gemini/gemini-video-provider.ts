@@ -9,6 +9,7 @@ import {
   type StartContext,
   type VideoProvider,
 } from '../../ports/video-provider.js';
+import { veoCapabilities, type VeoModelSpec, veoModelSpec } from '../veo-models.js';
 import type { GeminiEntry } from './gemini-entry.js';
 import type { GeminiImage } from './gemini-api-types.js';
 import type { GeminiClient } from './gemini-client.js';
@@ -26,12 +27,6 @@ export interface GeminiProviderDependencies {
   readonly credentialIdentity: string;
   readonly now?: () => number;
   readonly random?: () => number;
-}
-
-interface ModelSpec {
-  readonly id: string;
-  readonly extend: boolean;
-  readonly referenceImages: boolean;
 }
 
 /**
@@ -58,11 +53,7 @@ export class GeminiVideoProvider implements VideoProvider {
   capabilities(model: string): ModelCapabilities | undefined {
     const spec = this.model(model);
     if (!spec) return undefined;
-    return {
-      operations: spec.extend ? ['generate', 'extend'] : ['generate'],
-      modes: spec.referenceImages ? ['text', 'first_and_last_frames', 'reference_images'] : ['text', 'first_and_last_frames'],
-      extendsFrom: 'own_output',
-    };
+    return veoCapabilities(spec, { nativeExtension: true, extendsFrom: 'own_output' });
   }
 
   pinning(model: string): ProviderPinning | undefined {
@@ -140,16 +131,8 @@ export class GeminiVideoProvider implements VideoProvider {
     return Math.round(this.entry.pollSeconds * 1000 * (2 / 3 + (this.random() * 2) / 3));
   }
 
-  private model(model: string): ModelSpec | undefined {
-    const configured = this.entry.models[model];
-    if (configured === undefined) return undefined;
-    const id = typeof configured === 'string' ? configured : configured.id;
-    const lite = /lite/i.test(id);
-    return {
-      id,
-      extend: (typeof configured === 'object' ? configured.extend : undefined) ?? !lite,
-      referenceImages: (typeof configured === 'object' ? configured.referenceImages : undefined) ?? !(lite || /fast/i.test(id)),
-    };
+  private model(model: string): VeoModelSpec | undefined {
+    return veoModelSpec(this.entry.models[model]);
   }
 
   /** The Gemini uri an extension continues; refused (not paid for) if it no longer qualifies. */

@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import { entryLimits, seconds } from '../entry-limits.js';
+import { veoModelSchema } from '../veo-models.js';
 import { modelNamePattern } from './replicate-api-types.js';
 
 /**
  * A Replicate model (`owner/name`), or the name with what its input schema takes. By default only
  * the full model (not "fast", not "lite") takes reference images, as `google/veo-3.1` does.
  */
-const replicateModelSchema = z.union([
-  z.string().regex(modelNamePattern, 'a Replicate model is owner/name'),
-  z.object({ id: z.string().regex(modelNamePattern, 'a Replicate model is owner/name'), referenceImages: z.boolean().optional() }),
-]);
+const replicateModelSchema = veoModelSchema(z.string().regex(modelNamePattern, 'a Replicate model is owner/name'));
 
 export const replicateEntrySchema = z.object({
   kind: z.literal('replicate'),

@@ -11,6 +11,7 @@ import {
 } from '../../ports/video-provider.js';
 import type { Prediction } from './replicate-api-types.js';
 import { MAX_INLINE_IMAGE_BYTES, type ReplicateClient } from './replicate-client.js';
+import { veoCapabilities, type VeoModelSpec, veoModelSpec } from '../veo-models.js';
 import type { ReplicateEntry } from './replicate-entry.js';
 import { replicateBridgeInput, replicateCreateBody, replicateInput } from './replicate-request.js';
 
@@ -28,11 +29,6 @@ export interface ReplicateProviderDependencies {
   readonly credentialIdentity: string;
   readonly now?: () => number;
   readonly random?: () => number;
-}
-
-interface ModelSpec {
-  readonly id: string;
-  readonly referenceImages: boolean;
 }
 
 /**
@@ -67,11 +63,8 @@ export class ReplicateVideoProvider implements VideoProvider {
   capabilities(model: string): ModelCapabilities | undefined {
     const spec = this.model(model);
     if (!spec) return undefined;
-    return {
-      operations: ['generate'],
-      modes: spec.referenceImages ? ['text', 'first_and_last_frames', 'reference_images'] : ['text', 'first_and_last_frames'],
-      extendsFrom: 'any_video',
-    };
+    // Replicate's Veo takes no video: extensions go by bridge only.
+    return veoCapabilities(spec, { nativeExtension: false, extendsFrom: 'any_video' });
   }
 
   async start(task: Task, context: StartContext): Promise<unknown> {
@@ -147,12 +140,8 @@ export class ReplicateVideoProvider implements VideoProvider {
     return spec && { credential: this.deps.credentialIdentity, region: null, upstreamModel: spec.id };
   }
 
-  private model(model: string): ModelSpec | undefined {
-    const configured = this.entry.models[model];
-    if (configured === undefined) return undefined;
-    const id = typeof configured === 'string' ? configured : configured.id;
-    const reference = typeof configured === 'object' ? configured.referenceImages : undefined;
-    return { id, referenceImages: reference ?? !/fast|lite/i.test(id) };
+  private model(model: string): VeoModelSpec | undefined {
+    return veoModelSpec(this.entry.models[model]);
   }
 }
 

@@ -1,14 +1,9 @@
 import { z } from 'zod';
 import { entryLimits, seconds } from '../entry-limits.js';
+import { veoModelSchema } from '../veo-models.js';
 
-/**
- * A Vertex model id, or the id with what it can do. By default an id containing "lite" cannot
- * extend, and only the full (not "fast", not "lite") model takes reference images.
- */
-const vertexModelSchema = z.union([
-  z.string().min(1),
-  z.object({ id: z.string().min(1), extend: z.boolean().optional(), referenceImages: z.boolean().optional() }),
-]);
+/** A Vertex model id, or the id with what it can do (Veo's defaults by id: `veoModelSpec`). */
+const vertexModelSchema = veoModelSchema(z.string().min(1));
 
 /** Vertex's location names (`us-central1`, `europe-west4`, `global`); they go into URLs. */
 const location = z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'a Vertex location such as us-central1');

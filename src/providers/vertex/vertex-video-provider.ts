@@ -9,6 +9,7 @@ import {
   type StartContext,
   type VideoProvider,
 } from '../../ports/video-provider.js';
+import { veoCapabilities, type VeoModelSpec, veoModelSpec } from '../veo-models.js';
 import { INLINE_OUTPUT_PREFIX, operationLocation, operationNamePattern, type VertexMedia } from './vertex-api-types.js';
 import type { VertexClient } from './vertex-client.js';
 import { VERTEX_MAX_EXTEND_SOURCE_SECONDS, type VertexEntry } from './vertex-entry.js';
@@ -22,12 +23,6 @@ export interface VertexProviderDependencies {
   readonly fetchImage: (url: string, signal: AbortSignal) => Promise<{ bytesBase64Encoded: string; mimeType: string }>;
   readonly now?: () => number;
   readonly random?: () => number;
-}
-
-interface ModelSpec {
-  readonly id: string;
-  readonly extend: boolean;
-  readonly referenceImages: boolean;
 }
 
 /**
@@ -55,11 +50,7 @@ export class VertexVideoProvider implements VideoProvider {
   capabilities(model: string): ModelCapabilities | undefined {
     const spec = this.model(model);
     if (!spec) return undefined;
-    return {
-      operations: spec.extend ? ['generate', 'extend'] : ['generate'],
-      modes: spec.referenceImages ? ['text', 'first_and_last_frames', 'reference_images'] : ['text', 'first_and_last_frames'],
-      extendsFrom: 'own_output',
-    };
+    return veoCapabilities(spec, { nativeExtension: true, extendsFrom: 'own_output' });
   }
 
   pinning(model: string): ProviderPinning | undefined {
@@ -173,15 +164,7 @@ export class VertexVideoProvider implements VideoProvider {
     return bytes;
   }
 
-  private model(model: string): ModelSpec | undefined {
-    const configured = this.entry.models[model];
-    if (configured === undefined) return undefined;
-    const id = typeof configured === 'string' ? configured : configured.id;
-    const lite = /lite/i.test(id);
-    return {
-      id,
-      extend: (typeof configured === 'object' ? configured.extend : undefined) ?? !lite,
-      referenceImages: (typeof configured === 'object' ? configured.referenceImages : undefined) ?? !(lite || /fast/i.test(id)),
-    };
+  private model(model: string): VeoModelSpec | undefined {
+    return veoModelSpec(this.entry.models[model]);
   }
 }
