@@ -62,12 +62,17 @@ async function measure(database: BenchDatabase): Promise<Record<string, unknown>
     // Terminal state committed here, delivery made by a worker process of its own.
     const receiver = await startCallbackReceiver(() => 200);
     // Two worker processes compete for every job: the figure is the claim latency with 2 workers (plus one local HTTP call).
-    const workers = [1, 2].map(() => startProcess(path.join(here, '..', 'src', 'cli', 'segue.js'), { ...environment, SEGUE_WORKER_POLL_MS: '500' }, ['worker']));
+    const workers = Array.from({ length: Number(process.env['BENCH_SCALE_WORKERS'] ?? 2) }, () => startProcess(path.join(here, '..', 'src', 'cli', 'segue.js'), { ...environment, SEGUE_WORKER_POLL_MS: '500' }, ['worker']));
     const storage = await openStorage({ dataDir: database.environment['SEGUE_DATA_DIR']!, databaseUrl: database.environment['SEGUE_DATABASE_URL'], logger: pino({ level: 'silent' }) });
     try {
       const keyRow = (await storage.keys.list())[0]!;
-      // Let the worker come up and claim its first (empty) round.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Warm-up, not measured: the workers come up (migrations checked, providers built, first
+      // claims) and deliver 10 callbacks before the figures start.
+      const warmUp = 10;
+      for (let index = 0; index < warmUp; index++) await endTask(storage, keyRow.id, receiver.url);
+      const warmDeadline = Date.now() + 120_000;
+      while (receiver.received.length < warmUp && Date.now() < warmDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      receiver.received.length = 0;
       const endedAt = new Map<string, number>();
       const tasks = 60;
       for (let index = 0; index < tasks; index++) {
@@ -84,6 +89,7 @@ async function measure(database: BenchDatabase): Promise<Record<string, unknown>
         recordInfoP99Ms: recordInfo.p99Ms,
         workers: workers.length,
         callbacks: latencies.length,
+        ...(process.env['BENCH_SCALE_PRINT'] ? { inOrder: receiver.received.map((callback) => callback.receivedAt - endedAt.get(callback.body.data.taskId)!) } : {}),
         callbackP50Ms: percentile(latencies, 0.5),
         callbackP99Ms: percentile(latencies, 0.99),
       };

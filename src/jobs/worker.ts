@@ -84,19 +84,35 @@ export class Worker {
   private leaseKeeper: NodeJS.Timeout | undefined;
   private wokenCheck: Promise<void> | null = null;
   private wokenAgain = false;
+  private wokenCheckedAt = 0;
+  /**
+   * When the table may next hold a job this worker can claim (the queue's clock): a claim round
+   * that found nothing sets it from `nextRunAt` (at most `pollMs` ahead); a signal (a job enqueued
+   * or rescheduled) and a freed per-kind place set it back to 0. Until then the table is not asked,
+   * so held polls ending one after another cost no statement each.
+   */
+  private tableCheckAt = 0;
 
   private readonly now: () => number;
 
   constructor(private readonly options: WorkerOptions) {
     this.now = options.now ?? Date.now;
     options.subscribe(() => {
+      this.tableCheckAt = 0;
       this.wake?.();
-      if (this.held.size > 0 || this.active.size > 0) this.checkWoken();
+      if (this.holdsAny()) this.checkWoken();
     });
   }
 
   isRunning(): boolean {
     return this.state === 'active';
+  }
+
+  /** Whether this worker holds or runs a job that `wake` may ask to run again (see `heldBetweenRuns`). */
+  private holdsAny(): boolean {
+    if (this.held.size > 0) return true;
+    for (const job of this.active.values()) if ('heldBetweenRuns' in jobKinds[job.kind]) return true;
+    return false;
   }
 
   /** How many jobs this worker holds between runs (a figure for benchmarks and metrics). */
@@ -167,6 +183,7 @@ export class Worker {
       this.wokenAgain = true;
       return;
     }
+    this.wokenCheckedAt = Date.now();
     this.wokenCheck = (async () => {
       do {
         this.wokenAgain = false;
@@ -214,6 +231,7 @@ export class Worker {
         claimedAny = true;
         continue;
       }
+      if (this.now() < this.tableCheckAt) break;
       const kinds = this.options.kinds ?? allJobKinds;
       let claimed = 0;
       for (const kind of kinds) {
@@ -231,20 +249,28 @@ export class Worker {
         for (const job of jobs) this.launchClaimed(job);
         claimed += jobs.length;
       }
-      if (claimed === 0) break;
+      if (claimed === 0) {
+        this.tableCheckAt = await this.nextTableCheck();
+        break;
+      }
       claimedAny = true;
     }
     return claimedAny;
   }
 
-  private async sleep(): Promise<void> {
+  /** When to ask the table again: its next due job of a kind with room, at most `pollMs` from now. */
+  private async nextTableCheck(): Promise<number> {
     const kinds = (this.options.kinds ?? allJobKinds).filter((kind) => this.hasRoom(kind));
     const next = await this.options.queue.nextRunAt(kinds).catch(() => undefined);
-    const heldNext = this.held.nextDueAt();
-    const untilNext = Math.min(next === undefined ? Infinity : next - this.now(), heldNext === undefined ? Infinity : heldNext - this.now());
-    const delay = Math.min(this.options.pollMs, Math.max(5, untilNext));
+    const latest = this.now() + this.options.pollMs;
+    return next === undefined ? latest : Math.min(next, latest);
+  }
+
+  private async sleep(): Promise<void> {
+    const heldNext = this.held.nextDueAt() ?? Infinity;
+    const delay = Math.min(this.options.pollMs, Math.max(5, Math.min(this.tableCheckAt, heldNext) - this.now()));
     // Other processes on a database without notifications wake held jobs through the table alone.
-    if (this.held.size > 0) this.checkWoken();
+    if (this.held.size > 0 && Date.now() - this.wokenCheckedAt >= this.options.pollMs) this.checkWoken();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay);
       function done() {
@@ -273,6 +299,8 @@ export class Worker {
     entry.done = this.execute(job, kind, controller, claim).finally(() => {
       this.active.delete(job.id);
       this.wokenWhileRunning.delete(job.id);
+      // A freed place of a limited kind (a render): its queued jobs were not looked for while it was full.
+      if (this.options.kindConcurrency[kind] !== undefined) this.tableCheckAt = 0;
       this.wake?.();
     });
   }

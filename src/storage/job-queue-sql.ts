@@ -128,16 +128,26 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async takeWoken(workerId: string): Promise<string[]> {
-    const rows = await this.db
-      .updateTable('jobs')
-      .set({ woken_at: null })
+    // A read first: it takes no write lock, and almost always finds nothing.
+    const woken = await this.db
+      .selectFrom('jobs')
+      .select('id')
       .where('lease_owner', '=', workerId)
       .where('woken_at', 'is not', null)
       .where('state', '=', 'running')
+      .execute();
+    if (woken.length === 0) return [];
+    const rows = await this.db
+      .updateTable('jobs')
+      .set({ woken_at: null })
+      .where('id', 'in', woken.map((row) => row.id))
+      .where('lease_owner', '=', workerId)
+      .where('woken_at', 'is not', null)
       .returning('id')
       .execute();
     return rows.map((row) => row.id);
   }
+
 
   async heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<boolean> {
     const now = this.now();
