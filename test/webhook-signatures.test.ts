@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decideAfterAttempt, parseRetryAfter } from '../src/callbacks/delivery-policy.js';
+import { decideAfterAttempt } from '../src/callbacks/delivery-policy.js';
+import { parseRetryAfter } from '../src/net/retry-after.js';
 import { standardWebhookSignature, veoWebhookSignature, verifySegueCallback } from '../src/callbacks/webhook-signatures.js';
 
 const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;

@@ -1,5 +1,6 @@
 import type { DestinationLimits } from './destination-limits.js';
-import { decideAfterAttempt, parseRetryAfter, type SendResult } from './delivery-policy.js';
+import { decideAfterAttempt, type SendResult } from './delivery-policy.js';
+import { parseRetryAfter } from '../net/retry-after.js';
 import { standardWebhookSignature, veoWebhookSignature } from './webhook-signatures.js';
 import { AddressRefusedError } from '../net/address-guard.js';
 import type { SafeHttpClient } from '../net/safe-http.js';

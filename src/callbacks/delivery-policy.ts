@@ -9,16 +9,6 @@ export interface SendResult {
   readonly retryAfterMs: number | null;
 }
 
-const maxRetryAfterMs = 24 * 3600 * 1000;
-
-/** Reads Retry-After (seconds or an HTTP date) into milliseconds from `now`. */
-export function parseRetryAfter(value: string | string[] | undefined, now: number): number | null {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return null;
-  const milliseconds = /^\d+$/.test(text.trim()) ? Number(text.trim()) * 1000 : Date.parse(text) - now;
-  return Number.isFinite(milliseconds) && milliseconds > 0 ? Math.min(milliseconds, maxRetryAfterMs) : null;
-}
-
 /**
  * Decides where a delivery goes after an attempt: any 2xx delivers; 410 stops at once (the
  * receiver asked for no more); a guard refusal ends it; otherwise the next attempt follows the

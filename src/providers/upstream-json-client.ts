@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../net/retry-after.js';
 import { MediaError } from '../domain/errors.js';
 import { OutboundError, OutboundHttp, type OutboundResponse } from '../net/outbound-http.js';
 import { ProviderError } from '../ports/video-provider.js';
@@ -58,11 +59,10 @@ export class UpstreamJsonClient {
       if (error instanceof OutboundError && error.failure === 'too_large') throw new ProviderError(`the ${this.options.label} answered with more than ${maxAnswerBytes} bytes`, true);
       throw this.failure(error);
     }
-    const retryAfterSeconds = Number(response.headers['retry-after']);
     return {
       statusCode: response.statusCode,
       json: safeJson(text),
-      retryAfterMs: Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : undefined,
+      retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()) ?? undefined,
     };
   }
 

@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../../net/retry-after.js';
 import { randomBytes } from 'node:crypto';
 import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
@@ -165,13 +166,12 @@ export class ComfyUiClient {
 
   private async errorFrom(response: OutboundResponse): Promise<ProviderError> {
     const text = await response.head(1024).catch(() => '');
-    const retryAfterSeconds = Number(response.headers['retry-after']);
     const detail = text.replace(/\s+/g, ' ').trim().slice(0, 300);
     return new ProviderError(
       this.scrub(`ComfyUI ${response.statusCode}${detail ? ` ${detail}` : ''}`),
       retryableStatuses.has(response.statusCode),
       'generation_failed',
-      Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : undefined,
+      parseRetryAfter(response.headers['retry-after'], Date.now()) ?? undefined,
     );
   }
 

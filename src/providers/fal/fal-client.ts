@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../../net/retry-after.js';
 import { type AddressPolicy, AddressRefusedError, checkUrlShape, guardedLookup } from '../../net/address-guard.js';
 import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
@@ -193,12 +194,11 @@ export class FalClient {
   private httpError(response: OutboundResponse, call: string, body: FalErrorBody | undefined): ProviderError {
     const { statusCode, headers } = response;
     response.discard();
-    const retryAfterSeconds = Number(headers['retry-after']);
     return new ProviderError(
       this.scrub(`fal ${call}: HTTP ${statusCode}${body ? ` ${describeFalError(body)}` : ''}`.slice(0, 500)),
       retryableStatuses.has(statusCode),
       falFailureReason(body),
-      Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : undefined,
+      parseRetryAfter(headers['retry-after'], Date.now()) ?? undefined,
     );
   }
 }

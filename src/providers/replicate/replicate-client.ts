@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../../net/retry-after.js';
 import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
 import { modelNamePattern, type Prediction, predictionIdPattern, predictionSchema, problemSchema, type ReplicateCreateBody } from './replicate-api-types.js';
@@ -152,19 +153,9 @@ export class ReplicateClient {
       this.scrub(`Replicate ${statusCode} ${detail}`.slice(0, 500)),
       retryableStatuses.has(statusCode),
       statusCode === 422 ? 'input_unusable' : 'generation_failed',
-      retryAfterMs(headers['retry-after']),
+      parseRetryAfter(headers['retry-after'], Date.now()) ?? undefined,
     );
   }
-}
-
-/** `Retry-After` in seconds (or an HTTP date), as milliseconds; undefined when absent or unreadable. */
-function retryAfterMs(value: string | string[] | undefined): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return undefined;
-  const seconds = Number(text);
-  if (Number.isFinite(seconds) && seconds > 0) return Math.ceil(seconds * 1000);
-  const date = Date.parse(text);
-  return Number.isFinite(date) && date > Date.now() ? date - Date.now() : undefined;
 }
 
 /** A duration as Replicate's `Cancel-After` reads it: `15m`, `1h30m`, `90s`. */

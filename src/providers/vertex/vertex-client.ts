@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../../net/retry-after.js';
 import fs from 'node:fs/promises';
 import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
@@ -147,12 +148,11 @@ export class VertexClient {
     const text = await response.head(maxErrorBytes).catch(() => '');
     const envelope = errorEnvelopeSchema.safeParse(safeJson(text));
     const detail = envelope.success ? [envelope.data.error.status, envelope.data.error.message].filter(Boolean).join(': ') : `HTTP ${statusCode}`;
-    const retryAfterSeconds = Number(headers['retry-after']);
     return new ProviderError(
       this.scrub(`${service} ${statusCode} ${detail}`.slice(0, 500)),
       retryableStatuses.has(statusCode),
       'generation_failed',
-      Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : undefined,
+      parseRetryAfter(headers['retry-after'], Date.now()) ?? undefined,
     );
   }
 }
