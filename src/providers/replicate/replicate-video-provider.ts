@@ -1,3 +1,4 @@
+import { jitteredPollDelayMs } from '../poll-schedule.js';
 import { z } from 'zod';
 import type { Task, UpstreamOutput } from '../../domain/task.js';
 import {
@@ -105,8 +106,7 @@ export class ReplicateVideoProvider implements VideoProvider {
 
   /** First poll after `firstPollSeconds`; then `pollSeconds` ± a third, jittered so polls spread out. */
   pollDelayMs(elapsedMs: number): number {
-    if (elapsedMs <= 0) return this.entry.firstPollSeconds * 1000;
-    return Math.round(this.entry.pollSeconds * 1000 * (2 / 3 + (this.random() * 2) / 3));
+    return jitteredPollDelayMs(this.entry, elapsedMs, this.random);
   }
 
   private statusOf(prediction: Prediction): ProviderStatus {

@@ -1,3 +1,4 @@
+import { jitteredPollDelayMs } from '../poll-schedule.js';
 import { z } from 'zod';
 import type { GenerationMode, Operation, Task, UpstreamOutput } from '../../domain/task.js';
 import {
@@ -103,8 +104,7 @@ export class UniversalDialectProvider implements VideoProvider {
   }
 
   pollDelayMs(elapsedMs: number): number {
-    if (elapsedMs <= 0) return this.entry.firstPollSeconds * 1000;
-    return Math.round(this.entry.pollSeconds * 1000 * (2 / 3 + (this.random() * 2) / 3));
+    return jitteredPollDelayMs(this.entry, elapsedMs, this.random);
   }
 
   private request(task: Task, context: StartContext): UniversalRequest {

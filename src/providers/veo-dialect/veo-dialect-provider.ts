@@ -1,3 +1,4 @@
+import { jitteredPollDelayMs } from '../poll-schedule.js';
 import { z } from 'zod';
 import type { FailureReason, Task, UpstreamOutput } from '../../domain/task.js';
 import {
@@ -136,8 +137,7 @@ export class VeoDialectProvider implements VideoProvider {
   }
 
   pollDelayMs(elapsedMs: number): number {
-    if (elapsedMs <= 0) return this.entry.firstPollSeconds * 1000;
-    return Math.round(this.entry.pollSeconds * 1000 * (2 / 3 + (this.random() * 2) / 3));
+    return jitteredPollDelayMs(this.entry, elapsedMs, this.random);
   }
 
   /** Why `source` is not a video the service made and still holds (so it cannot continue or upgrade it itself). */
