@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ import { SqlJobQueue } from '../src/storage/job-queue-sql.js';
 import { createSqlStorage } from '../src/storage/sql-storage.js';
 import { DIALECTS, type TestDatabase } from './helpers/storage-dialects.js';
 import { taskFixture } from './helpers/terminal-tasks.js';
+import { temporaryDirectory } from './helpers/test-segue.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const raceWorker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'storage-race-worker.js');
@@ -99,6 +101,17 @@ for (const dialect of DIALECTS) {
         assert.equal(won.length, 10, 'ten spends of 1 credit fit in 10 credits');
         assert.equal(await storage.ledger.balance('key-spend'), 0);
         assert.equal(await storage.ledger.ledgerSum('key-spend'), 0);
+      });
+    });
+
+    test('transactions one at a time under a name: racing processes that count and then insert stop exactly at the cap', async () => {
+      await withDatabase(dialect.create, async (database, storage) => {
+        await newKey(storage, 'key-capped', 0);
+        const barrier = temporaryDirectory('segue-race-barrier-');
+        const won = (await race(dialect.name, database, 3, 'capped-insert', (index) => [barrier, '3', 'key-capped', '60', ...Array.from({ length: 40 }, (_, i) => `capped-${index}-${i}`)])).flat();
+        fs.rmSync(barrier, { recursive: true, force: true });
+        assert.equal(won.length, 60, 'each one saw what the one before it committed');
+        assert.equal(await storage.tasks.countUnfinished('key-capped'), 60);
       });
     });
 

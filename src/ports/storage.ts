@@ -50,6 +50,17 @@ export interface Storage extends Stores {
    * other than the stores' writes out of it.
    */
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` as one transaction, one at a time with every other `work` under the same `name`
+   * in any process on the database: once it starts, it reads what the previous one committed and
+   * no other transaction under `name` runs until it ends (one API key's creates: its count of
+   * unfinished tasks and its credit hold). Unlike `transaction`, it is not shielded from writers
+   * outside `name`: what they may change under it must be taken by a conditional write (a hold
+   * that moves the balance only if it covers the price) or only move its way (tasks finishing).
+   * It never aborts for a conflict with them, so it never runs out of retries. Like
+   * `transaction`, it may run `work` again after a dropped connection or a deadlock.
+   */
+  transactionOneAtATime<T>(name: string, work: (stores: Stores) => Promise<T>): Promise<T>;
   /** Throws when the database cannot answer. */
   ping(): Promise<void>;
   /**

@@ -103,7 +103,11 @@ export class Admission {
     return { price, slot: admitted.slot };
   }
 
-  /** Inside the creating transaction: the cap on unfinished tasks, then the hold. */
+  /**
+   * Inside the creating transaction, which runs one at a time per key (`transactionOneAtATime`):
+   * the cap on unfinished tasks (only creates add to the count, and they wait their turn), then
+   * the hold (a conditional write, exact against any concurrent top-up or refund).
+   */
   async hold(stores: Stores, key: ApiKeyRecord, taskId: string, price: number): Promise<void> {
     const cap = key.maxUnfinishedTasks ?? this.defaults.maxUnfinishedTasks;
     if ((await stores.tasks.countUnfinished(key.id)) >= cap) {

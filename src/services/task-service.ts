@@ -16,7 +16,7 @@ import type { ApiKeyRecord } from '../ports/key-store.js';
 import type { Storage } from '../ports/storage.js';
 import type { Admission } from './admission.js';
 import { hashApiKey } from './key-service.js';
-import { OneAtATime } from './one-at-a-time.js';
+import { PerNameQueue } from './per-name-queue.js';
 
 export interface NewGeneration {
   readonly key: ApiKeyRecord;
@@ -78,7 +78,12 @@ class IdempotencyKeyTaken extends Error {}
 
 /** Use-cases on tasks shared by every dialect: create a generation, extend a task, read a task. */
 export class TaskService {
-  private readonly createsPerKey = new OneAtATime();
+  /**
+   * One key's creating transactions in this process, two at a time: one runs while the next has
+   * begun and waits for the key's lock in the database, so the lock passes on at each commit
+   * without a round trip; the rest wait here rather than each holding a pooled connection.
+   */
+  private readonly createsPerKey = new PerNameQueue(2);
 
   constructor(
     private readonly storage: Storage,
@@ -289,14 +294,12 @@ export class TaskService {
 
   /**
    * Admission, then the task, its credit hold and its first job in one transaction: nothing is
-   * accepted and then lost, and nothing is held for a task that was not created.
+   * accepted and then lost, and nothing is held for a task that was not created. One key's
+   * creating transactions run one at a time in every process on the database (its count of
+   * unfinished tasks and its balance are read and taken there), queued first in this process
+   * (`createsPerKey`).
    */
-  /** Admits and stores a new task: one key's creates in this process one after another (see `OneAtATime`). */
-  private insertWithStart(key: ApiKeyRecord, fields: NewTaskFields, options: TaskInsertOptions = {}): Promise<Task> {
-    return this.createsPerKey.run(key.id, () => this.admitAndInsert(key, fields, options));
-  }
-
-  private async admitAndInsert(key: ApiKeyRecord, fields: NewTaskFields, options: TaskInsertOptions): Promise<Task> {
+  private async insertWithStart(key: ApiKeyRecord, fields: NewTaskFields, options: TaskInsertOptions = {}): Promise<Task> {
     const { parameters } = fields;
     const { idempotency } = options;
     const { price, slot } = await this.admission.begin(
@@ -329,14 +332,14 @@ export class TaskService {
       finishedAt: null,
     };
     try {
-      await this.storage.transaction(async (stores) => {
+      await this.createsPerKey.run(key.id, () => this.storage.transactionOneAtATime(`creates:${key.id}`, async (stores) => {
         if (idempotency && !(await stores.idempotency.claim(key.id, idempotency, task.id, now, now - IDEMPOTENCY_WINDOW_MS))) {
           throw new IdempotencyKeyTaken();
         }
         await this.admission.hold(stores, key, task.id, price);
         await stores.tasks.insert(task);
         await stores.jobs.enqueue(jobRequest('task.start', { taskId: task.id }));
-      });
+      }));
     } catch (error) {
       // A release that cannot be written only counts this request against the key until it leaves the window.
       await slot.release().catch(() => {});

@@ -68,26 +68,32 @@ export function createSqlStorage(dialect: StorageDialect, now: () => number = Da
     rateWindows: new SqlRateWindowStore(executor, dialect),
     gates: new SqlProviderGateStore(executor, dialect, now),
   });
+  /** `work` over the stores of a transaction that `run` opens; a job it enqueued is signalled here after the commit. */
+  const inTransaction = async <T>(
+    run: (inside: (executor: Kysely<Database>) => Promise<T>) => Promise<T>,
+    work: (stores: Stores) => Promise<T>,
+  ): Promise<T> => {
+    let enqueued = false;
+    const result = await run((executor) =>
+      work(
+        storesFor(executor, async (dueNow) => {
+          enqueued = true;
+          if (dueNow) await notifications?.notify(executor, JOBS_CHANNEL);
+        }),
+      ),
+    );
+    // Signal only after commit, so a woken worker finds the job.
+    if (enqueued) signal();
+    return result;
+  };
   return {
     ...storesFor(dialect.db, async (dueNow) => {
       signal();
       // The job is stored either way; without the signal, other processes find it at their next poll.
       if (dueNow) await notifications?.notify(dialect.db, JOBS_CHANNEL).catch(() => {});
     }),
-    async transaction(work) {
-      let enqueued = false;
-      const result = await dialect.writeTransaction((executor) =>
-        work(
-          storesFor(executor, async (dueNow) => {
-            enqueued = true;
-            if (dueNow) await notifications?.notify(executor, JOBS_CHANNEL);
-          }),
-        ),
-      );
-      // Signal only after commit, so a woken worker finds the job.
-      if (enqueued) signal();
-      return result;
-    },
+    transaction: (work) => inTransaction(dialect.writeTransaction, work),
+    transactionOneAtATime: (name, work) => inTransaction((inside) => dialect.serialized(dialect.db, name, inside), work),
     async ping() {
       await sql`select 1`.execute(dialect.db);
     },

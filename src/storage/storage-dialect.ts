@@ -53,7 +53,11 @@ export interface StorageDialect {
   writeTransaction<T>(work: (executor: Kysely<Database>) => Promise<T>): Promise<T>;
   /**
    * Runs `work` so that no other work serialised under the same `name` runs at the same time, in
-   * any process (e.g. counting and taking a provider entry's slots).
+   * any process (e.g. counting and taking a provider entry's slots). Inside a transaction it runs
+   * in it; otherwise in a transaction of its own that takes the lock before it reads anything, so
+   * it sees what the previous holder committed (Postgres: READ COMMITTED with a transaction-scoped
+   * advisory lock as its first statement, never aborted for a serialization conflict; SQLite: a
+   * write transaction). Like `writeTransaction`, `work` may run more than once.
    */
   serialized<T>(executor: Kysely<Database>, name: string, work: (executor: Kysely<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;

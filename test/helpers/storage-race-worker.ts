@@ -3,10 +3,13 @@
  * `node storage-race-worker.js DIALECT LOCATION OPERATION ARG…` (`open` only opens and migrates).
  * Prints one JSON line of what it won.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { ProviderGate } from '../../src/engine/routing/provider-gate.js';
 import { SqlJobQueue } from '../../src/storage/job-queue-sql.js';
 import { createSqlStorage } from '../../src/storage/sql-storage.js';
 import { openDialect } from './storage-dialects.js';
+import { taskFixture } from './terminal-tasks.js';
 
 const [dialectName, location, operation, ...args] = process.argv.slice(2);
 const dialect = await openDialect(dialectName!, location!);
@@ -48,6 +51,20 @@ try {
         return true;
       });
       if (spent) won.push(note);
+    }
+  } else if (operation === 'capped-insert') {
+    // Counts a key's unfinished tasks and inserts one if under the cap, one at a time per key across
+    // processes; all start together (each waits until every racer has marked itself ready in `barrier`).
+    const [barrier, racers, apiKeyId, cap, ...taskIds] = args;
+    fs.writeFileSync(path.join(barrier!, `ready-${process.pid}`), '');
+    while (fs.readdirSync(barrier!).length < Number(racers)) await new Promise((resolve) => setTimeout(resolve, 2));
+    for (const taskId of taskIds) {
+      const inserted = await storage.transactionOneAtATime(`creates:${apiKeyId}`, async (stores) => {
+        if ((await stores.tasks.countUnfinished(apiKeyId!)) >= Number(cap)) return false;
+        await stores.tasks.insert(taskFixture({ id: taskId, apiKeyId: apiKeyId! }));
+        return true;
+      });
+      if (inserted) won.push(taskId);
     }
   } else if (operation === 'idempotency') {
     const [apiKeyId, ...keys] = args;
