@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement, sql } from 'kysely';
+import { StorageUnavailableError } from '../../ports/storage.js';
 import type { Database } from '../database-schema.js';
 import { migrateToLatest } from '../migrations.js';
 import type { StorageDialect } from '../storage-dialect.js';
@@ -9,17 +10,22 @@ import type { StorageDialect } from '../storage-dialect.js';
 /** How long a change count read from the database is used before it is read again (no write of this process in between). */
 const READ_CHANGES_FRESH_MS = 5;
 
+/** How long a write waits for another process's write lock before it fails (retryably). */
+const BUSY_TIMEOUT_MS = 10_000;
+
 /**
  * The embedded SQLite database in the data directory. WAL lets readers run beside the one
  * writer; busy_timeout makes a second process (a separate worker) wait for the write lock
- * instead of failing. One writer at a time is what makes claims and holds safe here.
+ * instead of failing. One writer at a time is what makes claims and holds safe here. The wait
+ * blocks the waiting process (the driver is synchronous); one that outlasts `busyTimeoutMs`
+ * fails with a retryable `StorageUnavailableError`, with nothing written.
  */
-export async function openSqliteDialect(dataDir: string): Promise<StorageDialect> {
+export async function openSqliteDialect(dataDir: string, options: { busyTimeoutMs?: number } = {}): Promise<StorageDialect> {
   fs.mkdirSync(dataDir, { recursive: true });
   const connection = new SqliteDatabase(path.join(dataDir, 'segue.db'));
   connection.pragma('journal_mode = WAL');
   connection.pragma('synchronous = NORMAL');
-  connection.pragma('busy_timeout = 10000');
+  connection.pragma(`busy_timeout = ${options.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
   connection.pragma('foreign_keys = ON');
   // This process's own writes make the next question read the change count again (see readChangeCount).
   let countIsFresh = false;
@@ -118,14 +124,28 @@ function telling(statement: SqliteDatabase.Statement, onWrite: () => void): Sqli
   if (statement.reader) return statement;
   return {
     reader: false,
-    all: (parameters) => statement.all(parameters),
+    all: (parameters) => unlessBusy(() => statement.all(parameters)),
     iterate: (parameters) => statement.iterate(parameters),
     run(parameters) {
       try {
-        return statement.run(parameters);
+        return unlessBusy(() => statement.run(parameters));
       } finally {
         onWrite();
       }
     },
   };
+}
+
+/**
+ * Runs a write; the write lock still held by another process after the busy timeout (SQLITE_BUSY,
+ * nothing written) is a retryable `StorageUnavailableError`, like a database that is away.
+ */
+function unlessBusy<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw error;
+    throw new StorageUnavailableError('the SQLite database stayed locked by another process for the busy timeout', false, { cause: error });
+  }
 }
