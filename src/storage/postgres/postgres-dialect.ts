@@ -35,7 +35,7 @@ const types: pg.CustomTypesConfig = {
  * notifications once someone subscribes. Writers run side by side: claims skip locked rows,
  * write transactions are SERIALIZABLE (what one read cannot change under it; Postgres aborts
  * one of two conflicting transactions, and it runs again), and serialised work takes a
- * transaction-scoped advisory lock. Migrations run under Kysely's Migrator, which on Postgres
+ * transaction-scoped advisory lock first, at READ COMMITTED (its holders queue, never abort). Migrations run under Kysely's Migrator, which on Postgres
  * takes its own advisory lock and runs them in one transaction.
  */
 export async function openPostgresDialect(url: string, options: PostgresDialectOptions): Promise<StorageDialect> {
@@ -74,7 +74,12 @@ export async function openPostgresDialect(url: string, options: PostgresDialectO
         await sql`select pg_advisory_xact_lock(hashtextextended(${name}, 0))`.execute(transaction);
         return work(transaction);
       };
-      return executor.isTransaction ? locked(executor) : withTransactionRetries(() => executor.transaction().execute(locked));
+      // READ COMMITTED named, not left to the server's default: each statement after the lock reads
+      // what the previous holder committed (a SERIALIZABLE snapshot, taken by the lock's own
+      // statement, would be older, and would abort on the rows it changed).
+      return executor.isTransaction
+        ? locked(executor)
+        : withTransactionRetries(() => executor.transaction().setIsolationLevel('read committed').execute(locked));
     },
     async close() {
       await listener.close();
