@@ -81,6 +81,7 @@ const environmentSchema = z.object({
   SEGUE_DATA_DIR: z.string().min(1).default('./data'),
   SEGUE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   SEGUE_DATABASE_POOL_SIZE: positiveInt.default(10),
+  SEGUE_SQLITE_BUSY_TIMEOUT_MS: positiveInt.default(10_000),
   SEGUE_PUBLIC_URL: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
   SEGUE_BOOTSTRAP_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   SEGUE_BOOTSTRAP_CREDITS: nonNegativeInt.default(10000),
@@ -150,6 +151,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** Connections each process keeps to PostgreSQL. */
   readonly databasePoolSize: number;
+  /** How long a SQLite write waits for another process's write lock before the request is refused retryably. */
+  readonly sqliteBusyTimeoutMs: number;
   readonly publicUrl: string;
   /** Whether SEGUE_PUBLIC_URL was set (not derived from HOST and PORT): processes started apart require it. */
   readonly publicUrlSet: boolean;
@@ -251,6 +254,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     dataDir: path.resolve(env.SEGUE_DATA_DIR),
     databaseUrl: env.SEGUE_DATABASE_URL,
     databasePoolSize: env.SEGUE_DATABASE_POOL_SIZE,
+    sqliteBusyTimeoutMs: env.SEGUE_SQLITE_BUSY_TIMEOUT_MS,
     publicUrl: (env.SEGUE_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${publicHost}:${env.PORT}`).replace(/\/+$/, ''),
     publicUrlSet: env.SEGUE_PUBLIC_URL !== undefined,
     bootstrapKey: env.SEGUE_BOOTSTRAP_KEY,

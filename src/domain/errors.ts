@@ -27,6 +27,8 @@ export type ErrorCode =
   /** The machine is short of disk space for new media work. */
   | 'disk_full'
   | 'maintenance'
+  /** What Segue needs to answer (its database) cannot be reached, or stayed busy, now: nothing was done; try again shortly. */
+  | 'unavailable'
   | 'feature_disabled'
   | 'idempotency_conflict';
 
@@ -95,12 +97,12 @@ export class ContentPolicyError extends DomainError {
   }
 }
 
-/** Too many requests, or no room for new work now; try again after `retryAfterSeconds`. */
+/** Too many requests, no room for new work, or the database away now; try again after `retryAfterSeconds`. */
 export class RateLimitedError extends DomainError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
-    code: 'rate_limited' | 'disk_full' = 'rate_limited',
+    code: 'rate_limited' | 'disk_full' | 'unavailable' = 'rate_limited',
   ) {
     super(message, code);
   }

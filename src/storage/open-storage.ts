@@ -10,6 +10,8 @@ export interface StorageOptions {
   readonly databaseUrl?: string | undefined;
   /** Connections each process keeps to PostgreSQL (default 10). */
   readonly databasePoolSize?: number;
+  /** How long a SQLite write waits for another process's write lock (default 10 s). */
+  readonly sqliteBusyTimeoutMs?: number;
   /** Where dropped connections are reported (default: warnings on stderr). */
   readonly logger?: Logger;
   /** The time rows are stamped with and jobs fall due by (Segue's clock). */
@@ -18,7 +20,7 @@ export interface StorageOptions {
 
 /** Opens (and migrates) the configured database: SQLite in the data directory by default. */
 export async function openStorage(options: StorageOptions): Promise<Storage> {
-  if (!options.databaseUrl) return createSqlStorage(await openSqliteDialect(options.dataDir), options.now);
+  if (!options.databaseUrl) return createSqlStorage(await openSqliteDialect(options.dataDir, { busyTimeoutMs: options.sqliteBusyTimeoutMs }), options.now);
   if (!/^postgres(ql)?:\/\//.test(options.databaseUrl)) throw new Error('the database URL must start with postgres:// or postgresql://');
   const logger = options.logger ?? pino({ level: 'warn' }, pino.destination(2));
   return createSqlStorage(await openPostgresDialect(options.databaseUrl, { poolSize: options.databasePoolSize ?? 10, logger }), options.now);

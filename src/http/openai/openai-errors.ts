@@ -33,6 +33,7 @@ const answers: Readonly<Record<ErrorCode, OpenAiAnswer>> = {
   rate_limited: [429, 'requests', 'rate_limit_exceeded', 'Rate limit reached for requests. Please try again later.'],
   disk_full: [503, 'server_error', 'server_busy', 'The server has no room for new videos now. Please try again later.'],
   maintenance: [503, 'server_error', 'maintenance', 'The service is under maintenance. Please try again later.'],
+  unavailable: [503, 'server_error', 'server_busy', 'The server is unavailable for a moment. Please try again shortly.'],
   feature_disabled: [403, invalid, 'feature_disabled', (error) => `This feature (${String(error.details['operation'] ?? '').replace('_', ' ')}) is currently disabled.`],
   idempotency_conflict: [409, invalid, 'idempotency_conflict'],
 };

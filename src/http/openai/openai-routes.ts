@@ -22,6 +22,7 @@ import { FORM_TEXT_MAX_BYTES, readMultipartBodies } from './openai-multipart.js'
 import type { OpenAiPresenter, VideoEcho } from './openai-presenter.js';
 import { createVideoBody, extendVideoBody, imageTypeOf, listVideosQuery, openAiSchemaError, remixVideoBody, UploadedFile, videoParams } from './openai-requests.js';
 import { openAiResponses } from './openai-responses.js';
+import { answerableError } from '../storage-unavailable.js';
 
 export interface OpenAiRouteDependencies {
   readonly keys: KeyService;
@@ -70,7 +71,7 @@ export async function openAiRoutes(app: FastifyInstance, deps: OpenAiRouteDepend
   await readMultipartBodies(app, deps.mediaMaxBytes);
   authenticateApiKeys(app, deps.keys, deps.reads);
   app.setErrorHandler((error, request, reply: FastifyReply) => {
-    const answer = openAiError(error);
+    const answer = openAiError(answerableError(error, request.log));
     if (answer.unexpected) request.log.error({ err: error }, 'unexpected error');
     if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, answer.retryAfterSeconds)));
     if (!answer.shouldRetry) reply.header('x-should-retry', 'false');

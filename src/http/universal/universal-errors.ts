@@ -31,6 +31,7 @@ const answers: Readonly<Record<ErrorCode, UniversalAnswer>> = {
   rate_limited: [429, 'Too Many Requests'],
   disk_full: [503],
   maintenance: [503, 'The service is under maintenance. Please try again later.'],
+  unavailable: [503, 'Service unavailable'],
   feature_disabled: [503, (error) => `This feature (${String(error.details['operation'] ?? '').replace('_', ' ')}) is currently disabled.`],
   idempotency_conflict: [400],
 };

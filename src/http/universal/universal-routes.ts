@@ -15,6 +15,7 @@ import { universalError } from './universal-errors.js';
 import type { UniversalPresenter } from './universal-presenter.js';
 import { fetchQuerySchema, universalCreateSchema, universalSchemaError } from './universal-requests.js';
 import { universalResponses } from './universal-responses.js';
+import { answerableError } from '../storage-unavailable.js';
 
 export interface UniversalRouteDependencies {
   readonly keys: KeyService;
@@ -40,7 +41,7 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
   readJsonBodies(app);
   authenticateApiKeys(app, deps.keys, deps.reads);
   app.setErrorHandler((error, request, reply: FastifyReply) => {
-    const { statusCode, message, unexpected, retryAfterSeconds } = universalError(error);
+    const { statusCode, message, unexpected, retryAfterSeconds } = universalError(answerableError(error, request.log));
     if (unexpected) request.log.error({ err: error }, 'unexpected error');
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, retryAfterSeconds)));
     return reply.code(statusCode).send({

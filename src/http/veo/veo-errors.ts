@@ -40,6 +40,7 @@ const answers: Readonly<Record<ErrorCode, VeoAnswer>> = {
   rate_limited: [429],
   disk_full: [429],
   maintenance: [455, 'The service is under maintenance. Please try again later.'],
+  unavailable: [500, INTERNAL_MESSAGE],
   feature_disabled: [505, (error) => `This feature (${String(error.details['operation'] ?? '').replace('_', ' ')}) is currently disabled.`],
   idempotency_conflict: [422],
 };

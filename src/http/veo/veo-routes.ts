@@ -28,6 +28,7 @@ import {
   veoSchemaError,
 } from './veo-requests.js';
 import { veoResponses } from './veo-responses.js';
+import { answerableError } from '../storage-unavailable.js';
 
 export interface VeoRouteDependencies {
   readonly keys: KeyService;
@@ -73,7 +74,7 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
   authenticateApiKeys(app, deps.keys, deps.reads);
 
   app.setErrorHandler((error, request, reply: FastifyReply) => {
-    const { unexpected, retryAfterSeconds, ...envelope } = veoErrorEnvelope(error, (request.routeOptions.config as { veoAnswers?: VeoRouteAnswers }).veoAnswers);
+    const { unexpected, retryAfterSeconds, ...envelope } = veoErrorEnvelope(answerableError(error, request.log), (request.routeOptions.config as { veoAnswers?: VeoRouteAnswers }).veoAnswers);
     if (unexpected) request.log.error({ err: error }, 'unexpected error');
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, retryAfterSeconds)));
     return reply.code(200).send(envelope);
