@@ -6,8 +6,13 @@ import type {
   CallbackDelivery,
   CallbackOutbox,
   DeliveryState,
+  DeliveryToSend,
 } from '../ports/callback-outbox.js';
 import type { CallbackAttemptsTable, CallbackDeliveriesTable, Database } from './database-schema.js';
+import { toTask } from './task-store-sql.js';
+
+/** The delivery's own columns in `findToSend`'s join, each under a `delivery_` name (the task's columns keep theirs). */
+const deliveryColumns = ['id', 'url', 'event', 'state', 'round', 'attempts_in_round', 'next_attempt_at', 'last_status_code', 'last_error', 'created_at', 'updated_at', 'delivered_at'] as const;
 
 function toDelivery(row: Selectable<CallbackDeliveriesTable>): CallbackDelivery {
   return {
@@ -62,6 +67,39 @@ export class SqlCallbackOutbox implements CallbackOutbox {
   async find(id: string): Promise<CallbackDelivery | undefined> {
     const row = await this.db.selectFrom('callback_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toDelivery(row) : undefined;
+  }
+
+  async findToSend(ids: readonly string[]): Promise<Map<string, DeliveryToSend>> {
+    const found = new Map<string, DeliveryToSend>();
+    if (ids.length === 0) return found;
+    const rows = await this.db
+      .selectFrom('callback_deliveries as d')
+      // The task must be the delivery key's own: a delivery is never signed with another tenant's secret.
+      .innerJoin('tasks', (join) => join.onRef('tasks.id', '=', 'd.task_id').onRef('tasks.api_key_id', '=', 'd.api_key_id'))
+      .innerJoin('api_keys as k', 'k.id', 'd.api_key_id')
+      .selectAll('tasks')
+      .select(deliveryColumns.map((column) => `d.${column} as delivery_${column}` as const))
+      .select(['k.webhook_secret', 'k.previous_webhook_secret', 'k.previous_webhook_secret_expires_at', 'k.veo_hmac_key'])
+      .where('d.id', 'in', [...new Set(ids)])
+      .execute();
+    for (const row of rows) {
+      const delivery = toDelivery({
+        ...(Object.fromEntries(deliveryColumns.map((column) => [column, row[`delivery_${column}`]])) as Omit<Selectable<CallbackDeliveriesTable>, 'task_id' | 'api_key_id'>),
+        task_id: row.id,
+        api_key_id: row.api_key_id,
+      });
+      found.set(delivery.id, {
+        delivery,
+        task: toTask(row),
+        signing: {
+          webhookSecret: row.webhook_secret,
+          previousWebhookSecret: row.previous_webhook_secret,
+          previousWebhookSecretExpiresAt: row.previous_webhook_secret_expires_at === null ? null : Number(row.previous_webhook_secret_expires_at),
+          veoHmacKey: row.veo_hmac_key,
+        },
+      });
+    }
+    return found;
   }
 
   async listForTask(taskId: string): Promise<Array<CallbackDelivery & { attempts: CallbackAttempt[] }>> {

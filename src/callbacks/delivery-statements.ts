@@ -1,0 +1,67 @@
+import type { AttemptOutcome, DeliveryToSend } from '../ports/callback-outbox.js';
+import type { Storage, Stores } from '../ports/storage.js';
+import { GroupedCalls } from './grouped-calls.js';
+
+/** One attempt to log, with the job that made it (completed, or rescheduled for the next attempt, in the same transaction). */
+export interface AttemptToRecord {
+  readonly deliveryId: string;
+  readonly outcome: AttemptOutcome;
+  readonly job: { readonly jobId: string; readonly workerId: string };
+}
+
+/** Reads of deliveries at once: at most this many a statement. */
+const READ_GROUP = 200;
+/** Attempts logged in one transaction at most (a transaction holds SQLite's write lock: kept short). */
+const RECORD_GROUP = 64;
+
+/**
+ * The statements of callback deliveries, grouped across the deliveries under way in this process:
+ * one read answers every delivery claimed together (delivery, task and signing keys, joined), and
+ * one transaction logs the attempts that ended together, each with its job's outcome. A delivery
+ * alone costs two statements and one transaction.
+ */
+export class DeliveryStatements {
+  private readonly reads: GroupedCalls<string, DeliveryToSend | undefined>;
+  private readonly records: GroupedCalls<AttemptToRecord, boolean>;
+
+  constructor(storage: Storage) {
+    this.reads = new GroupedCalls(
+      async (ids) => {
+        const found = await storage.callbacks.findToSend(ids);
+        return ids.map((id) => found.get(id));
+      },
+      { maxGroup: READ_GROUP, inFlight: 2 },
+    );
+    // One transaction at a time: the next group gathers while the last one commits.
+    this.records = new GroupedCalls((attempts) => storage.transaction((stores) => recordAll(stores, attempts)), { maxGroup: RECORD_GROUP, inFlight: 1 });
+  }
+
+  /** The delivery with its task and signing keys; undefined if it is gone or its task is not its key's own. */
+  toSend(deliveryId: string): Promise<DeliveryToSend | undefined> {
+    return this.reads.call(deliveryId);
+  }
+
+  /**
+   * Logs the attempt and moves the delivery (false if it was no longer pending in that round), and
+   * in the same commit completes its job, or reschedules it for the next attempt. A job whose lease
+   * this worker lost is left to its new owner (its write finds no row).
+   */
+  record(attempt: AttemptToRecord): Promise<boolean> {
+    return this.records.call(attempt);
+  }
+}
+
+async function recordAll(stores: Stores, attempts: readonly AttemptToRecord[]): Promise<boolean[]> {
+  const recorded: boolean[] = [];
+  for (const { deliveryId, outcome, job } of attempts) {
+    const moved = await stores.callbacks.recordAttempt(deliveryId, outcome);
+    recorded.push(moved);
+    // Not moved: the delivery was no longer this attempt's to log (finished elsewhere); the job is done.
+    if (moved && outcome.state === 'pending' && outcome.nextAttemptAt !== null) {
+      await stores.jobs.reschedule(job.jobId, job.workerId, outcome.nextAttemptAt, { spendAttempt: false });
+    } else {
+      await stores.jobs.complete(job.jobId, job.workerId);
+    }
+  }
+  return recorded;
+}
