@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import pg from 'pg';
@@ -26,10 +28,12 @@ function count(text: string): void {
   const shape = shapeOf(text);
   statements.set(shape, (statements.get(shape) ?? 0) + 1);
 }
-function timed(text: string, started: number): void {
+/** CPU time (not wall time, which the machine's load stretches) since `started`, a `process.cpuUsage()`. */
+function timed(text: string, started: NodeJS.CpuUsage): void {
   if (!counting) return;
   const shape = shapeOf(text);
-  statementMs.set(shape, (statementMs.get(shape) ?? 0) + performance.now() - started);
+  const used = process.cpuUsage(started);
+  statementMs.set(shape, (statementMs.get(shape) ?? 0) + (used.user + used.system) / 1000);
 }
 
 function countSqliteStatements(): void {
@@ -41,7 +45,7 @@ function countSqliteStatements(): void {
     const original = prototype[method];
     prototype[method] = function (this: { source: string }, ...args: unknown[]) {
       count(this.source);
-      const started = performance.now();
+      const started = process.cpuUsage();
       try {
         return original.apply(this, args);
       } finally {
@@ -73,6 +77,14 @@ async function drain(database: BenchDatabase): Promise<Record<string, unknown>> 
     statements.clear();
     statementMs.clear();
     counting = true;
+    // BENCH_DRAIN_PROFILE=file.cpuprofile: a CPU profile of the drain alone.
+    const profileTo = process.env['BENCH_DRAIN_PROFILE'];
+    const profiler = profileTo ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     segue.worker.start();
@@ -81,6 +93,11 @@ async function drain(database: BenchDatabase): Promise<Record<string, unknown>> 
     while ((await segue.storage.callbacks.countByState(['pending']))['pending']! > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     const wallMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      fs.writeFileSync(`${profileTo}.${database.name}.cpuprofile`, JSON.stringify(profile));
+      profiler.disconnect();
+    }
     counting = false;
     const total = [...statements.values()].reduce((sum, value) => sum + value, 0);
     const top = [...statements.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14);
@@ -91,7 +108,7 @@ async function drain(database: BenchDatabase): Promise<Record<string, unknown>> 
       cpuMsPerDelivery: Math.round(((cpu.user + cpu.system) / 1000 / DELIVERIES) * 100) / 100,
       statementsPerDelivery: Math.round((total / DELIVERIES) * 100) / 100,
       statements: Object.fromEntries(top.map(([text, n]) => [text, Math.round((n / DELIVERIES) * 100) / 100])),
-      // SQLite only (synchronous): the time inside each statement, per delivery.
+      // SQLite only (synchronous): the CPU time inside each statement, per delivery.
       statementMsPerDelivery: Object.fromEntries(
         [...statementMs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([text, ms]) => [text, Math.round((ms / DELIVERIES) * 1000) / 1000]),
       ),

@@ -314,6 +314,24 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    test('completing several jobs at once completes only those the worker still holds', async () => {
+      await withDatabase(dialect.create, async (database) => {
+        const opened = await database.open();
+        const queue = new SqlJobQueue(opened.db, opened);
+        try {
+          for (const taskId of ['x', 'y', 'z']) await queue.enqueue(jobRequest('task.poll', { taskId }));
+          const mine = await queue.claimBatch('worker-1', ['task.poll'], 30_000, 2);
+          const theirs = (await queue.claim('worker-2', ['task.poll'], 30_000))!;
+          assert.equal(await queue.completeMany([...mine.map((job) => job.id), theirs.id], 'worker-1'), 2);
+          for (const job of mine) assert.equal((await queue.findByKey(job.idempotencyKey!))?.state, 'succeeded');
+          assert.equal((await queue.findByKey(theirs.idempotencyKey!))?.state, 'running', 'another worker\'s job is left alone');
+          assert.equal(await queue.completeMany([], 'worker-1'), 0);
+        } finally {
+          await opened.close();
+        }
+      });
+    });
+
     test('claims filter by kind and respect run_at; retry-after gives the attempt back; wake makes a job due', async () => {
       await withDatabase(dialect.create, async (database) => {
         const opened = await database.open();

@@ -52,16 +52,16 @@ export class DeliveryStatements {
 }
 
 async function recordAll(stores: Stores, attempts: readonly AttemptToRecord[]): Promise<boolean[]> {
-  const recorded: boolean[] = [];
-  for (const { deliveryId, outcome, job } of attempts) {
-    const moved = await stores.callbacks.recordAttempt(deliveryId, outcome);
-    recorded.push(moved);
+  const moved = await stores.callbacks.recordAttempts(attempts);
+  const finished = new Map<string, string[]>();
+  for (const [index, { outcome, job }] of attempts.entries()) {
     // Not moved: the delivery was no longer this attempt's to log (finished elsewhere); the job is done.
-    if (moved && outcome.state === 'pending' && outcome.nextAttemptAt !== null) {
+    if (moved[index] && outcome.state === 'pending' && outcome.nextAttemptAt !== null) {
       await stores.jobs.reschedule(job.jobId, job.workerId, outcome.nextAttemptAt, { spendAttempt: false });
     } else {
-      await stores.jobs.complete(job.jobId, job.workerId);
+      finished.set(job.workerId, [...(finished.get(job.workerId) ?? []), job.jobId]);
     }
   }
-  return recorded;
+  for (const [workerId, jobIds] of finished) await stores.jobs.completeMany(jobIds, workerId);
+  return moved;
 }

@@ -64,6 +64,8 @@ export interface CallbackOutbox {
   listByKey(apiKeyId: string, state: DeliveryState): Promise<CallbackDelivery[]>;
   /** Logs the attempt and moves the delivery; false if it was no longer pending in that round. */
   recordAttempt(deliveryId: string, outcome: AttemptOutcome): Promise<boolean>;
+  /** `recordAttempt` for several deliveries (their log entries in one insert); one answer each, in order. */
+  recordAttempts(attempts: ReadonlyArray<{ readonly deliveryId: string; readonly outcome: AttemptOutcome }>): Promise<boolean[]>;
   /** How many deliveries are in each of these states (for metrics). */
   countByState(states: readonly DeliveryState[]): Promise<Record<string, number>>;
   /** Starts a new round for a delivery that is not pending; returns the new round. */

@@ -152,6 +152,37 @@ export class SqlCallbackOutbox implements CallbackOutbox {
   }
 
   async recordAttempt(deliveryId: string, outcome: AttemptOutcome): Promise<boolean> {
+    return (await this.recordAttempts([{ deliveryId, outcome }]))[0]!;
+  }
+
+  async recordAttempts(attempts: ReadonlyArray<{ readonly deliveryId: string; readonly outcome: AttemptOutcome }>): Promise<boolean[]> {
+    const moved: boolean[] = [];
+    for (const { deliveryId, outcome } of attempts) moved.push(await this.moveDelivery(deliveryId, outcome));
+    const logged = attempts.filter((_, index) => moved[index]);
+    // One insert logs every attempt that moved its delivery.
+    if (logged.length > 0) {
+      await this.db
+        .insertInto('callback_attempts')
+        .values(
+          logged.map(({ deliveryId, outcome: { attempt } }) => ({
+            id: newRowId(),
+            delivery_id: deliveryId,
+            round: attempt.round,
+            number: attempt.number,
+            attempted_at: attempt.attemptedAt,
+            status_code: attempt.statusCode,
+            latency_ms: attempt.latencyMs,
+            error: attempt.error,
+            response_preview: attempt.responsePreview,
+          })),
+        )
+        .execute();
+    }
+    return moved;
+  }
+
+  /** Moves a delivery after an attempt, if it is still pending in that round at the attempt before. */
+  private async moveDelivery(deliveryId: string, outcome: AttemptOutcome): Promise<boolean> {
     const { attempt } = outcome;
     const moved = await this.db
       .updateTable('callback_deliveries')
@@ -169,22 +200,7 @@ export class SqlCallbackOutbox implements CallbackOutbox {
       .where('round', '=', attempt.round)
       .where('attempts_in_round', '=', attempt.number - 1)
       .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== 1) return false;
-    await this.db
-      .insertInto('callback_attempts')
-      .values({
-        id: newRowId(),
-        delivery_id: deliveryId,
-        round: attempt.round,
-        number: attempt.number,
-        attempted_at: attempt.attemptedAt,
-        status_code: attempt.statusCode,
-        latency_ms: attempt.latencyMs,
-        error: attempt.error,
-        response_preview: attempt.responsePreview,
-      })
-      .execute();
-    return true;
+    return Number(moved.numUpdatedRows) === 1;
   }
 
   async reopen(deliveryId: string, at: number): Promise<number | undefined> {
