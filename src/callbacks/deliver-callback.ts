@@ -42,8 +42,8 @@ export function signedHeaders(delivery: CallbackDelivery, taskId: string, key: W
 }
 
 /**
- * `callback.deliver`: one attempt of a delivery round, logged with its outcome and its job's in
- * one commit. While the delivery stays pending the job is rescheduled for the next attempt (without
+ * `callback.deliver`: one attempt of a delivery round, logged with its outcome in one commit, then
+ * its job's outcome. While the delivery stays pending the job is rescheduled for the next attempt (without
  * spending its crash-retry budget), so the whole schedule runs on one job. The reads and the
  * commits of deliveries under way together are grouped (`DeliveryStatements`).
  */
@@ -98,7 +98,7 @@ export async function deliverCallback(
     responsePreview: preview,
   };
   const outcome = decideAfterAttempt(made, result, deps.scheduleMs);
-  // The log entry, the delivery's move and the job's commit together.
+  // The log entry and the delivery's move commit together; the job's outcome follows.
   if (await deps.statements.record({ deliveryId, outcome, job: { jobId: context.jobId, workerId: context.workerId } })) {
     context.logger.info(
       { taskId: task.id, deliveryId, attempt: made.number, statusCode: result.statusCode, state: outcome.state, error },

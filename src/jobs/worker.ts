@@ -12,9 +12,8 @@ export interface RetryAfter {
 }
 
 /**
- * What a handler answers when it wrote its job's outcome itself, in the transaction of its own
- * work (a callback attempt completes or reschedules its job with the attempt's record): the
- * worker writes nothing more.
+ * What a handler answers when it wrote its job's outcome itself, with its own work (callback
+ * attempts ending together complete their jobs in one statement): the worker writes nothing more.
  */
 export interface OutcomeWritten {
   readonly outcomeWritten: true;
@@ -344,7 +343,7 @@ export class Worker {
       };
       const outcome = await handler(payload.data, context);
       if (outcome && 'outcomeWritten' in outcome) {
-        // Written by the handler, in its own transaction.
+        // Written by the handler, with its own work.
       } else if (outcome && this.mayHold(kind, outcome)) {
         const dueAt = this.wokenWhileRunning.has(job.id) ? this.now() : this.now() + outcome.retryAfterMs;
         this.held.add(job.id, { job, claim }, dueAt);
