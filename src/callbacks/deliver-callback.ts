@@ -43,9 +43,9 @@ export function signedHeaders(delivery: CallbackDelivery, taskId: string, key: W
 
 /**
  * `callback.deliver`: one attempt of a delivery round, logged with its outcome in one commit, then
- * its job's outcome. While the delivery stays pending the job is rescheduled for the next attempt (without
- * spending its crash-retry budget), so the whole schedule runs on one job. The reads and the
- * commits of deliveries under way together are grouped (`DeliveryStatements`).
+ * its job's outcome. While the delivery stays pending the job is rescheduled for the next attempt
+ * (without spending its crash-retry budget), so the whole schedule runs on one job. The reads and
+ * the commits of deliveries under way together are grouped (`DeliveryStatements`).
  */
 export async function deliverCallback(
   deps: CallbackDependencies,
