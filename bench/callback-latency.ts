@@ -2,7 +2,7 @@ import os from 'node:os';
 import { pino } from 'pino';
 import { createSegue } from '../src/app/segue.js';
 import { loadConfig } from '../src/config/config.js';
-import { startCallbackReceiver } from '../test/helpers/callback-receiver.js';
+import { cpuMs, startCallbackReceiver } from '../test/helpers/callback-receiver.js';
 import { endTask } from '../test/helpers/terminal-tasks.js';
 import { type BenchDatabase, benchDatabases } from './bench-support.js';
 
@@ -48,10 +48,15 @@ async function onDatabase(database: BenchDatabase): Promise<Record<string, unkno
     const key = (await segue.keys.authenticate(config.bootstrapKey!))!;
     segue.worker.start();
     const endedAt = new Map<string, number>();
+    const endedAtCpu = new Map<string, number>();
     const latencies = () =>
       receiver.received
         .map((callback) => callback.receivedAt - endedAt.get(callback.body.data.taskId)!)
         .sort((a, b) => a - b);
+    // The same latencies on this process's CPU clock (from its end's return, a little after its
+    // commit): what a quiet machine would show for SQLite, where this process is the whole work.
+    const cpuLatencies = () =>
+      receiver.received.map((callback) => callback.receivedAtCpuMs - endedAtCpu.get(callback.body.data.taskId)!).sort((a, b) => a - b);
     const waitForArrivals = async (count: number) => {
       while (receiver.received.length < count) await new Promise((resolve) => setTimeout(resolve, 1));
     };
@@ -69,17 +74,27 @@ async function onDatabase(database: BenchDatabase): Promise<Record<string, unkno
       Array.from({ length: BURST }, async () => {
         const task = await endTask(segue.storage, key.id, receiver.url);
         endedAt.set(task.id, task.finishedAt!);
+        endedAtCpu.set(task.id, cpuMs());
       }),
     );
     const allEndedInMs = Date.now() - started;
     await waitForArrivals(BURST);
     const inBurst = latencies();
     const burstP99 = percentile(inBurst, 0.99);
+    const inBurstCpu = cpuLatencies();
     return {
       oneAtATime: { tasks: SEQUENTIAL, p50Ms: percentile(oneAtATime, 0.5), p99Ms: percentile(oneAtATime, 0.99) },
       // The tasks are ended by this same process (1,000 terminal-state transactions): the first
       // figures are those of their own commits, the latencies from each task's own commit.
-      burst: { tasks: BURST, allEndedInMs, p50Ms: percentile(inBurst, 0.5), p99Ms: burstP99, allDeliveredInMs: Date.now() - started },
+      burst: {
+        tasks: BURST,
+        allEndedInMs,
+        p50Ms: percentile(inBurst, 0.5),
+        p99Ms: burstP99,
+        allDeliveredInMs: Date.now() - started,
+        // Load-robust: CPU milliseconds of this process from a task's end to its callback's arrival.
+        onCpuClock: { p50Ms: percentile(inBurstCpu, 0.5), p99Ms: percentile(inBurstCpu, 0.99) },
+      },
       met: percentile(oneAtATime, 0.5) < ONE_AT_A_TIME_P50_MS_UNDER && burstP99 < BURST_P99_MS_UNDER,
     };
   } finally {

@@ -275,6 +275,33 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    test('deliveries are read with their tasks and signing secrets in one go, never with another key\'s task', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-own', 0);
+        await newKey(storage, 'key-other', 0);
+        const own = taskFixture({ apiKeyId: 'key-own', callbackUrl: 'https://example.com/hook' });
+        const others = taskFixture({ apiKeyId: 'key-other' });
+        await storage.tasks.insert(own);
+        await storage.tasks.insert(others);
+        await storage.callbacks.add({ id: 'dlv-own', taskId: own.id, apiKeyId: 'key-own', url: 'https://example.com/hook', event: 'task.succeeded' }, 1_000);
+        // A delivery of key-own pointing at key-other's task (never written by Segue) must not be sent.
+        await storage.callbacks.add({ id: 'dlv-crossed', taskId: others.id, apiKeyId: 'key-own', url: 'https://example.com/hook', event: 'task.succeeded' }, 1_000);
+        const found = await storage.callbacks.findToSend(['dlv-own', 'dlv-crossed', 'dlv-missing', 'dlv-own']);
+        assert.deepEqual([...found.keys()], ['dlv-own']);
+        const { delivery, task, signing } = found.get('dlv-own')!;
+        assert.deepEqual(delivery, await storage.callbacks.find('dlv-own'));
+        assert.deepEqual(task, await storage.tasks.findById(own.id));
+        const key = (await storage.keys.findById('key-own'))!;
+        assert.deepEqual(signing, {
+          webhookSecret: key.webhookSecret,
+          previousWebhookSecret: key.previousWebhookSecret,
+          previousWebhookSecretExpiresAt: key.previousWebhookSecretExpiresAt,
+          veoHmacKey: key.veoHmacKey,
+        });
+        assert.equal((await storage.callbacks.findToSend([])).size, 0);
+      });
+    });
+
     test('a claimed job is leased to one worker; a dead worker’s lease is an interruption, not an attempt', async () => {
       await withDatabase(dialect.create, async (database) => {
         const opened = await database.open();
@@ -294,6 +321,24 @@ for (const dialect of DIALECTS) {
           assert.equal(await queue.complete(first!.id, 'worker-1'), false, 'the old owner cannot complete it');
           assert.equal(await queue.heartbeat(first!.id, 'worker-1', 30_000), false, 'the old owner learns it lost the lease');
           assert.equal(await queue.complete(second!.id, 'worker-2'), true);
+        } finally {
+          await opened.close();
+        }
+      });
+    });
+
+    test('completing several jobs at once completes only those the worker still holds', async () => {
+      await withDatabase(dialect.create, async (database) => {
+        const opened = await database.open();
+        const queue = new SqlJobQueue(opened.db, opened);
+        try {
+          for (const taskId of ['x', 'y', 'z']) await queue.enqueue(jobRequest('task.poll', { taskId }));
+          const mine = await queue.claimBatch('worker-1', ['task.poll'], 30_000, 2);
+          const theirs = (await queue.claim('worker-2', ['task.poll'], 30_000))!;
+          assert.equal(await queue.completeMany([...mine.map((job) => job.id), theirs.id], 'worker-1'), 2);
+          for (const job of mine) assert.equal((await queue.findByKey(job.idempotencyKey!))?.state, 'succeeded');
+          assert.equal((await queue.findByKey(theirs.idempotencyKey!))?.state, 'running', 'another worker\'s job is left alone');
+          assert.equal(await queue.completeMany([], 'worker-1'), 0);
         } finally {
           await opened.close();
         }

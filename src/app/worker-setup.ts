@@ -1,4 +1,5 @@
 import { deliverCallback } from '../callbacks/deliver-callback.js';
+import { DeliveryStatements } from '../callbacks/delivery-statements.js';
 import { DestinationLimits } from '../callbacks/destination-limits.js';
 import { OPENAI_DIALECT } from '../http/openai/openai-routes.js';
 import { VEO_DIALECT } from '../http/veo/veo-routes.js';
@@ -61,6 +62,7 @@ export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobK
     scheduleMs: config.callbackRetryScheduleMs,
     clock,
     destinations: new DestinationLimits(config.callbackConcurrencyPerDestination),
+    statements: new DeliveryStatements(storage),
   };
   return new Worker({
     queue: storage.jobs,

@@ -6,10 +6,10 @@ import { AddressRefusedError } from '../net/address-guard.js';
 import type { SafeHttpClient } from '../net/safe-http.js';
 import type { CallbackBody } from '../ports/callback-body.js';
 import type { Clock } from '../ports/clock.js';
-import type { CallbackDelivery } from '../ports/callback-outbox.js';
-import type { ApiKeyRecord } from '../ports/key-store.js';
+import type { CallbackDelivery, WebhookSigningKeys } from '../ports/callback-outbox.js';
 import type { Storage } from '../ports/storage.js';
-import type { JobContext, RetryAfter } from '../jobs/worker.js';
+import { type JobContext, OUTCOME_WRITTEN, type OutcomeWritten, type RetryAfter } from '../jobs/worker.js';
+import type { DeliveryStatements } from './delivery-statements.js';
 
 export interface CallbackDependencies {
   readonly storage: Storage;
@@ -20,12 +20,14 @@ export interface CallbackDependencies {
   readonly clock: Clock;
   /** Deliveries in flight per destination: a busy destination's next delivery waits, without an attempt. */
   readonly destinations: DestinationLimits;
+  /** The reads and commits of deliveries, grouped across those under way in this process. */
+  readonly statements: DeliveryStatements;
 }
 
 const previewLimit = 512;
 
 /** Headers of one attempt: Standard Webhooks always, the Veo dialect's pair when the key has an HMAC key. */
-export function signedHeaders(delivery: CallbackDelivery, taskId: string, key: ApiKeyRecord, body: string, now: number): Record<string, string> {
+export function signedHeaders(delivery: CallbackDelivery, taskId: string, key: WebhookSigningKeys, body: string, now: number): Record<string, string> {
   const timestamp = Math.floor(now / 1000);
   const secrets = [key.webhookSecret];
   if (key.previousWebhookSecret && (key.previousWebhookSecretExpiresAt ?? 0) > now) secrets.push(key.previousWebhookSecret);
@@ -40,23 +42,28 @@ export function signedHeaders(delivery: CallbackDelivery, taskId: string, key: A
 }
 
 /**
- * `callback.deliver`: one attempt of a delivery round, logged with its outcome in one write.
- * While the delivery stays pending the job answers "retry after" the scheduled delay, so the
- * whole schedule runs on one job without spending its crash-retry budget.
+ * `callback.deliver`: one attempt of a delivery round, logged with its outcome in one commit, then
+ * its job's outcome. While the delivery stays pending the job is rescheduled for the next attempt
+ * (without spending its crash-retry budget), so the whole schedule runs on one job. The reads and
+ * the commits of deliveries under way together are grouped (`DeliveryStatements`).
  */
 export async function deliverCallback(
   deps: CallbackDependencies,
   { deliveryId, round }: { deliveryId: string; round: number },
   context: JobContext,
-): Promise<RetryAfter | void> {
-  const delivery = await deps.storage.callbacks.find(deliveryId);
-  if (!delivery || delivery.state !== 'pending' || delivery.round !== round) return;
+): Promise<RetryAfter | OutcomeWritten | void> {
+  const toSend = await deps.statements.toSend(deliveryId);
+  if (!toSend) {
+    const delivery = await deps.storage.callbacks.find(deliveryId);
+    if (!delivery || delivery.state !== 'pending' || delivery.round !== round) return;
+    throw new Error(`delivery ${deliveryId} lost its task or key`);
+  }
+  const { delivery, task, signing } = toSend;
+  if (delivery.state !== 'pending' || delivery.round !== round) return;
   const firstDelay = deps.scheduleMs[0] ?? 0;
   if (delivery.attemptsInRound === 0 && delivery.nextAttemptAt !== null && deps.clock.now() < delivery.nextAttemptAt + firstDelay) {
     return { retryAfterMs: delivery.nextAttemptAt + firstDelay - deps.clock.now() };
   }
-  const [task, key] = await Promise.all([deps.storage.tasks.findById(delivery.taskId), deps.storage.keys.findById(delivery.apiKeyId)]);
-  if (!task || !key) throw new Error(`delivery ${deliveryId} lost its task or key`);
   const body = JSON.stringify(await deps.bodyFor(task));
 
   const place = await deps.destinations.enter(delivery.url);
@@ -69,7 +76,7 @@ export async function deliverCallback(
   let error: string | null = null;
   let preview: string | null = null;
   try {
-    const response = await deps.http.postJson(delivery.url, body, signedHeaders(delivery, task.id, key, body, started), {
+    const response = await deps.http.postJson(delivery.url, body, signedHeaders(delivery, task.id, signing, body, started), {
       timeoutMs: deps.timeoutMs,
       maxBodyBytes: previewLimit,
     });
@@ -91,13 +98,12 @@ export async function deliverCallback(
     responsePreview: preview,
   };
   const outcome = decideAfterAttempt(made, result, deps.scheduleMs);
-  // The log entry and the delivery's move commit together.
-  if (!(await deps.storage.transaction((stores) => stores.callbacks.recordAttempt(deliveryId, outcome)))) return;
-  context.logger.info(
-    { taskId: task.id, deliveryId, attempt: made.number, statusCode: result.statusCode, state: outcome.state, error },
-    'callback attempt',
-  );
-  if (outcome.state === 'pending' && outcome.nextAttemptAt !== null) {
-    return { retryAfterMs: Math.max(0, outcome.nextAttemptAt - deps.clock.now()) };
+  // The log entry and the delivery's move commit together; the job's outcome follows.
+  if (await deps.statements.record({ deliveryId, outcome, job: { jobId: context.jobId, workerId: context.workerId } })) {
+    context.logger.info(
+      { taskId: task.id, deliveryId, attempt: made.number, statusCode: result.statusCode, state: outcome.state, error },
+      'callback attempt',
+    );
   }
+  return OUTCOME_WRITTEN;
 }

@@ -11,6 +11,15 @@ export interface RetryAfter {
   readonly waitingFor?: string;
 }
 
+/**
+ * What a handler answers when it wrote its job's outcome itself, with its own work (callback
+ * attempts ending together complete their jobs in one statement): the worker writes nothing more.
+ */
+export interface OutcomeWritten {
+  readonly outcomeWritten: true;
+}
+export const OUTCOME_WRITTEN: OutcomeWritten = Object.freeze({ outcomeWritten: true });
+
 export interface JobContext {
   readonly jobId: string;
   /** The worker running the job: it owns the job's scratch directories while its lease lives. */
@@ -22,7 +31,7 @@ export interface JobContext {
 }
 
 export type JobHandlers = {
-  readonly [K in JobKind]: (payload: JobPayload<K>, context: JobContext) => Promise<RetryAfter | void>;
+  readonly [K in JobKind]: (payload: JobPayload<K>, context: JobContext) => Promise<RetryAfter | OutcomeWritten | void>;
 };
 
 /** Called once when a job will not be tried again, so its task never stays stuck. */
@@ -322,7 +331,7 @@ export class Worker {
       return;
     }
     try {
-      const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | void>;
+      const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | OutcomeWritten | void>;
       const context: JobContext = {
         jobId: job.id,
         workerId: this.id,
@@ -333,7 +342,9 @@ export class Worker {
         },
       };
       const outcome = await handler(payload.data, context);
-      if (outcome && this.mayHold(kind, outcome)) {
+      if (outcome && 'outcomeWritten' in outcome) {
+        // Written by the handler, with its own work.
+      } else if (outcome && this.mayHold(kind, outcome)) {
         const dueAt = this.wokenWhileRunning.has(job.id) ? this.now() : this.now() + outcome.retryAfterMs;
         this.held.add(job.id, { job, claim }, dueAt);
       } else if (outcome) {

@@ -1,3 +1,6 @@
+import type { Task } from '../domain/task.js';
+import type { ApiKeyRecord } from './key-store.js';
+
 /** Where a callback delivery stands. Only `pending` deliveries are attempted. */
 export type DeliveryState = 'pending' | 'delivered' | 'exhausted' | 'stopped' | 'refused';
 
@@ -38,14 +41,31 @@ export interface AttemptOutcome {
   readonly attempt: CallbackAttempt;
 }
 
+/** The secrets a key signs its callbacks with. */
+export type WebhookSigningKeys = Pick<ApiKeyRecord, 'webhookSecret' | 'previousWebhookSecret' | 'previousWebhookSecretExpiresAt' | 'veoHmacKey'>;
+
+/** What sending a delivery needs: the delivery, its task, and the signing secrets of the key that owns both. */
+export interface DeliveryToSend {
+  readonly delivery: CallbackDelivery;
+  readonly task: Task;
+  readonly signing: WebhookSigningKeys;
+}
+
 export interface CallbackOutbox {
   add(delivery: Pick<CallbackDelivery, 'id' | 'taskId' | 'apiKeyId' | 'url' | 'event'>, at: number): Promise<void>;
   find(id: string): Promise<CallbackDelivery | undefined>;
+  /**
+   * Deliveries with their tasks and signing secrets, in one read (a burst's claimed deliveries
+   * together); a delivery whose task is not its key's own, or gone, is missing from the answer.
+   */
+  findToSend(ids: readonly string[]): Promise<Map<string, DeliveryToSend>>;
   /** Deliveries of a task, each with its attempts, oldest first. */
   listForTask(taskId: string): Promise<Array<CallbackDelivery & { attempts: CallbackAttempt[] }>>;
   listByKey(apiKeyId: string, state: DeliveryState): Promise<CallbackDelivery[]>;
   /** Logs the attempt and moves the delivery; false if it was no longer pending in that round. */
   recordAttempt(deliveryId: string, outcome: AttemptOutcome): Promise<boolean>;
+  /** `recordAttempt` for several deliveries (their log entries in one insert); one answer each, in order. */
+  recordAttempts(attempts: ReadonlyArray<{ readonly deliveryId: string; readonly outcome: AttemptOutcome }>): Promise<boolean[]>;
   /** How many deliveries are in each of these states (for metrics). */
   countByState(states: readonly DeliveryState[]): Promise<Record<string, number>>;
   /** Starts a new round for a delivery that is not pending; returns the new round. */

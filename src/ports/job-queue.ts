@@ -51,6 +51,8 @@ export interface JobQueue {
   takeWoken(workerId: string): Promise<string[]>;
   heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<boolean>;
   complete(jobId: string, workerId: string): Promise<boolean>;
+  /** `complete` for several jobs of one worker in one statement; answers how many it completed. */
+  completeMany(jobIds: readonly string[], workerId: string): Promise<number>;
   /**
    * Puts the job back to run at `runAt`; `spendAttempt: false` gives the claim's attempt back.
    * With `waitingFor` the job is parked under that name until `wakeOldestWaiting` wakes it

@@ -6,8 +6,13 @@ import type {
   CallbackDelivery,
   CallbackOutbox,
   DeliveryState,
+  DeliveryToSend,
 } from '../ports/callback-outbox.js';
 import type { CallbackAttemptsTable, CallbackDeliveriesTable, Database } from './database-schema.js';
+import { toTask } from './task-store-sql.js';
+
+/** The delivery's own columns in `findToSend`'s join, each under a `delivery_` name (the task's columns keep theirs). */
+const deliveryColumns = ['id', 'url', 'event', 'state', 'round', 'attempts_in_round', 'next_attempt_at', 'last_status_code', 'last_error', 'created_at', 'updated_at', 'delivered_at'] as const;
 
 function toDelivery(row: Selectable<CallbackDeliveriesTable>): CallbackDelivery {
   return {
@@ -64,6 +69,39 @@ export class SqlCallbackOutbox implements CallbackOutbox {
     return row ? toDelivery(row) : undefined;
   }
 
+  async findToSend(ids: readonly string[]): Promise<Map<string, DeliveryToSend>> {
+    const found = new Map<string, DeliveryToSend>();
+    if (ids.length === 0) return found;
+    const rows = await this.db
+      .selectFrom('callback_deliveries as d')
+      // The task must be the delivery key's own: a delivery is never signed with another tenant's secret.
+      .innerJoin('tasks', (join) => join.onRef('tasks.id', '=', 'd.task_id').onRef('tasks.api_key_id', '=', 'd.api_key_id'))
+      .innerJoin('api_keys as k', 'k.id', 'd.api_key_id')
+      .selectAll('tasks')
+      .select(deliveryColumns.map((column) => `d.${column} as delivery_${column}` as const))
+      .select(['k.webhook_secret', 'k.previous_webhook_secret', 'k.previous_webhook_secret_expires_at', 'k.veo_hmac_key'])
+      .where('d.id', 'in', [...new Set(ids)])
+      .execute();
+    for (const row of rows) {
+      const delivery = toDelivery({
+        ...(Object.fromEntries(deliveryColumns.map((column) => [column, row[`delivery_${column}`]])) as Omit<Selectable<CallbackDeliveriesTable>, 'task_id' | 'api_key_id'>),
+        task_id: row.id,
+        api_key_id: row.api_key_id,
+      });
+      found.set(delivery.id, {
+        delivery,
+        task: toTask(row),
+        signing: {
+          webhookSecret: row.webhook_secret,
+          previousWebhookSecret: row.previous_webhook_secret,
+          previousWebhookSecretExpiresAt: row.previous_webhook_secret_expires_at === null ? null : Number(row.previous_webhook_secret_expires_at),
+          veoHmacKey: row.veo_hmac_key,
+        },
+      });
+    }
+    return found;
+  }
+
   async listForTask(taskId: string): Promise<Array<CallbackDelivery & { attempts: CallbackAttempt[] }>> {
     const deliveries = await this.db
       .selectFrom('callback_deliveries')
@@ -114,6 +152,37 @@ export class SqlCallbackOutbox implements CallbackOutbox {
   }
 
   async recordAttempt(deliveryId: string, outcome: AttemptOutcome): Promise<boolean> {
+    return (await this.recordAttempts([{ deliveryId, outcome }]))[0]!;
+  }
+
+  async recordAttempts(attempts: ReadonlyArray<{ readonly deliveryId: string; readonly outcome: AttemptOutcome }>): Promise<boolean[]> {
+    const moved: boolean[] = [];
+    for (const { deliveryId, outcome } of attempts) moved.push(await this.moveDelivery(deliveryId, outcome));
+    const logged = attempts.filter((_, index) => moved[index]);
+    // One insert logs every attempt that moved its delivery.
+    if (logged.length > 0) {
+      await this.db
+        .insertInto('callback_attempts')
+        .values(
+          logged.map(({ deliveryId, outcome: { attempt } }) => ({
+            id: newRowId(),
+            delivery_id: deliveryId,
+            round: attempt.round,
+            number: attempt.number,
+            attempted_at: attempt.attemptedAt,
+            status_code: attempt.statusCode,
+            latency_ms: attempt.latencyMs,
+            error: attempt.error,
+            response_preview: attempt.responsePreview,
+          })),
+        )
+        .execute();
+    }
+    return moved;
+  }
+
+  /** Moves a delivery after an attempt, if it is still pending in that round at the attempt before. */
+  private async moveDelivery(deliveryId: string, outcome: AttemptOutcome): Promise<boolean> {
     const { attempt } = outcome;
     const moved = await this.db
       .updateTable('callback_deliveries')
@@ -131,22 +200,7 @@ export class SqlCallbackOutbox implements CallbackOutbox {
       .where('round', '=', attempt.round)
       .where('attempts_in_round', '=', attempt.number - 1)
       .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== 1) return false;
-    await this.db
-      .insertInto('callback_attempts')
-      .values({
-        id: newRowId(),
-        delivery_id: deliveryId,
-        round: attempt.round,
-        number: attempt.number,
-        attempted_at: attempt.attemptedAt,
-        status_code: attempt.statusCode,
-        latency_ms: attempt.latencyMs,
-        error: attempt.error,
-        response_preview: attempt.responsePreview,
-      })
-      .execute();
-    return true;
+    return Number(moved.numUpdatedRows) === 1;
   }
 
   async reopen(deliveryId: string, at: number): Promise<number | undefined> {

@@ -163,6 +163,18 @@ export class SqlJobQueue implements JobQueue {
     });
   }
 
+  async completeMany(jobIds: readonly string[], workerId: string): Promise<number> {
+    if (jobIds.length === 0) return 0;
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ state: 'succeeded', lease_owner: null, lease_expires_at: null, updated_at: this.now() })
+      .where('id', 'in', jobIds)
+      .where('lease_owner', '=', workerId)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   async reschedule(jobId: string, workerId: string, runAt: number, options: RescheduleOptions): Promise<boolean> {
     const moved = await this.updateOwned(jobId, workerId, {
       state: 'queued',

@@ -11,7 +11,7 @@ function parseJson(text: string | null): any {
   return text === null ? null : JSON.parse(text);
 }
 
-function toTask(row: TaskRow): Task {
+export function toTask(row: TaskRow): Task {
   const result =
     row.video_key && row.poster_key
       ? {

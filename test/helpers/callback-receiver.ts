@@ -6,6 +6,14 @@ export interface ReceivedCallback {
   readonly rawBody: string;
   readonly body: any;
   readonly receivedAt: number;
+  /** This process's CPU time (user + system, ms) when it arrived: a clock the machine's load does not stretch. */
+  readonly receivedAtCpuMs: number;
+}
+
+/** This process's CPU time so far, in milliseconds. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /** How the receiver answers one request: a status, optionally late and with extra headers. */
@@ -25,7 +33,7 @@ export async function startCallbackReceiver(answer: (attempt: number) => Receive
       } catch {
         body = rawBody;
       }
-      received.push({ headers: request.headers, rawBody, body, receivedAt: Date.now() });
+      received.push({ headers: request.headers, rawBody, body, receivedAt: Date.now(), receivedAtCpuMs: cpuMs() });
       const reply = answer(received.length);
       const { status, delayMs = 0, headers = {} } = typeof reply === 'number' ? { status: reply } : reply;
       setTimeout(() => {
