@@ -57,7 +57,8 @@ export function taskListRoutes(app: FastifyInstance, deps: { readonly tasks: Tas
     return success({ tasks: await Promise.all(page.tasks.map((task) => taskView(deps.presenter, task))), next: page.next });
   });
 
-  routes.get('/tasks/:taskId', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: 'One task, with its state, progress and method', params: taskPathParams } }, async (request, reply) =>
-    sendOwnedTask(deps, request, reply, 'veo.task', request.params.taskId, async (task) => success(await taskView(deps.presenter, task))),
+  const presentTask = async (task: Task) => success(await taskView(deps.presenter, task));
+  routes.get('/tasks/:taskId', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: 'One task, with its state, progress and method', params: taskPathParams } }, (request, reply) =>
+    sendOwnedTask(deps, request, reply, 'veo.task', request.params.taskId, presentTask),
   );
 }
