@@ -46,6 +46,8 @@ export interface LoadFigures {
   readonly p99Ms: number;
   readonly non2xx: number;
   readonly errors: number;
+  /** Requests answered (in a mean: in all its runs together). */
+  readonly requests: number;
 }
 
 /** Runs autocannon against one URL and keeps the figures that matter. */
@@ -57,6 +59,7 @@ export async function load(options: autocannon.Options): Promise<LoadFigures> {
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    requests: result.requests.total,
   };
 }
 
@@ -70,6 +73,7 @@ export function mean(runs: readonly LoadFigures[]): LoadFigures {
     p99Ms: average((figures) => figures.p99Ms),
     non2xx: runs.reduce((sum, figures) => sum + figures.non2xx, 0),
     errors: runs.reduce((sum, figures) => sum + figures.errors, 0),
+    requests: runs.reduce((sum, figures) => sum + figures.requests, 0),
   };
 }
 

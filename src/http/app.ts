@@ -14,6 +14,7 @@ import { type MetricsRouteDependencies, metricsRoutes } from './ops/metrics-rout
 import { type OpenAiRouteDependencies, openAiRoutes } from './openai/openai-routes.js';
 import { opsRoutes, type ReadinessCheck } from './ops/ops-routes.js';
 import { registerOpenApi } from './openapi.js';
+import { requestLoggerFactory } from './request-logger.js';
 import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
 import { type UniversalRouteDependencies, universalRoutes } from './universal/universal-routes.js';
 import { type VeoRouteDependencies, veoRoutes } from './veo/veo-routes.js';
@@ -51,6 +52,8 @@ export async function buildHttpApp(deps: HttpDependencies, options: HttpAppOptio
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request lines would dominate the logs of polling clients; routes log what matters.
     logController: new LogController({ disableRequestLogging: true }),
+    // A request's logger (with its request id) is made only when the request writes a line.
+    childLoggerFactory: requestLoggerFactory,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     trustProxy: false,

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { NotFoundError, UnauthorizedError } from '../domain/errors.js';
 import type { Task } from '../domain/task.js';
 import type { ApiKeyRecord } from '../ports/key-store.js';
@@ -38,25 +38,41 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  * request that fails is answered at once with UnauthorizedError (the scope's error handler words
  * it) and its connection is closed after the answer, so an unread body is never taken in.
  */
-function authenticateBeforeBody(app: FastifyInstance, authenticate: (request: FastifyRequest) => Promise<boolean>): void {
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (await authenticate(request)) return;
-    reply.header('connection', 'close');
-    throw new UnauthorizedError('missing or invalid credentials');
+function authenticateBeforeBody(app: FastifyInstance, authenticate: (request: FastifyRequest) => boolean | Promise<boolean>): void {
+  // A callback hook: a request answered at once (a kept key) goes on without a promise.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const outcome = authenticate(request);
+    if (outcome === true) return done();
+    if (outcome === false) return refuse(reply, done);
+    outcome.then((authenticated) => (authenticated ? done() : refuse(reply, done)), done);
   });
+}
+
+function refuse(reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  reply.header('connection', 'close');
+  done(new UnauthorizedError('missing or invalid credentials'));
 }
 
 /**
  * The API-key dialects' authentication: a polled route's read limit (per presented token, so a
  * flood of bad tokens is throttled before the database), then the key, kept as `request.apiKey`.
+ * A key kept from a moment ago is known at once; any other is looked up.
  */
 export function authenticateApiKeys(app: FastifyInstance, keys: KeyService, reads: ReadLimit): void {
   app.decorateRequest('apiKey', null);
-  authenticateBeforeBody(app, async (request) => {
+  authenticateBeforeBody(app, (request) => {
     const token = bearerToken(request);
-    if (request.routeOptions.config.readLimited) reads.check(token);
-    request.apiKey = (token && (await keys.authenticate(token))) || null;
-    return request.apiKey !== null;
+    if (reads.limited && request.routeOptions.config.readLimited) reads.check(token);
+    if (!token) return false;
+    const known = keys.known(token);
+    if (known) {
+      request.apiKey = known;
+      return true;
+    }
+    return keys.authenticate(token).then((key) => {
+      request.apiKey = key ?? null;
+      return key !== undefined;
+    });
   });
 }
 
@@ -117,19 +133,34 @@ export async function requireOwnedTask(tasks: TaskService, request: FastifyReque
 /**
  * Answers a polling route with the record of a task the presented key owns, serialised by the
  * route's response schema. A finished task's serialised record is kept (per `view`, the route's
- * name) and sent again, without the database or serialising, while it stays good.
+ * name) and sent again, without the database or serialising, while it stays good: then it is
+ * sent at once, no promise made, and this answers undefined (as a route handler that has sent).
  */
-export async function sendOwnedTask(
+export function sendOwnedTask(
   deps: { readonly tasks: TaskService; readonly records: FinishedTaskRecords },
   request: FastifyRequest,
   reply: FastifyReply,
   view: string,
   taskId: string,
   present: (task: Task) => unknown,
-): Promise<FastifyReply> {
-  const body = await deps.records.answer(view, apiKeyOf(request).id, taskId, () => requireOwnedTask(deps.tasks, request, taskId), async (task) =>
-    reply.serialize(await present(task)),
-  );
-  // A string with a JSON content type is sent as it is.
-  return reply.type('application/json; charset=utf-8').send(body);
+): Promise<void> | undefined {
+  const apiKeyId = apiKeyOf(request).id;
+  const kept = deps.records.kept<SerializedRecord>(view, apiKeyId, taskId);
+  if (kept !== undefined) {
+    sendJsonText(reply, kept);
+    return undefined;
+  }
+  return deps.records
+    .answer(view, apiKeyId, taskId, () => requireOwnedTask(deps.tasks, request, taskId), async (task) => reply.serialize(await present(task)))
+    .then((body) => {
+      sendJsonText(reply, body);
+    });
+}
+
+/** A record as the route's response schema serialised it. */
+type SerializedRecord = ReturnType<FastifyReply['serialize']>;
+
+/** Serialised JSON with its content type is sent as it is (no serialiser). */
+function sendJsonText(reply: FastifyReply, body: SerializedRecord): void {
+  reply.type('application/json; charset=utf-8').send(body);
 }

@@ -19,12 +19,20 @@ interface KeptRecord {
  * a kept link would be shorter-lived than a new one). Unfinished tasks are never kept.
  */
 export class FinishedTaskRecords {
-  private readonly kept = new Map<string, KeptRecord>();
+  private readonly records = new Map<string, KeptRecord>();
 
   constructor(
     private readonly changes: ReadChanges,
     private readonly linkWindow: () => number,
   ) {}
+
+  /**
+   * The kept record of the view of a task for the key, while it is good, answered at once;
+   * undefined when none is (then ask `answer`).
+   */
+  kept<T>(view: string, apiKeyId: string, taskId: string): T | undefined {
+    return this.keptRecord<T>(recordName(view, apiKeyId, taskId), this.changes.version(), this.linkWindow());
+  }
 
   /**
    * The record of the view of a task that the key owns: kept, or `load`ed (which checks the
@@ -34,16 +42,23 @@ export class FinishedTaskRecords {
     // Read before the task: a change committed after this read moves the version past what is kept.
     const version = this.changes.version();
     const linkWindow = this.linkWindow();
-    const name = `${view}\n${apiKeyId}\n${taskId}`;
-    const kept = this.kept.get(name);
-    if (kept && version !== undefined && kept.version === version && kept.linkWindow === linkWindow) return kept.record as T;
+    const name = recordName(view, apiKeyId, taskId);
+    const kept = this.keptRecord<T>(name, version, linkWindow);
+    if (kept !== undefined) return kept;
     const task = await load();
     const record = await present(task);
-    this.kept.delete(name);
+    this.records.delete(name);
     if (version !== undefined && (task.state === 'succeeded' || task.state === 'failed')) {
-      if (this.kept.size >= KEPT_RECORDS_LIMIT) this.kept.delete(this.kept.keys().next().value!);
-      this.kept.set(name, { record, version, linkWindow });
+      if (this.records.size >= KEPT_RECORDS_LIMIT) this.records.delete(this.records.keys().next().value!);
+      this.records.set(name, { record, version, linkWindow });
     }
     return record;
   }
+
+  private keptRecord<T>(name: string, version: number | undefined, linkWindow: number): T | undefined {
+    const kept = this.records.get(name);
+    return kept && version !== undefined && kept.version === version && kept.linkWindow === linkWindow ? (kept.record as T) : undefined;
+  }
 }
+
+const recordName = (view: string, apiKeyId: string, taskId: string) => `${view}\n${apiKeyId}\n${taskId}`;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { parseRateLimit } from '../config/config.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { newRowId } from '../domain/ids.js';
@@ -14,16 +14,19 @@ export interface IssuedKey {
   readonly webhookSecret: string;
 }
 
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
+/**
+ * The stored form of an API key, and what every request's key is looked up by: its SHA-256 in
+ * hex. `crypto.hash` (Node 20.12 on) does it in one call, several times faster than a Hash object.
+ */
+export const hashApiKey: (key: string) => string =
+  typeof crypto.hash === 'function' ? (key) => crypto.hash('sha256', key, 'hex') : (key) => crypto.createHash('sha256').update(key).digest('hex');
 
 function newKeyValue(): string {
-  return `sk-segue-${randomBytes(24).toString('base64url')}`;
+  return `sk-segue-${crypto.randomBytes(24).toString('base64url')}`;
 }
 
 function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
+  return `whsec_${crypto.randomBytes(32).toString('base64')}`;
 }
 
 /** What start-up found of the bootstrap key. */
@@ -40,6 +43,9 @@ function checkOpeningCredits(credits: number): void {
     throw new ValidationError(`credits must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`, 'credits');
   }
 }
+
+/** A value that could be a key: anything shorter or longer is refused without hashing it. */
+const presentable = (presented: string) => presented.length >= 16 && presented.length <= 256;
 
 /** How long a found key is trusted without asking the database again. */
 const KNOWN_KEY_MS = 5_000;
@@ -110,12 +116,13 @@ export class KeyService {
    * the key from the next request on; one in another process as soon as the database tells.
    */
   async authenticate(presented: string): Promise<ApiKeyRecord | undefined> {
-    if (presented.length < 16 || presented.length > 256) return undefined;
+    if (!presentable(presented)) return undefined;
     const hash = hashApiKey(presented);
+    // Read before the key: a change committed after this read moves the version past what is kept.
     const version = this.storage.readChanges.version();
     const now = this.now();
-    const known = this.knownKeys.get(hash);
-    if (known && version !== undefined && known.version === version && now - known.foundAt < KNOWN_KEY_MS) return known.record;
+    const kept = this.keptKey(hash, version, now);
+    if (kept) return kept;
     const record = await this.storage.keys.findActiveByHash(hash);
     this.knownKeys.delete(hash);
     if (record && version !== undefined) {
@@ -123,6 +130,20 @@ export class KeyService {
       this.knownKeys.set(hash, { record, version, foundAt: now });
     }
     return record;
+  }
+
+  /**
+   * The active key a presented value names while it is kept (see `authenticate`), answered at
+   * once, without the database; undefined when it is not kept (then ask `authenticate`).
+   */
+  known(presented: string): ApiKeyRecord | undefined {
+    if (!presentable(presented)) return undefined;
+    return this.keptKey(hashApiKey(presented), this.storage.readChanges.version(), this.now());
+  }
+
+  private keptKey(hash: string, version: number | undefined, now: number): ApiKeyRecord | undefined {
+    const known = this.knownKeys.get(hash);
+    return known && version !== undefined && known.version === version && now - known.foundAt < KNOWN_KEY_MS ? known.record : undefined;
   }
 
   /** Runs a write to a key, then lets this process's kept keys go at once. */
@@ -212,7 +233,7 @@ export class KeyService {
 
   /** Turns on the Veo dialect's callback signature with a new HMAC key (or off with `enabled: false`). */
   async setVeoHmacKey(apiKeyId: string, enabled: boolean): Promise<string | null> {
-    const hmacKey = enabled ? randomBytes(32).toString('base64url') : null;
+    const hmacKey = enabled ? crypto.randomBytes(32).toString('base64url') : null;
     await this.changingKey(this.storage.keys.setVeoHmacKey(apiKeyId, hmacKey));
     return hmacKey;
   }

@@ -40,6 +40,11 @@ export class ReadLimit {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Whether reads are limited at all (SEGUE_READ_RATE_LIMIT is not `off`). */
+  get limited(): boolean {
+    return this.limit !== 'off';
+  }
+
   check(token: string | undefined): void {
     if (this.limit === 'off' || !token) return;
     const now = this.now();

@@ -3,7 +3,7 @@ import type { FastifySchemaValidationError } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
 import type { AspectRatio } from '../../domain/task.js';
-import { firstIssue } from '../schema-compilers.js';
+import { firstIssue, textFieldCheck, withQuickCheck } from '../schema-compilers.js';
 
 /**
  * A file of a multipart request, held in memory (the multipart limits bound it). Its JSON form,
@@ -100,7 +100,10 @@ export const extendVideoBody = z
 export const remixVideoBody = z.object({ prompt }).meta({ examples: [{ prompt: 'the same scene, now at night' }] });
 
 /** The `{video_id}` of a video route. */
-export const videoParams = z.object({ video_id: z.string().min(1).max(128) });
+export const videoParams = withQuickCheck(
+  z.object({ video_id: z.string().min(1).max(128) }),
+  textFieldCheck('video_id', { trim: false, minLength: 1, maxLength: 128 }),
+);
 
 const once = (name: string) => z.string({ error: (issue) => (Array.isArray(issue.input) ? `'${name}' must be given once.` : `Invalid type for '${name}'.`) });
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ValidationError } from '../../domain/errors.js';
-import { EXTENSION_SECONDS, type TaskParameters } from '../../domain/task.js';
+import { EXTENSION_SECONDS, type Task, type TaskParameters } from '../../domain/task.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
@@ -154,10 +154,11 @@ export async function openAiRoutes(app: FastifyInstance, deps: OpenAiRouteDepend
     },
   );
 
+  const presentVideo = (task: Task) => deps.presenter.video(task);
   routes.get(
     '/videos/:video_id',
     { ...POLLED_ROUTE, schema: { ...routeDocs.openai, summary: 'A video, its status and progress', params: videoParams, response: openAiResponses.video } },
-    async (request, reply) => sendOwnedTask(deps, request, reply, 'openai.video', request.params.video_id, (task) => deps.presenter.video(task)),
+    (request, reply) => sendOwnedTask(deps, request, reply, 'openai.video', request.params.video_id, presentVideo),
   );
 
   routes.delete(

@@ -2,7 +2,7 @@ import type { FastifySchemaValidationError } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
 import type { GenerationMode, TaskParameters } from '../../domain/task.js';
-import { firstIssue } from '../schema-compilers.js';
+import { firstIssue, textFieldCheck, withQuickCheck } from '../schema-compilers.js';
 
 /** How a universal model id maps onto Segue's engine. */
 interface UniversalModel {
@@ -191,18 +191,21 @@ export const universalCreateSchema = z
   });
 
 /** `GET /v2/video/generations`: the one generation to read. */
-export const fetchQuerySchema = z.object({
-  generation_id: z
-    .string({
-      error: (issue) =>
-        issue.input === undefined ? 'Expected "generation_id" to be present'
-        : Array.isArray(issue.input) ? 'Expected "generation_id" to be given once'
-        : 'Expected "generation_id" to be a string',
-    })
-    .trim()
-    .min(1, 'Expected "generation_id" to be present')
-    .max(128, 'Expected "generation_id" to be at most 128 characters'),
-});
+export const fetchQuerySchema = withQuickCheck(
+  z.object({
+    generation_id: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined ? 'Expected "generation_id" to be present'
+          : Array.isArray(issue.input) ? 'Expected "generation_id" to be given once'
+          : 'Expected "generation_id" to be a string',
+      })
+      .trim()
+      .min(1, 'Expected "generation_id" to be present')
+      .max(128, 'Expected "generation_id" to be at most 128 characters'),
+  }),
+  textFieldCheck('generation_id', { trim: true, minLength: 1, maxLength: 128 }),
+);
 
 /**
  * The universal dialect's 400 for a request that does not match its route's schema (the scope's

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Task } from '../../domain/task.js';
 import type { KeyService } from '../../services/key-service.js';
 import type { ReadLimit } from '../../services/rate-limiter.js';
 import type { MediaImportService } from '../../services/media-import-service.js';
@@ -85,9 +86,10 @@ export async function universalRoutes(app: FastifyInstance, deps: UniversalRoute
     },
   );
 
+  const presentGeneration = (task: Task) => deps.presenter.fetched(task);
   routes.get(
     '/video/generations',
     { ...POLLED_ROUTE, schema: { ...routeDocs.universal, summary: 'A generation and its video', querystring: fetchQuerySchema, response: universalResponses.fetched } },
-    async (request, reply) => sendOwnedTask(deps, request, reply, 'universal.generation', request.query.generation_id, (task) => deps.presenter.fetched(task)),
+    (request, reply) => sendOwnedTask(deps, request, reply, 'universal.generation', request.query.generation_id, presentGeneration),
   );
 }

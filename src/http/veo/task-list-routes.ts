@@ -6,6 +6,7 @@ import type { TaskService } from '../../services/task-service.js';
 import { apiKeyOf, POLLED_ROUTE, sendOwnedTask } from '../auth.js';
 import type { FinishedTaskRecords } from '../../services/finished-task-records.js';
 import type { VeoPresenter } from './veo-presenter.js';
+import { taskPathParams } from './veo-requests.js';
 import { routeDocs } from '../openapi.js';
 
 const once = (name: string) =>
@@ -56,7 +57,8 @@ export function taskListRoutes(app: FastifyInstance, deps: { readonly tasks: Tas
     return success({ tasks: await Promise.all(page.tasks.map((task) => taskView(deps.presenter, task))), next: page.next });
   });
 
-  routes.get('/tasks/:taskId', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: 'One task, with its state, progress and method', params: z.object({ taskId: z.string() }) } }, async (request, reply) =>
-    sendOwnedTask(deps, request, reply, 'veo.task', request.params.taskId, async (task) => success(await taskView(deps.presenter, task))),
+  const presentTask = async (task: Task) => success(await taskView(deps.presenter, task));
+  routes.get('/tasks/:taskId', { ...POLLED_ROUTE, schema: { ...routeDocs.veo, summary: 'One task, with its state, progress and method', params: taskPathParams } }, (request, reply) =>
+    sendOwnedTask(deps, request, reply, 'veo.task', request.params.taskId, presentTask),
   );
 }

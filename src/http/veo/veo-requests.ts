@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
 import { type GenerationMode, type TaskParameters, withParameterDefaults } from '../../domain/task.js';
 import { checkWatermark } from '../../domain/watermark.js';
-import { firstIssue, type SchemaIssue } from '../schema-compilers.js';
+import { firstIssue, type SchemaIssue, textFieldCheck, withQuickCheck } from '../schema-compilers.js';
 
 const seedMessage = 'seeds must be an integer between 10000 and 99999';
 const seedField = z
@@ -115,10 +115,17 @@ export const redeliverBodySchema = z.preprocess(
 const queryParameter = (name: string) =>
   z.string({ error: (issue) => (Array.isArray(issue.input) ? `${name} must be given once` : `${name} must be text`) });
 
-const taskIdParameter = queryParameter('taskId').trim().min(1, 'taskId is required').max(128, 'taskId is too long');
+const TASK_ID_MAX_LENGTH = 128;
+const taskIdParameter = queryParameter('taskId').trim().min(1, 'taskId is required').max(TASK_ID_MAX_LENGTH, 'taskId is too long');
 
 /** `GET /api/v1/veo/record-info` and `GET /api/v1/callbacks`. */
-export const taskIdQuerySchema = z.object({ taskId: taskIdParameter.meta({ description: 'The task id that the create answered.' }) });
+export const taskIdQuerySchema = withQuickCheck(
+  z.object({ taskId: taskIdParameter.meta({ description: 'The task id that the create answered.' }) }),
+  textFieldCheck('taskId', { trim: true, minLength: 1, maxLength: TASK_ID_MAX_LENGTH }),
+);
+
+/** `GET /api/v1/tasks/:taskId`. */
+export const taskPathParams = withQuickCheck(z.object({ taskId: z.string() }), textFieldCheck('taskId', { trim: false, minLength: 0, maxLength: Infinity }));
 
 /** `GET /api/v1/veo/get-1080p-video`. */
 export const upgradeQuerySchema = z.object({

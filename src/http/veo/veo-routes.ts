@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ValidationError } from '../../domain/errors.js';
+import type { Task } from '../../domain/task.js';
 import type { FinishedTaskRecords } from '../../services/finished-task-records.js';
 import type { CallbackService } from '../../services/callback-service.js';
 import type { KeyService } from '../../services/key-service.js';
@@ -141,10 +142,11 @@ export async function veoRoutes(app: FastifyInstance, deps: VeoRouteDependencies
     },
   );
 
+  const presentRecordInfo = async (task: Task) => success(await deps.presenter.recordInfo(task));
   routes.get(
     '/veo/record-info',
     { ...polledRecordRoute, schema: { ...routeDocs.veo, summary: 'A task and its result', querystring: taskIdQuerySchema, response: veoResponses.recordInfo } },
-    async (request, reply) => sendOwnedTask(deps, request, reply, 'veo.record-info', request.query.taskId, async (task) => success(await deps.presenter.recordInfo(task))),
+    (request, reply) => sendOwnedTask(deps, request, reply, 'veo.record-info', request.query.taskId, presentRecordInfo),
   );
 
   routes.get(
