@@ -8,6 +8,8 @@ const require = createRequire(import.meta.url);
 export interface MediaInfo {
   readonly formatName: string;
   readonly durationSeconds: number;
+  /** Where the container's timeline starts (0 for Segue's files: their sound's priming lies before it). */
+  readonly startSeconds: number;
   readonly video: {
     /** The video stream's own duration (the container's may be longer, e.g. audio running on). */
     readonly durationSeconds: number;
@@ -31,6 +33,16 @@ export interface MediaInfo {
     readonly channels: number;
   } | null;
 }
+
+/** A packet's stream kind (`video`, `audio`, …) and timestamps (NaN when absent) in its stream's time base. */
+export interface PacketTimes {
+  readonly kind: string;
+  readonly pts: number;
+  readonly dts: number;
+}
+
+/** How many packets from the start `packetsNearEnd` reports (enough to meet each stream's first). */
+const FIRST_PACKETS = 16;
 
 function parseRate(rate: string | undefined): number {
   if (!rate) return 0;
@@ -87,7 +99,7 @@ export class MediaTools {
       { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) },
     );
     const parsed = JSON.parse(output.toString('utf8')) as {
-      format?: { format_name?: string; duration?: string };
+      format?: { format_name?: string; duration?: string; start_time?: string };
       streams?: Array<
         Record<string, unknown> & {
           disposition?: { attached_pic?: number };
@@ -108,6 +120,7 @@ export class MediaTools {
     return {
       formatName: parsed.format?.format_name ?? '',
       durationSeconds: Number.isFinite(duration) ? duration : 0,
+      startSeconds: Number(parsed.format?.start_time ?? 0) || 0,
       video: video
         ? {
             durationSeconds: Number(video['duration'] ?? duration) || duration,
@@ -134,24 +147,44 @@ export class MediaTools {
   }
 
   /**
-   * Timestamps (in the stream's time base) of the first audio stream's first packets and of its
-   * packets around `aroundSeconds`, read in one ffprobe run: `{ first, around }`.
+   * The packets a stream-copy join cuts near: the first few of the file and every one from
+   * `fromSeconds` to the end, in the order the demuxer reads them (the order the concat demuxer
+   * sees), each with its stream's kind and its timestamps in that stream's time base. One
+   * ffprobe run, reading well under a second of the file.
    */
-  async audioPacketTimes(filePath: string, aroundSeconds: number, signal?: AbortSignal): Promise<{ first: number | undefined; around: number[] }> {
+  async packetsNearEnd(filePath: string, fromSeconds: number, signal?: AbortSignal): Promise<{ first: PacketTimes[]; end: PacketTimes[] }> {
     const output = await runProcess(
       this.ffprobePath,
       [
-        '-v', 'error', '-select_streams', 'a:0', '-read_intervals', `%+#1,${Math.max(0, aroundSeconds - 0.5).toFixed(3)}%+1.2`,
+        '-v', 'error', '-read_intervals', `%+#${FIRST_PACKETS},${Math.max(0, fromSeconds).toFixed(3)}%+86400`,
+        '-show_entries', 'packet=codec_type,pts,dts', '-of', 'csv=p=0', filePath,
+      ],
+      { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
+    );
+    const packets = output
+      .toString('utf8')
+      .split('\n')
+      .map((line) => line.split(','))
+      .filter((fields) => fields.length >= 3)
+      .map(([kind, pts, dts]) => ({ kind: kind!, pts: Number.parseInt(pts!, 10), dts: Number.parseInt(dts!, 10) }));
+    return { first: packets.slice(0, FIRST_PACKETS), end: packets.slice(FIRST_PACKETS) };
+  }
+
+  /** Start times (in its time base) of the first audio stream's packets from `fromSeconds` for `seconds`, in file order. */
+  async audioPacketStarts(filePath: string, fromSeconds: number, seconds: number, signal?: AbortSignal): Promise<number[]> {
+    const output = await runProcess(
+      this.ffprobePath,
+      [
+        '-v', 'error', '-select_streams', 'a:0', '-read_intervals', `${Math.max(0, fromSeconds).toFixed(3)}%+${seconds.toFixed(3)}`,
         '-show_entries', 'packet=pts', '-of', 'csv=p=0', filePath,
       ],
       { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
     );
-    const times = output
+    return output
       .toString('utf8')
       .split('\n')
       .map((line) => Number.parseInt(line, 10))
       .filter((value) => Number.isFinite(value));
-    return { first: times[0], around: times.slice(1) };
   }
 
   /**

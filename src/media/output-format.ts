@@ -10,20 +10,34 @@ export function frameSize(aspectRatio: AspectRatio, resolution: Resolution): { w
 }
 
 /**
+ * The x264 settings Segue encodes with, by name. `fast` is what every render uses now; the
+ * older ones stay so that results made with them (their H.264 parameter sets tell which) still
+ * join their extensions by stream copy: an extension encodes its new seconds as its source was
+ * encoded. Chosen by measurement (docs/local-engine-performance.md): `ultrafast` with CABAC and
+ * B-frames at CRF 19 takes about two thirds of `superfast`'s encoder time on the engine's
+ * pictures and writes smaller files, at a PSNR above the original `veryfast`'s. The B-frames also
+ * matter to the join: they put the picture's first decoding time far enough before 0 for the
+ * sound's splice to lie well before the seam (see `spliceDistance`).
+ */
+export const ENCODER_SETTINGS = {
+  fast: ['-preset', 'ultrafast', '-x264-params', 'cabac=1:bframes=3', '-crf', '19'],
+  /** Results made before the `fast` settings (`superfast` and, before it, `veryfast` at CRF 19 write the same parameter sets). */
+  superfast: ['-preset', 'superfast', '-crf', '19'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type EncoderSettings = keyof typeof ENCODER_SETTINGS;
+export const CURRENT_ENCODER: EncoderSettings = 'fast';
+
+/**
  * Encoder arguments shared by every render, at a frame rate (Segue's own 24, or a joinable
  * source's). The thread count is fixed and bit-exact flags are set, so the same inputs and seed
  * give byte-identical frames; every render writing the same parameter sets is what lets
  * extensions join Segue's results by stream copy.
- *
- * `superfast` at CRF 19, chosen by measurement (docs/local-engine-performance.md): it takes
- * 55–60 % of `veryfast`'s encoder time at a higher PSNR, for larger files; and it writes the
- * same SPS/PPS as `veryfast` at CRF 19 (another CRF would not: the PPS carries its initial QP),
- * so results made before still join by stream copy.
  */
-export function videoEncoderArgs(fps: number = OUTPUT_FPS): string[] {
+export function videoEncoderArgs(fps: number = OUTPUT_FPS, settings: EncoderSettings = CURRENT_ENCODER): string[] {
   const keyframeInterval = String(Math.round(fps * 2));
   return [
-    '-c:v', 'libx264', '-preset', 'superfast', '-crf', '19', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+    '-c:v', 'libx264', ...ENCODER_SETTINGS[settings], '-profile:v', 'high', '-pix_fmt', 'yuv420p',
     '-r', String(fps), '-g', keyframeInterval, '-keyint_min', keyframeInterval,
     '-sc_threshold', '0', '-threads', '2', '-flags:v', '+bitexact',
   ];

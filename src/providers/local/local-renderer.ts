@@ -11,7 +11,7 @@ import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_F
 import { ambientAudioSource, proceduralSceneSource } from './scene-graphs.js';
 import { between, seededRandom } from './seeded-random.js';
 import { encodeSegment, type EncodedSegment, type SegmentSound } from './segment-encoder.js';
-import { assemble, type JoinPlan, planJoin, prepareJoinParts, targetAspectRatio } from './stitcher.js';
+import { assemble, type JoinPlan, planJoin, targetAspectRatio } from './stitcher.js';
 import type { TextureAnalysisCache } from './texture-analysis.js';
 import { renderTextureSegment, spliceLead } from './texture-renderer.js';
 import { watermarkFilter } from '../../media/watermark-filter.js';
@@ -112,16 +112,15 @@ export class LocalRenderer {
    * Extension: the source goes on with its own material (Video Textures), or — too short or too
    * static to loop — with its camera motion; then it is joined to the source, by stream copy
    * where the source allows it. The processes: one probe, one analysis decode (none when the
-   * source's analysis is kept), one decoder streaming into one encoder (the new seconds, their
-   * sound and the splice's tail), one join, and the poster — the small ones run beside the
+   * source's analysis is kept), one decoder streaming into one encoder (the new seconds and their
+   * sound, which carries the splice's tail), one join (one concat input, its splice read back),
+   * and the poster — the small ones run beside the
    * large ones.
    */
   async extend(request: ExtendRequest, workDir: string, signal: AbortSignal): Promise<RenderOutput> {
     const source = await this.inspect(request.sourcePath, signal);
     if (!source.video) throw new MediaError('the source has no video stream');
     const plan = await planJoin(this.media, request.sourcePath, source, targetAspectRatio(source, request.aspectRatio), workDir, signal);
-    const parts = prepareJoinParts(this.media, request.sourcePath, source, plan, workDir, signal);
-    parts.catch(() => undefined);
     const withAudio = source.audio !== null || request.generateAudio;
     const watermark = request.watermark ? await watermarkFilter(request.watermark, workDir, plan.height) : null;
     const texture = await renderTextureSegment(
@@ -142,14 +141,13 @@ export class LocalRenderer {
         : texture;
 
     const videoPath = path.join(workDir, 'video.mp4');
-    await assemble(this.media, {
+    const audioJoin = await assemble(this.media, {
       sourcePath: request.sourcePath,
       source,
       plan,
-      parts: await parts,
       segmentPath: segment.segmentPath,
       segmentAudioPath: segment.segmentAudioPath,
-      tailAudioPath: segment.tailAudioPath,
+      soundSpliced: segment.soundSpliced,
       outputPath: videoPath,
       workDir,
       signal,
@@ -160,7 +158,7 @@ export class LocalRenderer {
       sourceSeconds: source.video.durationSeconds,
       stitch: plan.mode,
       stitchReason: plan.reason,
-      audioJoin: plan.mode === 're_encode' || !withAudio ? (withAudio ? 're_encode' : 'none') : segment.tailAudioPath ? 'splice' : 're_encode',
+      audioJoin,
     }, expectedSeconds);
   }
 

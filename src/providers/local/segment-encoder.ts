@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { MediaTools } from '../../media/media-tools.js';
 import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../media/output-format.js';
-import type { JoinPlan } from './stitcher.js';
+import { AAC_FRAME, type JoinPlan } from './stitcher.js';
 
 /** The new seconds' sound, and what a splice needs before it. */
 export interface SegmentSound {
@@ -34,36 +34,40 @@ export interface EncodedSegment {
   readonly segmentPath: string;
   /** The new sound as raw floats (for a join that encodes the sound), or null without sound. */
   readonly segmentAudioPath: string | null;
-  /** The sound from the splice's pre-roll packet on, encoded, or null without a splice. */
-  readonly tailAudioPath: string | null;
+  /** The new seconds' sound carries the splice's lead (see `AudioSplice`), for a copied join. */
+  readonly soundSpliced: boolean;
 }
 
 /**
- * One encoder run for the new seconds: the picture once (x264), the new sound (AAC) beside it
- * in `segment.mp4`, and — for a spliced join — the splice's tail (the source's last moments and
- * the new sound, AAC) in `tail.m4a`. Both sounds are raw floats the render computed, so nothing
- * here decodes the source again.
+ * One encoder run for the new seconds: the picture once (x264) and their sound (AAC) in
+ * `segment.mp4`. For a spliced join the sound is encoded from the splice's pre-roll packet on
+ * (the source's last moments, then the new sound), placed before the picture's start so that
+ * the new sound starts with the picture: an edit list hides the lead when the file is played
+ * alone, and the join takes it from the splice on. The sounds are raw floats the render
+ * computed, so nothing here decodes the source again.
  */
 export async function encodeSegment(media: MediaTools, request: SegmentEncodeRequest): Promise<EncodedSegment> {
   const { plan, sound, workDir, signal } = request;
   const segmentPath = path.join(workDir, 'segment.mp4');
+  const splice = sound?.spliceLead && plan.audioSplice ? plan.audioSplice : null;
+  // The new sound as raw floats stays beside the segment: a join that encodes the sound reads it.
   const segmentAudioPath = sound ? path.join(workDir, 'segment-audio.f32') : null;
-  const splicing = sound?.spliceLead && plan.audioSplice ? sound.spliceLead : null;
-  const tailAudioPath = splicing ? path.join(workDir, 'tail.m4a') : null;
-  const rawInput = (file: string) => ['-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', file];
-  const tailRawPath = path.join(workDir, 'tail-audio.f32');
+  const splicedPath = path.join(workDir, 'segment-audio-spliced.f32');
   if (sound) await fs.writeFile(segmentAudioPath!, floatBytes(sound.samples));
-  if (splicing) await fs.writeFile(tailRawPath, Buffer.concat([floatBytes(splicing), floatBytes(sound!.samples)]));
+  if (splice) await fs.writeFile(splicedPath, Buffer.concat([floatBytes(sound!.spliceLead!), floatBytes(sound!.samples)]));
+  // The lead starts one packet before the splice, which lies this far before the seam.
+  const leadSeconds = splice ? (splice.seamSample - splice.spliceSample + AAC_FRAME) / AUDIO_SAMPLE_RATE : 0;
+  const soundInput = sound
+    ? [...(splice ? ['-itsoffset', (-leadSeconds).toFixed(9)] : []), '-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', splice ? splicedPath : segmentAudioPath!]
+    : [];
   const timescale = plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : [];
   const args = [
     ...request.videoInput,
-    ...(sound ? rawInput(segmentAudioPath!) : []),
-    ...(splicing ? rawInput(tailRawPath) : []),
+    ...soundInput,
     '-filter_complex', `[0:v]${request.videoFilter ?? 'null'}[v]`,
     '-map', '[v]', ...(sound ? ['-map', '1:a', ...audioEncoderArgs] : []),
-    ...videoEncoderArgs(plan.fps), ...(request.frames !== null ? ['-frames:v', String(request.frames)] : []),
+    ...videoEncoderArgs(plan.fps, plan.encoder), ...(request.frames !== null ? ['-frames:v', String(request.frames)] : []),
     ...timescale, ...containerArgs, segmentPath,
-    ...(splicing ? ['-map', '2:a', ...audioEncoderArgs, ...containerArgs, tailAudioPath!] : []),
   ];
   if (!request.feed) {
     await media.ffmpeg(args, { signal, cwd: workDir });
@@ -79,8 +83,8 @@ export async function encodeSegment(media: MediaTools, request: SegmentEncodeReq
     }
     await encoder.finished;
   }
-  if (splicing) await fs.rm(tailRawPath, { force: true });
-  return { segmentPath, segmentAudioPath, tailAudioPath };
+  if (splice) await fs.rm(splicedPath, { force: true });
+  return { segmentPath, segmentAudioPath, soundSpliced: splice !== null };
 }
 
 function floatBytes(samples: Float32Array): Buffer {

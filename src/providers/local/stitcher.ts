@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AspectRatio } from '../../domain/task.js';
 import type { MediaInfo, MediaTools } from '../../media/media-tools.js';
-import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_FPS, videoEncoderArgs } from '../../media/output-format.js';
+import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, CURRENT_ENCODER, ENCODER_SETTINGS, type EncoderSettings, frameSize, OUTPUT_FPS, videoEncoderArgs } from '../../media/output-format.js';
 
 /**
  * How a source and its new seconds become one video. `stream_copy` keeps every source frame
@@ -18,6 +18,8 @@ export interface JoinPlan {
   readonly fps: number;
   /** Turns a source frame into a result frame (scale, pad, frame rate); `null` when copying. */
   readonly sourceFilter: string | null;
+  /** The x264 settings the new seconds are encoded with: the source's own when copying. */
+  readonly encoder: EncoderSettings;
   /** The MP4 track timescale to keep when copying. */
   readonly timescale: number | null;
   /** Where the source's sound can be cut and copied (stream copy joins of Segue's AAC), or null. */
@@ -29,9 +31,17 @@ export interface JoinPlan {
  * Gapless AAC splicing, so the sound of a long video is not re-encoded for every extension:
  * the source's AAC packets are copied up to `spliceSample`, a packet boundary shortly before the
  * seam; the sound from one packet earlier (`spliceSample - AAC_FRAME`) to the seam, then the
- * new sound, is encoded afresh with the new seconds, and the join drops the fresh stream's
- * priming and that one pre-roll packet. At the splice the decoder overlaps two packets that
- * carry the same sound, so there is no gap and no click.
+ * new sound, is encoded afresh as the new seconds' sound, placed so that its packet starting at
+ * `spliceSample` falls on the join's splice (the new seconds' file hides what lies before the
+ * seam behind an edit list), and the join drops the fresh stream's priming and its pre-roll
+ * packet. At the splice the decoder overlaps two packets that carry the same sound, so there is
+ * no gap and no click.
+ *
+ * The join reads both files through one concat input: the source is cut at the splice (the
+ * concat demuxer ends a file at the first packet of any stream whose decoding time is past its
+ * out point), which keeps its whole picture only when every video packet comes before that
+ * point, in time and in the file. The plan checks exactly that (true of Segue's 24 fps results,
+ * whose B-frames' decoding times run three frames ahead of the seam).
  */
 export interface AudioSplice {
   readonly spliceSample: number;
@@ -49,14 +59,14 @@ export function targetAspectRatio(source: MediaInfo, requested: AspectRatio | 'a
 
 const referenceExtradata = new Map<string, Promise<string>>();
 
-/** The SPS/PPS Segue's encoder writes at this size and rate (encoded once per process and size). */
-function encoderExtradata(media: MediaTools, width: number, height: number, fps: number, workDir: string, signal: AbortSignal): Promise<string> {
-  const key = `${width}x${height}@${fps}`;
+/** The SPS/PPS Segue's encoder writes with these settings at this size and rate (encoded once per process). */
+function encoderExtradata(media: MediaTools, settings: EncoderSettings, width: number, height: number, fps: number, workDir: string, signal: AbortSignal): Promise<string> {
+  const key = `${settings}-${width}x${height}@${fps}`;
   const known = referenceExtradata.get(key);
   if (known !== undefined) return known;
   const made = (async () => {
     const probe = path.join(workDir, `encoder-reference-${key}.mp4`);
-    await media.ffmpeg(['-f', 'lavfi', '-i', `color=c=gray:s=${width}x${height}:r=${fps}:d=0.2`, ...videoEncoderArgs(fps), probe], { signal });
+    await media.ffmpeg(['-f', 'lavfi', '-i', `color=c=gray:s=${width}x${height}:r=${fps}:d=0.2`, ...videoEncoderArgs(fps, settings), probe], { signal });
     const extradata = (await media.probe(probe, { signal })).video?.extradata ?? '';
     await fs.rm(probe, { force: true });
     return extradata;
@@ -68,8 +78,9 @@ function encoderExtradata(media: MediaTools, width: number, height: number, fps:
 
 /**
  * Decides how the source and its new seconds become one video, from what the probe already
- * read (the parameter sets come with it); the only further look is at the sound's packets
- * around the seam, for a stream-copy join that can splice the sound too.
+ * read (the parameter sets come with it) and the packets of the source's last second, for a
+ * stream-copy join that can splice the sound too. A source made with any of Segue's encoder
+ * settings (now or earlier) joins by stream copy, its new seconds encoded with those settings.
  */
 export async function planJoin(
   media: MediaTools,
@@ -88,6 +99,7 @@ export async function planJoin(
     sourceFilter:
       `scale=${target.width}:${target.height}:force_original_aspect_ratio=decrease:flags=lanczos,` +
       `pad=${target.width}:${target.height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps=${OUTPUT_FPS},format=yuv420p`,
+    encoder: CURRENT_ENCODER,
     timescale: null,
     audioSplice: null,
     reason,
@@ -101,12 +113,14 @@ export async function planJoin(
   if (video.rotated) return reEncode('stored rotated');
   if (source.audio && source.audio.codec !== 'aac') return reEncode(`audio is ${source.audio.codec}`);
   const fps = Math.round(video.fps * 1000) / 1000;
-  const [sourceExtradata, ourExtradata, audioSplice] = await Promise.all([
+  const settings = Object.keys(ENCODER_SETTINGS) as EncoderSettings[];
+  const [sourceExtradata, audioSplice, ...ours] = await Promise.all([
     video.extradata ?? media.videoExtradata(sourcePath, signal),
-    encoderExtradata(media, video.width, video.height, fps, workDir, signal),
     planAudioSplice(media, sourcePath, source, signal),
+    ...settings.map((name) => encoderExtradata(media, name, video.width, video.height, fps, workDir, signal)),
   ]);
-  if (sourceExtradata !== ourExtradata) return reEncode('H.264 parameter sets differ from the encoder\'s');
+  const encoder = settings.find((_, index) => ours[index] === sourceExtradata);
+  if (!encoder) return reEncode('H.264 parameter sets differ from the encoder\'s');
   const timescale = Number(video.timeBase.split('/')[1]);
   return {
     mode: 'stream_copy',
@@ -114,77 +128,106 @@ export async function planJoin(
     height: video.height,
     fps,
     sourceFilter: null,
+    encoder,
     timescale: Number.isFinite(timescale) && timescale > 0 ? timescale : null,
     audioSplice,
     reason: 'parameter sets match',
   };
 }
 
-/** Where the source's sound can be spliced, or null when it is not on Segue's AAC grid. */
+/**
+ * How far before the seam the splice lies (samples), so that the concat demuxer starts the new
+ * seconds' sound at the splice's packet. Reading the new seconds' file from its start, it seeks
+ * the picture to its first packet and the sound to that packet's decoding time (`videoLead`
+ * samples before 0: B-frames) — counted from the sound's presentation start rounded up to its
+ * packet grid (libavformat's mov.c, `mov_read_seek` with its edit-list index) — and takes the
+ * sound's packet at or before that time. That must be the packet at the splice: the one after
+ * the priming and the pre-roll. The splice is on the source's packet grid (a multiple of 1024
+ * samples), so the distance's remainder is the seam's. Checked with the bundled ffmpeg for every
+ * remainder's edge cases; the join is verified afterwards all the same (`verifySplicedSound`).
+ */
+export function spliceDistance(seamSample: number, videoLead: number): number {
+  const remainder = seamSample % AAC_FRAME;
+  const packets = remainder === 0 ? Math.ceil(videoLead / AAC_FRAME) : 1 + Math.ceil((videoLead - 2 * remainder) / AAC_FRAME);
+  return AAC_FRAME * packets + remainder;
+}
+
+/** Where the source's sound can be spliced, or null when it is not on Segue's AAC grid or the cut would clip the picture. */
 async function planAudioSplice(media: MediaTools, sourcePath: string, source: MediaInfo, signal: AbortSignal): Promise<AudioSplice | null> {
   const audio = source.audio;
+  const video = source.video!;
   if (!audio || audio.codec !== 'aac' || audio.sampleRate !== AUDIO_SAMPLE_RATE || audio.channels !== 2) return null;
-  const seamSample = Math.round(source.video!.durationSeconds * AUDIO_SAMPLE_RATE);
-  const spliceSample = AAC_FRAME * Math.floor((seamSample - 2 * AAC_FRAME + AAC_FRAME) / AAC_FRAME) - AAC_FRAME;
-  if (spliceSample < 2 * AAC_FRAME) return null;
-  const { first, around } = await media.audioPacketTimes(sourcePath, (spliceSample - AAC_FRAME) / AUDIO_SAMPLE_RATE, signal);
-  if (!around.includes(spliceSample) || !around.includes(spliceSample - AAC_FRAME)) return null;
-  if (first !== -AAC_FRAME && first !== 0) return null;
+  // The join reads the source from its start (a seek could drop its sound's priming): its timeline must start at 0.
+  if (video.durationSeconds < 2 || source.startSeconds !== 0) return null;
+  const [numerator, denominator] = video.timeBase.split('/').map(Number);
+  if (!numerator || !denominator) return null;
+  const videoSamples = (ticks: number) => (ticks * numerator * AUDIO_SAMPLE_RATE) / denominator;
+  const seamSample = Math.round(video.durationSeconds * AUDIO_SAMPLE_RATE);
+  const { first, end } = await media.packetsNearEnd(sourcePath, seamSample / AUDIO_SAMPLE_RATE - 1, signal);
+  const firstVideo = first.find((packet) => packet.kind === 'video');
+  const firstAudio = first.find((packet) => packet.kind === 'audio');
+  if (!firstVideo || !firstAudio || Number.isNaN(firstVideo.dts) || firstVideo.dts > 0) return null;
+  if (firstAudio.pts !== -AAC_FRAME && firstAudio.pts !== 0) return null;
+  const spliceSample = seamSample - spliceDistance(seamSample, -Math.round(videoSamples(firstVideo.dts)));
+  // The source's packet before the splice was encoded with its own sound after it (at least two
+  // packets of it: the splice is seamless only then), and the splice is not absurdly early.
+  const distance = seamSample - spliceSample;
+  if (spliceSample < 2 * AAC_FRAME || distance < 2 * AAC_FRAME || distance > AUDIO_SAMPLE_RATE / 2) return null;
+  if (end.some((packet) => packet.kind !== 'audio' && packet.kind !== 'video')) return null;
+  const around = end.filter((packet) => packet.kind === 'audio').map((packet) => packet.pts);
+  // On the source's packet grid: a packet ends at the splice (the source's sound may end there).
+  if (!around.includes(spliceSample - AAC_FRAME)) return null;
+  // Where the concat demuxer will end the source (the first packet, in file order, whose decoding
+  // time is at or past the splice): no video packet may lie there or after.
+  const cut = end.findIndex(
+    (packet) => Number.isNaN(packet.dts) || (packet.kind === 'video' ? videoSamples(packet.dts) : packet.dts) >= spliceSample,
+  );
+  if (cut >= 0 && end.slice(cut).some((packet) => packet.kind === 'video')) return null;
   return { spliceSample, seamSample };
 }
 
 /**
- * The source's parts a stream-copy join reads, made while the new seconds render: the concat
- * demuxer ends a file at the first packet of any stream past its out point, so a cut of one
- * stream needs a file holding that stream alone.
+ * The source's picture for a stream-copy join that does not splice the sound: the source itself,
+ * or — when its sound outlasts its picture — its picture alone (stream copy).
  */
-export interface JoinParts {
-  /** The source's picture to its own end: the source itself when its sound does not outlast it. */
-  readonly picturePath: string;
-  /** The source's sound alone, to be cut at the splice (when the plan splices), or null. */
-  readonly soundPath: string | null;
-}
-
-/** Extracts (by stream copy, in one run) what a stream-copy join of this source needs. */
-export async function prepareJoinParts(media: MediaTools, sourcePath: string, source: MediaInfo, plan: JoinPlan, workDir: string, signal: AbortSignal): Promise<JoinParts> {
-  if (plan.mode !== 'stream_copy') return { picturePath: sourcePath, soundPath: null };
-  const pictureOutlasted = source.durationSeconds > source.video!.durationSeconds + 0.001;
-  const picturePath = pictureOutlasted ? path.join(workDir, 'source-video.mp4') : sourcePath;
-  const soundPath = plan.audioSplice ? path.join(workDir, 'source-audio.m4a') : null;
-  const outputs = [
-    ...(pictureOutlasted ? ['-map', '0:v:0', '-c', 'copy', picturePath] : []),
-    ...(soundPath ? ['-map', '0:a:0', '-c', 'copy', soundPath] : []),
-  ];
-  if (outputs.length > 0) await media.ffmpeg(['-i', sourcePath, ...outputs], { signal });
-  return { picturePath, soundPath };
+async function sourcePicture(media: MediaTools, sourcePath: string, source: MediaInfo, workDir: string, signal: AbortSignal): Promise<string> {
+  if (source.durationSeconds <= source.video!.durationSeconds + 0.001) return sourcePath;
+  const picturePath = path.join(workDir, 'source-video.mp4');
+  await media.ffmpeg(['-i', sourcePath, '-map', '0:v:0', '-c', 'copy', picturePath], { signal });
+  return picturePath;
 }
 
 export interface AssembleRequest {
   readonly sourcePath: string;
   readonly source: MediaInfo;
   readonly plan: JoinPlan;
-  /** From `prepareJoinParts` (stream-copy joins). */
-  readonly parts: JoinParts;
   /** The new seconds alone as delivered: video at the plan's size and rate, with their sound if any. */
   readonly segmentPath: string;
-  /** The new sound as raw stereo 32-bit float samples, or null for a result without sound. */
+  /** The new sound as raw stereo 32-bit float samples (read when the join encodes the sound), or null for a result without sound. */
   readonly segmentAudioPath: string | null;
-  /** The sound from the splice's pre-roll packet on, encoded (`plan.audioSplice`), or null. */
-  readonly tailAudioPath: string | null;
+  /** The new seconds' sound carries the splice's lead (`plan.audioSplice`): the join copies it. */
+  readonly soundSpliced: boolean;
   readonly outputPath: string;
   readonly workDir: string;
   readonly signal: AbortSignal;
 }
 
+/** How the sound was joined: copied and spliced, encoded for the whole length, or none at all. */
+export type AudioJoin = 'splice' | 're_encode' | 'none';
+
 /**
  * Builds the whole video (source + new seconds) in one ffmpeg run. A stream-copy join with a
- * spliced sound copies every packet (the work of a plain `-f concat -c copy`); without a splice
- * the sound is encoded for the whole length; a re-encode join re-encodes everything.
+ * spliced sound copies every packet from one concat input (the work of a plain
+ * `-f concat -c copy`); without a splice the sound is encoded for the whole length; a re-encode
+ * join re-encodes everything. Says how the sound was joined.
  */
-export async function assemble(media: MediaTools, request: AssembleRequest): Promise<void> {
+export async function assemble(media: MediaTools, request: AssembleRequest): Promise<AudioJoin> {
   const { plan, source, signal } = request;
-  const hasAudio = request.segmentAudioPath !== null;
   const sourceSeconds = source.video!.durationSeconds;
+  const timescale = plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : [];
+  const splice = plan.mode === 'stream_copy' && request.soundSpliced ? plan.audioSplice : null;
+  if (splice && (await joinSpliced(media, request, splice, timescale))) return 'splice';
+  const hasAudio = request.segmentAudioPath !== null;
   const newAudioInput = hasAudio ? ['-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', request.segmentAudioPath!] : [];
   // The source's sound (or silence) trimmed to its picture, then the new sound: A/V stay aligned.
   const audioGraph = (sourceIndex: number, newIndex: number) =>
@@ -203,42 +246,20 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
       ],
       { signal },
     );
-    return;
+    return hasAudio ? 're_encode' : 'none';
   }
   // The source's picture, then the new seconds'. Each file's timeline is taken from 0 and the
   // source lasts as long as its picture, whatever its sound's priming makes of the container's
-  // start and length; -copyts keeps those timelines as the lists give them.
+  // start and length; -copyts keeps those timelines as the lists give them. The sound is encoded
+  // for the whole length.
   const pictureList = path.join(request.workDir, 'join.txt');
   await fs.writeFile(
     pictureList,
     concatList([
-      { file: request.parts.picturePath, inpoint: 0, duration: sourceSeconds },
+      { file: await sourcePicture(media, request.sourcePath, source, request.workDir, signal), inpoint: 0, duration: sourceSeconds },
       { file: request.segmentPath, inpoint: 0 },
     ]),
   );
-  const timescale = plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : [];
-  const splice = hasAudio && plan.audioSplice && request.tailAudioPath && request.parts.soundPath ? plan.audioSplice : null;
-  if (splice) {
-    // Sound by stream copy too: the join costs the copy, not an encode. Under -copyts the
-    // source's priming packet keeps its place before 0, so sound and picture stay aligned.
-    const soundList = path.join(request.workDir, 'sound.txt');
-    await fs.writeFile(
-      soundList,
-      concatList([
-        { file: request.parts.soundPath!, outpoint: splice.spliceSample / AUDIO_SAMPLE_RATE },
-        { file: request.tailAudioPath!, inpoint: AAC_FRAME / AUDIO_SAMPLE_RATE },
-      ]),
-    );
-    await media.ffmpeg(
-      [
-        '-copyts', '-f', 'concat', '-safe', '0', '-i', pictureList,
-        '-f', 'concat', '-safe', '0', '-i', soundList,
-        '-map', '0:v:0', '-map', '1:a:0', '-c', 'copy', ...timescale, ...containerArgs, request.outputPath,
-      ],
-      { signal },
-    );
-    return;
-  }
   await media.ffmpeg(
     [
       '-copyts', '-f', 'concat', '-safe', '0', '-i', pictureList, ...(hasAudio ? ['-i', request.sourcePath, ...newAudioInput] : []),
@@ -247,6 +268,37 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
     ],
     { signal },
   );
+  return hasAudio ? 're_encode' : 'none';
+}
+
+/**
+ * The stream-copy join with the sound spliced: one concat input, both streams copied — the
+ * source to the splice (its whole picture, see AudioSplice), then the new seconds from the
+ * splice's packet on: their picture starts at the seam, their sound's priming and pre-roll stay
+ * before the in point. The source is read from its start, without a seek (which would drop its
+ * sound's priming packet), and under -copyts that packet keeps its place before 0, so sound and
+ * picture stay aligned. The sound's packets across the splice are then read back: if
+ * they do not follow each other exactly (another ffmpeg seeking otherwise), the join is redone
+ * with the sound encoded, and this returns false.
+ */
+async function joinSpliced(media: MediaTools, request: AssembleRequest, splice: AudioSplice, timescale: string[]): Promise<boolean> {
+  const list = path.join(request.workDir, 'join.txt');
+  await fs.writeFile(
+    list,
+    concatList([
+      { file: request.sourcePath, outpoint: splice.spliceSample / AUDIO_SAMPLE_RATE },
+      { file: request.segmentPath, inpoint: -(splice.seamSample - splice.spliceSample) / AUDIO_SAMPLE_RATE },
+    ]),
+  );
+  await media.ffmpeg(
+    ['-copyts', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-map', '0:a:0', '-c', 'copy', ...timescale, ...containerArgs, request.outputPath],
+    { signal: request.signal },
+  );
+  const from = splice.spliceSample - 3 * AAC_FRAME;
+  // ffprobe's interval may start a little early and end early: a generous read, then the six packets.
+  const starts = await media.audioPacketStarts(request.outputPath, from / AUDIO_SAMPLE_RATE - 0.1, 0.5, request.signal);
+  const across = starts.filter((start) => start >= from && start <= splice.spliceSample + 2 * AAC_FRAME);
+  return across.length === 6 && across.every((start, index) => start === from + index * AAC_FRAME);
 }
 
 function concatList(entries: Array<{ file: string; inpoint?: number; outpoint?: number; duration?: number }>): string {
