@@ -15,9 +15,9 @@ export interface UpstreamHttpOptions {
   /** The whole exchange of one call (a download is given a budget of its own). */
   readonly timeoutMs: number;
   /** The longest wait for the next byte the upstream owes; default `timeoutMs`. */
-  readonly stallTimeoutMs?: number;
+  readonly stallTimeoutMs?: number | undefined;
   /** The largest response head accepted; default outbound-http's 64 KiB. */
-  readonly maxHeaderBytes?: number;
+  readonly maxHeaderBytes?: number | undefined;
   /** The largest JSON answer read, unless a call says otherwise. */
   readonly maxAnswerBytes: number;
   /** Headers every call with the credential carries besides it (`accept: application/json`). */
@@ -32,8 +32,9 @@ export interface UpstreamRequest {
   readonly url: URL;
   readonly method: 'GET' | 'POST' | 'PUT';
   readonly signal: AbortSignal;
-  /** A JSON text; sent with `content-type: application/json`. */
-  readonly body?: string;
+  readonly body?: string | Buffer;
+  /** The body's type; default `application/json`. */
+  readonly contentType?: string;
   readonly headers?: Readonly<Record<string, string>>;
   /** Default: the options' `timeoutMs`. */
   readonly timeoutMs?: number;
@@ -57,7 +58,7 @@ export interface DownloadRules {
   readonly checkHop?: (url: URL) => void;
   /** The error for an answer that is neither a redirect nor 200. */
   readonly refused: (response: OutboundResponse) => Error | Promise<Error>;
-  /** Links fetched another way (off the origin, through the address guard), with the hop that leads there. */
+  /** Links fetched another way (off the origin, through the address guard): the first hop that is one goes to `fetch`. */
   readonly elsewhere?: { readonly when: (url: URL) => boolean; readonly fetch: (url: URL) => Promise<void> };
 }
 
@@ -168,10 +169,10 @@ export class UpstreamHttp {
 
   /** One exchange within its budget (never under 1 ms); the stall timer never outlasts the budget. */
   private async send(request: UpstreamRequest, headers: Record<string, string>): Promise<OutboundResponse> {
-    const { url, method, signal, body } = request;
+    const { url, method, signal, body, contentType = 'application/json' } = request;
     const timeoutMs = Math.max(1, request.timeoutMs ?? this.options.timeoutMs);
     const stallTimeoutMs = Math.min(this.options.stallTimeoutMs ?? this.options.timeoutMs, timeoutMs);
-    const withBody = body === undefined ? {} : { body, headers: { ...headers, 'content-type': 'application/json' } };
+    const withBody = body === undefined ? {} : { body, headers: { ...headers, 'content-type': contentType } };
     try {
       return await this.pool.request({ url, method, headers, signal, timeoutMs, stallTimeoutMs, ...withBody });
     } catch (error) {

@@ -39,8 +39,8 @@ export class GeminiClient {
       credential: keyInHeader('x-goog-api-key', options.apiKey),
       mayReceiveKey: (url) => url.origin === origin,
       timeoutMs: options.timeoutMs,
-      ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
-      ...(options.maxHeaderBytes ? { maxHeaderBytes: options.maxHeaderBytes } : {}),
+      stallTimeoutMs: options.stallTimeoutMs,
+      maxHeaderBytes: options.maxHeaderBytes,
       // An operation with inline results stays far below.
       maxAnswerBytes: 1024 * 1024,
       // A key that found its way into a link's query.

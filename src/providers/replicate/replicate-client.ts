@@ -41,7 +41,7 @@ export class ReplicateClient {
       credential: keyInHeader('authorization', options.apiToken, 'Bearer'),
       mayReceiveKey: (url) => url.origin === origin,
       timeoutMs: options.timeoutMs,
-      ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
+      stallTimeoutMs: options.stallTimeoutMs,
       maxAnswerBytes,
     });
   }
