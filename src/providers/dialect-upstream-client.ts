@@ -2,7 +2,7 @@ import { MediaError } from '../domain/errors.js';
 import { parseRetryAfter } from '../net/retry-after.js';
 import { ProviderError } from '../ports/video-provider.js';
 import { keyInHeader } from './upstream-credential.js';
-import { httpOnly, parseJson, retryableHttpStatuses, UpstreamHttp } from './upstream-http.js';
+import { httpOnly, onlyToOrigins, parseJson, retryableHttpStatuses, UpstreamHttp } from './upstream-http.js';
 
 export interface DialectUpstreamClientOptions {
   /** How messages name the upstream ("up1 (veo-dialect)"). */
@@ -36,12 +36,11 @@ export class DialectUpstreamClient {
   private readonly http: UpstreamHttp;
 
   constructor(private readonly options: DialectUpstreamClientOptions) {
-    const base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
-    this.base = base;
+    this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
     this.http = new UpstreamHttp({
       label: `the ${options.label}`,
       credential: keyInHeader('authorization', options.apiKey, 'Bearer'),
-      mayReceiveKey: (url) => url.origin === base.origin,
+      mayReceiveKey: onlyToOrigins(this.base.origin),
       timeoutMs: options.timeoutMs,
       // A task record stays far below.
       maxAnswerBytes: 1024 * 1024,

@@ -190,6 +190,11 @@ export class UpstreamHttp {
   }
 }
 
+/** A `mayReceiveKey` for the configured origin(s) and nothing else. */
+export function onlyToOrigins(...origins: string[]): (url: URL) => boolean {
+  return (url) => origins.includes(url.origin);
+}
+
 /** A `checkHop` that refuses, with `message`, every link that is not http(s). */
 export function httpOnly(message: string): (url: URL) => void {
   return (url) => {

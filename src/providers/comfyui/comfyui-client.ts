@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
 import { keyInHeader, noCredential } from '../upstream-credential.js';
-import { UpstreamHttp } from '../upstream-http.js';
+import { onlyToOrigins, UpstreamHttp } from '../upstream-http.js';
 import {
   type ComfyUiFile,
   type ComfyUiHistoryEntry,
@@ -40,13 +40,12 @@ export class ComfyUiClient {
   private readonly http: UpstreamHttp;
 
   constructor(private readonly options: ComfyUiClientOptions) {
-    const base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
-    this.base = base;
+    this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
     this.http = new UpstreamHttp({
       label: 'ComfyUI',
       // A token only when the box sits behind an authenticating proxy.
       credential: options.token ? keyInHeader('authorization', options.token, 'Bearer') : noCredential,
-      mayReceiveKey: (url) => url.origin === base.origin,
+      mayReceiveKey: onlyToOrigins(this.base.origin),
       timeoutMs: options.timeoutMs,
       // A history entry with its prompt stays far below.
       maxAnswerBytes: 4 * 1024 * 1024,

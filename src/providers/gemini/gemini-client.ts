@@ -1,6 +1,6 @@
 import { ProviderError } from '../../ports/video-provider.js';
 import { keyInHeader } from '../upstream-credential.js';
-import { httpOnly, UpstreamHttp } from '../upstream-http.js';
+import { httpOnly, onlyToOrigins, UpstreamHttp } from '../upstream-http.js';
 import type { OutboundResponse } from '../../net/outbound-http.js';
 import {
   createResponseSchema,
@@ -32,12 +32,11 @@ export class GeminiClient {
   private readonly http: UpstreamHttp;
 
   constructor(private readonly options: GeminiClientOptions) {
-    const origin = new URL(options.baseUrl).origin;
-    this.origin = origin;
+    this.origin = new URL(options.baseUrl).origin;
     this.http = new UpstreamHttp({
       label: 'Gemini',
       credential: keyInHeader('x-goog-api-key', options.apiKey),
-      mayReceiveKey: (url) => url.origin === origin,
+      mayReceiveKey: onlyToOrigins(this.origin),
       timeoutMs: options.timeoutMs,
       stallTimeoutMs: options.stallTimeoutMs,
       maxHeaderBytes: options.maxHeaderBytes,

@@ -1,7 +1,7 @@
 import type { OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
 import { keyInHeader } from '../upstream-credential.js';
-import { httpOnly, UpstreamHttp } from '../upstream-http.js';
+import { httpOnly, onlyToOrigins, UpstreamHttp } from '../upstream-http.js';
 import { modelNamePattern, type Prediction, predictionIdPattern, predictionSchema, problemSchema, type ReplicateCreateBody } from './replicate-api-types.js';
 
 export interface ReplicateClientOptions {
@@ -34,12 +34,11 @@ export class ReplicateClient {
   private readonly http: UpstreamHttp;
 
   constructor(private readonly options: ReplicateClientOptions) {
-    const origin = new URL(options.baseUrl).origin;
-    this.origin = origin;
+    this.origin = new URL(options.baseUrl).origin;
     this.http = new UpstreamHttp({
       label: 'Replicate',
       credential: keyInHeader('authorization', options.apiToken, 'Bearer'),
-      mayReceiveKey: (url) => url.origin === origin,
+      mayReceiveKey: onlyToOrigins(this.origin),
       timeoutMs: options.timeoutMs,
       stallTimeoutMs: options.stallTimeoutMs,
       maxAnswerBytes,

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import type { OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
-import { UpstreamHttp } from '../upstream-http.js';
+import { onlyToOrigins, UpstreamHttp } from '../upstream-http.js';
 import {
   createResponseSchema,
   errorEnvelopeSchema,
@@ -38,10 +38,8 @@ export class VertexClient {
   private readonly storageOrigin: string;
 
   constructor(private readonly options: VertexClientOptions) {
-    const origin = new URL(options.baseUrl).origin;
-    const storageOrigin = new URL(options.storageBaseUrl).origin;
-    this.origin = origin;
-    this.storageOrigin = storageOrigin;
+    this.origin = new URL(options.baseUrl).origin;
+    this.storageOrigin = new URL(options.storageBaseUrl).origin;
     this.http = new UpstreamHttp({
       label: 'Vertex',
       credential: {
@@ -49,7 +47,7 @@ export class VertexClient {
         secrets: () => this.tokens.secrets(),
         renew: () => this.tokens.invalidate(),
       },
-      mayReceiveKey: (url) => url.origin === origin || url.origin === storageOrigin,
+      mayReceiveKey: onlyToOrigins(this.origin, this.storageOrigin),
       timeoutMs: options.timeoutMs,
       maxAnswerBytes: 1024 * 1024,
       // A token that is no longer the current one, wherever a message quotes its header.
