@@ -1,7 +1,8 @@
-import { parseRetryAfter } from '../../net/retry-after.js';
 import { randomBytes } from 'node:crypto';
-import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
+import type { OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
+import { keyInHeader, noCredential } from '../upstream-credential.js';
+import { onlyToOrigins, UpstreamHttp } from '../upstream-http.js';
 import {
   type ComfyUiFile,
   type ComfyUiHistoryEntry,
@@ -23,11 +24,8 @@ export interface ComfyUiClientOptions {
   readonly token?: string;
 }
 
-/** The largest JSON answer read (a history entry with its prompt stays far below). */
-const maxAnswerBytes = 4 * 1024 * 1024;
-const maxErrorBytes = 64 * 1024;
-/** HTTP answers after which the same call may succeed later (or on another entry). */
-const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
+/** How much of an error answer other than a refused graph is quoted. */
+const maxQuotedErrorBytes = 1024;
 
 /** Where a prompt is in ComfyUI's queue. */
 export type QueuePlace = 'running' | 'pending' | 'absent';
@@ -39,17 +37,26 @@ export type QueuePlace = 'running' | 'pending' | 'absent';
  */
 export class ComfyUiClient {
   private readonly base: URL;
-  private readonly outbound = new OutboundHttp({ keepAliveMs: 30_000 });
+  private readonly http: UpstreamHttp;
 
   constructor(private readonly options: ComfyUiClientOptions) {
     this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+    this.http = new UpstreamHttp({
+      label: 'ComfyUI',
+      // A token only when the box sits behind an authenticating proxy.
+      credential: options.token ? keyInHeader('authorization', options.token, 'Bearer') : noCredential,
+      mayReceiveKey: onlyToOrigins(this.base.origin),
+      timeoutMs: options.timeoutMs,
+      // A history entry with its prompt stays far below.
+      maxAnswerBytes: 4 * 1024 * 1024,
+    });
   }
 
   /** Queues a graph; a graph ComfyUI refuses (`node_errors`) fails for good with the nodes' own messages. */
   async submit(graph: WorkflowGraph, clientId: string, signal: AbortSignal): Promise<string> {
     const response = await this.send('POST', 'prompt', signal, { body: JSON.stringify({ prompt: graph, client_id: clientId }), contentType: 'application/json' });
     if (response.statusCode === 400) {
-      const refusal = refusalSchema.safeParse(safeJson(await response.head(maxErrorBytes).catch(() => '')));
+      const refusal = refusalSchema.safeParse(await this.http.errorBody(response));
       const text = refusal.success ? describeRefusal(refusal.data) : 'HTTP 400';
       throw new ProviderError(`ComfyUI refused the workflow: ${text}`.slice(0, 1000), false, 'generation_failed');
     }
@@ -100,13 +107,7 @@ export class ComfyUiClient {
     const query = new URLSearchParams({ filename: file.filename, subfolder: file.subfolder, type: file.type });
     const response = await this.send('GET', `view?${query}`, signal, { timeoutMs: this.options.timeoutMs * 5 });
     if (response.statusCode !== 200) throw await this.errorFrom(response);
-    const limit = this.options.maxDownloadBytes;
-    try {
-      await response.toFile(destination, limit);
-    } catch (error) {
-      if (error instanceof OutboundError && error.failure === 'too_large') throw new ProviderError(`the video is larger than ${limit} bytes`, false);
-      throw this.failure(error);
-    }
+    await this.http.saveVideo(response, destination, this.options.maxDownloadBytes);
   }
 
   /** Takes a prompt off the queue, or stops it if it is the one running (ComfyUI has no per-prompt stop). */
@@ -122,69 +123,26 @@ export class ComfyUiClient {
   }
 
   async close(): Promise<void> {
-    this.outbound.close();
+    this.http.close();
   }
 
-  private async send(
+  private send(
     method: 'GET' | 'POST',
     relative: string,
     signal: AbortSignal,
     options: { body?: string | Buffer; contentType?: string; timeoutMs?: number } = {},
   ): Promise<OutboundResponse> {
-    const url = new URL(relative, this.base);
-    const headers: Record<string, string> = {
-      ...(options.contentType ? { 'content-type': options.contentType } : {}),
-      ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-    };
-    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
-    try {
-      return await this.outbound.request({ url, method, headers, signal, timeoutMs, stallTimeoutMs: Math.min(timeoutMs, this.options.timeoutMs), ...(options.body !== undefined ? { body: options.body } : {}) });
-    } catch (error) {
-      throw this.failure(error);
-    }
+    return this.http.call({ url: new URL(relative, this.base), method, signal, ...options });
   }
 
   private async json(response: OutboundResponse): Promise<unknown> {
     if (response.statusCode !== 200) throw await this.errorFrom(response);
-    let text: string;
-    try {
-      text = await response.text(maxAnswerBytes);
-    } catch (error) {
-      if (error instanceof OutboundError && error.failure === 'too_large') throw new ProviderError(`ComfyUI answered with more than ${maxAnswerBytes} bytes`, true);
-      throw this.failure(error);
-    }
-    const parsed = safeJson(text);
-    if (parsed === undefined) throw new ProviderError('ComfyUI answered with something that is not JSON', true);
-    return parsed;
-  }
-
-  /** Trouble on the way to the box is worth trying again; local trouble and the caller's own abort pass through. */
-  private failure(error: unknown): unknown {
-    if (!(error instanceof OutboundError) && !(error instanceof DOMException)) return error;
-    return new ProviderError(`ComfyUI could not be reached: ${this.scrub(error.message)}`, true);
+    return this.http.readJson(response);
   }
 
   private async errorFrom(response: OutboundResponse): Promise<ProviderError> {
-    const text = await response.head(1024).catch(() => '');
+    const text = await response.head(maxQuotedErrorBytes).catch(() => '');
     const detail = text.replace(/\s+/g, ' ').trim().slice(0, 300);
-    return new ProviderError(
-      this.scrub(`ComfyUI ${response.statusCode}${detail ? ` ${detail}` : ''}`),
-      retryableStatuses.has(response.statusCode),
-      'generation_failed',
-      parseRetryAfter(response.headers['retry-after'], Date.now()) ?? undefined,
-    );
-  }
-
-  /** Removes the token (if any) from text that may reach a log or a task. */
-  private scrub(text: string): string {
-    return this.options.token ? text.split(this.options.token).join('[redacted]') : text;
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    return this.http.refusal(response, `ComfyUI ${response.statusCode}${detail ? ` ${detail}` : ''}`);
   }
 }

@@ -1,8 +1,9 @@
-import { parseRetryAfter } from '../../net/retry-after.js';
 import { type AddressPolicy, AddressRefusedError, checkUrlShape, guardedLookup } from '../../net/address-guard.js';
 import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
 import type { FailureReason } from '../../domain/task.js';
+import { keyInHeader } from '../upstream-credential.js';
+import { retryableHttpStatuses, UpstreamHttp } from '../upstream-http.js';
 import {
   errorBodySchema,
   type FalErrorBody,
@@ -31,11 +32,6 @@ export type FalResult =
   | { readonly kind: 'error'; readonly statusCode: number; readonly body: FalErrorBody };
 
 const maxRedirects = 5;
-/** The largest JSON answer read (a queue answer is a few hundred bytes). */
-const maxAnswerBytes = 256 * 1024;
-const maxErrorBytes = 64 * 1024;
-/** HTTP answers after which the same call may succeed later (or on another entry). */
-const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
 
 /**
  * fal's queue API over HTTP: submit, status, result, cancel, and the download of an output. The
@@ -45,13 +41,22 @@ const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
  */
 export class FalClient {
   private readonly base: URL;
-  private readonly api: OutboundHttp;
+  private readonly api: UpstreamHttp;
   private readonly files: OutboundHttp;
   private readonly policy: AddressPolicy;
 
   constructor(private readonly options: FalClientOptions) {
-    this.base = new URL(options.baseUrl);
-    this.api = new OutboundHttp({ keepAliveMs: 30_000 });
+    const base = new URL(options.baseUrl);
+    this.base = base;
+    this.api = new UpstreamHttp({
+      label: 'fal',
+      credential: keyInHeader('authorization', options.apiKey, 'Key'),
+      mayReceiveKey: (url) => sameQueue(url, base),
+      timeoutMs: options.timeoutMs,
+      // A queue answer is a few hundred bytes.
+      maxAnswerBytes: 256 * 1024,
+      callHeaders: { accept: 'application/json' },
+    });
     this.policy = { allowPrivateNetworks: options.allowPrivateNetworks };
     this.files = new OutboundHttp({ lookup: guardedLookup(this.policy), keepAliveMs: 4000 });
   }
@@ -60,32 +65,31 @@ export class FalClient {
   async submit(endpoint: string, input: FalInput, webhookUrl: string | null, signal: AbortSignal): Promise<FalSubmitted> {
     const url = new URL(`${this.base.pathname.replace(/\/+$/, '')}/${endpoint}`, this.base.origin);
     if (webhookUrl) url.searchParams.set('fal_webhook', webhookUrl);
-    const response = await this.send(url, 'POST', signal, JSON.stringify(input));
+    const response = await this.api.call({ url, method: 'POST', signal, body: JSON.stringify(input) });
     if (response.statusCode < 200 || response.statusCode >= 300) throw await this.errorFrom(response, 'submit');
-    const parsed = submitResponseSchema.safeParse(await this.json(response));
+    const parsed = submitResponseSchema.safeParse(await this.api.readJson(response));
     if (!parsed.success) throw new ProviderError('fal answered the submit without a request id and its URLs', true);
     return parsed.data;
   }
 
   /** `GET status_url` (verbatim). */
   async status(statusUrl: string, signal: AbortSignal): Promise<FalStatus> {
-    const response = await this.send(this.onApiOrigin(statusUrl), 'GET', signal);
+    const response = await this.api.call({ url: this.onApiOrigin(statusUrl), method: 'GET', signal });
     if (response.statusCode < 200 || response.statusCode >= 300) throw await this.errorFrom(response, 'status');
-    const parsed = statusResponseSchema.safeParse(await this.json(response));
+    const parsed = statusResponseSchema.safeParse(await this.api.readJson(response));
     if (!parsed.success) throw new ProviderError('fal answered the status read with an unexpected shape', true);
     return parsed.data;
   }
 
   /** `GET response_url` (verbatim): the video, or the request's own error. Busy or unreachable: retryable. */
   async result(responseUrl: string, signal: AbortSignal): Promise<FalResult> {
-    const response = await this.send(this.onApiOrigin(responseUrl), 'GET', signal);
+    const response = await this.api.call({ url: this.onApiOrigin(responseUrl), method: 'GET', signal });
     if (response.statusCode >= 200 && response.statusCode < 300) {
-      const parsed = videoResultSchema.safeParse(await this.json(response));
+      const parsed = videoResultSchema.safeParse(await this.api.readJson(response));
       if (!parsed.success) return { kind: 'error', statusCode: response.statusCode, body: { detail: 'fal finished without a video' } };
       return { kind: 'video', url: parsed.data.video.url };
     }
-    const text = await response.head(maxErrorBytes).catch(() => '');
-    const body = errorBodySchema.safeParse(safeJson(text));
+    const body = errorBodySchema.safeParse(await this.api.errorBody(response));
     // fal's stored answer for a failed request carries a detail; a bare 429/5xx is the queue being busy.
     if (body.success && (body.data.detail !== undefined || body.data.error_type !== undefined) && response.statusCode !== 429) {
       return { kind: 'error', statusCode: response.statusCode, body: body.data };
@@ -95,7 +99,7 @@ export class FalClient {
 
   /** `PUT cancel_url` (verbatim): true when fal took the cancellation (the request had not started). */
   async cancel(cancelUrl: string, signal: AbortSignal): Promise<boolean> {
-    const response = await this.send(this.onApiOrigin(cancelUrl), 'PUT', signal);
+    const response = await this.api.call({ url: this.onApiOrigin(cancelUrl), method: 'PUT', signal });
     const accepted = response.statusCode >= 200 && response.statusCode < 300;
     response.discard();
     return accepted;
@@ -121,7 +125,7 @@ export class FalClient {
         }
         if (response.statusCode !== 200) {
           response.discard();
-          throw new ProviderError(`fal's output link answered HTTP ${response.statusCode} (expired or gone)`, retryableStatuses.has(response.statusCode));
+          throw new ProviderError(`fal's output link answered HTTP ${response.statusCode} (expired or gone)`, retryableHttpStatuses.has(response.statusCode));
         }
         await response.toFile(destination, this.options.maxDownloadBytes);
         return;
@@ -146,7 +150,7 @@ export class FalClient {
 
   /** Removes the key from any text that may reach a log, a task record or a client. */
   scrub(text: string): string {
-    return text.split(this.options.apiKey).join('[redacted]');
+    return this.api.scrub(text);
   }
 
   /** A URL fal answered, used as it is, but only on the configured origin (the key goes nowhere else). */
@@ -157,49 +161,18 @@ export class FalClient {
     } catch {
       throw new ProviderError('fal answered a URL that is not one', false);
     }
-    if (!sameQueue(url, this.base)) throw new ProviderError(`fal answered a queue URL on another origin (${url.origin})`, false);
+    if (!this.api.mayReceiveKey(url)) throw new ProviderError(`fal answered a queue URL on another origin (${url.origin})`, false);
     return url;
   }
 
-  private async send(url: URL, method: 'GET' | 'POST' | 'PUT', signal: AbortSignal, body?: string): Promise<OutboundResponse> {
-    const headers = { authorization: `Key ${this.options.apiKey}`, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) };
-    try {
-      return await this.api.request({ url, method, headers, signal, timeoutMs: this.options.timeoutMs, stallTimeoutMs: this.options.timeoutMs, ...(body ? { body } : {}) });
-    } catch (error) {
-      if (!(error instanceof OutboundError) && !(error instanceof DOMException)) throw error;
-      throw new ProviderError(`fal could not be reached: ${this.scrub(error.message)}`, true);
-    }
-  }
-
-  private async json(response: OutboundResponse): Promise<unknown> {
-    let text: string;
-    try {
-      text = await response.text(maxAnswerBytes);
-    } catch (error) {
-      if (error instanceof OutboundError && error.failure === 'too_large') throw new ProviderError(`fal answered with more than ${maxAnswerBytes} bytes`, true);
-      if (error instanceof OutboundError) throw new ProviderError(`fal could not be read: ${this.scrub(error.message)}`, true);
-      throw error;
-    }
-    const value = safeJson(text);
-    if (value === undefined) throw new ProviderError('fal answered with something that is not JSON', true);
-    return value;
-  }
-
   private async errorFrom(response: OutboundResponse, call: string): Promise<ProviderError> {
-    const text = await response.head(maxErrorBytes).catch(() => '');
-    const body = errorBodySchema.safeParse(safeJson(text));
+    const body = errorBodySchema.safeParse(await this.api.errorBody(response));
     return this.httpError(response, call, body.success ? body.data : undefined);
   }
 
   private httpError(response: OutboundResponse, call: string, body: FalErrorBody | undefined): ProviderError {
-    const { statusCode, headers } = response;
     response.discard();
-    return new ProviderError(
-      this.scrub(`fal ${call}: HTTP ${statusCode}${body ? ` ${describeFalError(body)}` : ''}`.slice(0, 500)),
-      retryableStatuses.has(statusCode),
-      falFailureReason(body),
-      parseRetryAfter(headers['retry-after'], Date.now()) ?? undefined,
-    );
+    return this.api.refusal(response, `fal ${call}: HTTP ${response.statusCode}${body ? ` ${describeFalError(body)}` : ''}`, falFailureReason(body));
   }
 }
 
@@ -229,12 +202,4 @@ function sameQueue(url: URL, base: URL): boolean {
   if (url.protocol === base.protocol && url.port === base.port && loopback(url.hostname) && loopback(base.hostname)) return true;
   const falHost = (host: string) => /(^|\.)(fal\.run|falrun\.com|fal\.ai)$/.test(host);
   return url.protocol === 'https:' && base.protocol === 'https:' && falHost(url.hostname) && falHost(base.hostname);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

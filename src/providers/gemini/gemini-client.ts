@@ -1,6 +1,7 @@
-import { parseRetryAfter } from '../../net/retry-after.js';
-import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
+import { keyInHeader } from '../upstream-credential.js';
+import { httpOnly, onlyToOrigins, UpstreamHttp } from '../upstream-http.js';
+import type { OutboundResponse } from '../../net/outbound-http.js';
 import {
   createResponseSchema,
   errorEnvelopeSchema,
@@ -21,14 +22,6 @@ export interface GeminiClientOptions {
   readonly maxHeaderBytes?: number;
 }
 
-const maxRedirects = 5;
-/** The largest JSON answer read (an operation with inline results stays far below). */
-const maxAnswerBytes = 1024 * 1024;
-/** How much of an error answer is read to explain it. */
-const maxErrorBytes = 64 * 1024;
-/** HTTP answers after which the same call may succeed later (or on another entry). */
-const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
-
 /**
  * The Gemini API over HTTP: create, poll, download. The key travels only in the
  * `x-goog-api-key` header and only to the configured origin (never in a URL, never to a
@@ -36,13 +29,21 @@ const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
  */
 export class GeminiClient {
   private readonly origin: string;
-  private readonly outbound: OutboundHttp;
+  private readonly http: UpstreamHttp;
 
   constructor(private readonly options: GeminiClientOptions) {
     this.origin = new URL(options.baseUrl).origin;
-    this.outbound = new OutboundHttp({
-      keepAliveMs: 30_000,
-      ...(options.maxHeaderBytes ? { maxHeaderBytes: options.maxHeaderBytes } : {}),
+    this.http = new UpstreamHttp({
+      label: 'Gemini',
+      credential: keyInHeader('x-goog-api-key', options.apiKey),
+      mayReceiveKey: onlyToOrigins(this.origin),
+      timeoutMs: options.timeoutMs,
+      stallTimeoutMs: options.stallTimeoutMs,
+      maxHeaderBytes: options.maxHeaderBytes,
+      // An operation with inline results stays far below.
+      maxAnswerBytes: 1024 * 1024,
+      // A key that found its way into a link's query.
+      secretPatterns: [/([?&]key=)[^&\s"]+/g],
     });
   }
 
@@ -64,98 +65,36 @@ export class GeminiClient {
 
   /** Downloads a file the API made, following redirects; the key goes only to the API's own origin. */
   async download(uri: string, destination: string, signal: AbortSignal): Promise<void> {
-    let url = new URL(uri);
+    const url = new URL(uri);
     if (url.origin !== this.origin) throw new ProviderError('the video uri is not on the configured Gemini origin', false);
-    const deadline = Date.now() + this.options.timeoutMs * 5;
-    for (let hop = 0; hop <= maxRedirects; hop++) {
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ProviderError('the download redirected to a non-http URL', false);
-      const headers: Record<string, string> = url.origin === this.origin ? { 'x-goog-api-key': this.options.apiKey } : {};
-      const response = await this.send(url, 'GET', headers, signal, deadline - Date.now());
-      const location = response.headers.location;
-      if (response.statusCode >= 300 && response.statusCode < 400 && location) {
-        response.discard();
-        url = new URL(location, url);
-        continue;
-      }
-      if (response.statusCode !== 200) throw await this.errorFrom(response);
-      const limit = this.options.maxDownloadBytes;
-      await this.read(() => response.toFile(destination, limit), `the video is larger than ${limit} bytes`, false);
-      return;
-    }
-    throw new ProviderError('the download redirected too many times', true);
+    await this.http.download(url, destination, signal, {
+      timeoutMs: this.options.timeoutMs * 5,
+      maxBytes: this.options.maxDownloadBytes,
+      withKey: true,
+      checkHop: httpOnly('the download redirected to a non-http URL'),
+      refused: (response) => this.errorFrom(response),
+    });
   }
 
   /** Closes the pooled connections. */
   async close(): Promise<void> {
-    this.outbound.close();
+    this.http.close();
   }
 
   /** Removes the key from any text that may reach a log, a task record or a client. */
   scrub(text: string): string {
-    return text.split(this.options.apiKey).join('[redacted]').replace(/([?&]key=)[^&\s"]+/g, '$1[redacted]');
+    return this.http.scrub(text);
   }
 
   private async call(method: 'GET' | 'POST', path: string, signal: AbortSignal, body?: string): Promise<unknown> {
-    const headers = { 'x-goog-api-key': this.options.apiKey, ...(body ? { 'content-type': 'application/json' } : {}) };
-    const response = await this.send(new URL(path, this.origin), method, headers, signal, this.options.timeoutMs, body);
+    const response = await this.http.call({ url: new URL(path, this.origin), method, signal, ...(body ? { body } : {}) });
     if (response.statusCode !== 200) throw await this.errorFrom(response);
-    const text = await this.read(() => response.text(maxAnswerBytes), `Gemini answered with more than ${maxAnswerBytes} bytes`, true);
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new ProviderError('Gemini answered with something that is not JSON', true);
-    }
-  }
-
-  /** Sends one request within `timeoutMs` (never less than 1 ms); failures become ProviderErrors. */
-  private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, signal: AbortSignal, timeoutMs: number, body?: string): Promise<OutboundResponse> {
-    const budget = Math.max(1, timeoutMs);
-    const stallTimeoutMs = Math.min(this.options.stallTimeoutMs ?? this.options.timeoutMs, budget);
-    try {
-      return await this.outbound.request({ url, method, headers, signal, timeoutMs: budget, stallTimeoutMs, ...(body ? { body } : {}) });
-    } catch (error) {
-      throw this.failure(error);
-    }
-  }
-
-  /** Reads a body; a body over its cap fails with `tooLarge`, anything else as the network would. */
-  private async read<T>(reading: () => Promise<T>, tooLarge: string, isRetryable: boolean): Promise<T> {
-    try {
-      return await reading();
-    } catch (error) {
-      if (error instanceof OutboundError && error.failure === 'too_large') throw new ProviderError(tooLarge, isRetryable);
-      throw this.failure(error);
-    }
-  }
-
-  /**
-   * Trouble on the way to Gemini (or a timeout of the caller's) is worth trying again: polls are
-   * harmless to repeat. Local trouble (the disk) and the caller's own abort pass through.
-   */
-  private failure(error: unknown): unknown {
-    if (!(error instanceof OutboundError) && !(error instanceof DOMException)) return error;
-    return new ProviderError(`Gemini could not be reached: ${this.scrub(error.message)}`, true);
+    return this.http.readJson(response);
   }
 
   private async errorFrom(response: OutboundResponse): Promise<ProviderError> {
-    const { statusCode, headers } = response;
-    // A body that breaks off still leaves the status to explain the failure.
-    const text = await response.head(maxErrorBytes).catch(() => '');
-    const envelope = errorEnvelopeSchema.safeParse(safeJson(text));
-    const detail = envelope.success ? [envelope.data.error.status, envelope.data.error.message].filter(Boolean).join(': ') : `HTTP ${statusCode}`;
-    return new ProviderError(
-      this.scrub(`Gemini ${statusCode} ${detail}`.slice(0, 500)),
-      retryableStatuses.has(statusCode),
-      'generation_failed',
-      parseRetryAfter(headers['retry-after'], Date.now()) ?? undefined,
-    );
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    const envelope = errorEnvelopeSchema.safeParse(await this.http.errorBody(response));
+    const detail = envelope.success ? [envelope.data.error.status, envelope.data.error.message].filter(Boolean).join(': ') : `HTTP ${response.statusCode}`;
+    return this.http.refusal(response, `Gemini ${response.statusCode} ${detail}`);
   }
 }

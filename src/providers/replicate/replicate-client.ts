@@ -1,6 +1,7 @@
-import { parseRetryAfter } from '../../net/retry-after.js';
-import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
+import type { OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
+import { keyInHeader } from '../upstream-credential.js';
+import { httpOnly, onlyToOrigins, UpstreamHttp } from '../upstream-http.js';
 import { modelNamePattern, type Prediction, predictionIdPattern, predictionSchema, problemSchema, type ReplicateCreateBody } from './replicate-api-types.js';
 
 export interface ReplicateClientOptions {
@@ -12,7 +13,6 @@ export interface ReplicateClientOptions {
   readonly stallTimeoutMs?: number;
 }
 
-const maxRedirects = 5;
 /**
  * The largest JSON answer read. A prediction echoes its input, and a bridge's input carries the
  * source's last frame as a data: URI (capped at `MAX_INLINE_IMAGE_BYTES`): the answer must fit it,
@@ -22,10 +22,6 @@ const maxAnswerBytes = 32 * 1024 * 1024;
 
 /** The largest picture sent inline (base64 in the body); Replicate recommends links for large files. */
 export const MAX_INLINE_IMAGE_BYTES = 10 * 1024 * 1024;
-/** How much of an error answer is read to explain it. */
-const maxErrorBytes = 64 * 1024;
-/** HTTP answers after which the same call may succeed later (or on another entry). */
-const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
 
 /**
  * Replicate's HTTP API: create a prediction, read it, cancel it, download its output. The token
@@ -35,10 +31,18 @@ const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
  */
 export class ReplicateClient {
   private readonly origin: string;
-  private readonly outbound = new OutboundHttp({ keepAliveMs: 30_000 });
+  private readonly http: UpstreamHttp;
 
   constructor(private readonly options: ReplicateClientOptions) {
     this.origin = new URL(options.baseUrl).origin;
+    this.http = new UpstreamHttp({
+      label: 'Replicate',
+      credential: keyInHeader('authorization', options.apiToken, 'Bearer'),
+      mayReceiveKey: onlyToOrigins(this.origin),
+      timeoutMs: options.timeoutMs,
+      stallTimeoutMs: options.stallTimeoutMs,
+      maxAnswerBytes,
+    });
   }
 
   /** Creates a prediction of a public model; `cancelAfterSeconds` is its deadline (`Cancel-After`). */
@@ -63,37 +67,26 @@ export class ReplicateClient {
    * hour): one that is gone answers a non-retryable error; the token goes only to the API's origin.
    */
   async download(uri: string, destination: string, signal: AbortSignal): Promise<void> {
-    let url = new URL(uri);
-    const deadline = Date.now() + this.options.timeoutMs * 5;
-    for (let hop = 0; hop <= maxRedirects; hop++) {
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ProviderError('the output link is not an http(s) URL', false);
-      const headers: Record<string, string> = url.origin === this.origin ? { authorization: `Bearer ${this.options.apiToken}` } : {};
-      const response = await this.send(url, 'GET', headers, signal, deadline - Date.now());
-      const location = response.headers.location;
-      if (response.statusCode >= 300 && response.statusCode < 400 && location) {
-        response.discard();
-        url = new URL(location, url);
-        continue;
-      }
-      if (response.statusCode !== 200) {
+    await this.http.download(new URL(uri), destination, signal, {
+      timeoutMs: this.options.timeoutMs * 5,
+      maxBytes: this.options.maxDownloadBytes,
+      withKey: true,
+      checkHop: httpOnly('the output link is not an http(s) URL'),
+      refused: async (response) => {
         const error = await this.errorFrom(response);
-        if ([403, 404, 410].includes(response.statusCode)) throw new ProviderError(`the output link has expired or is gone (${error.message})`, false);
-        throw error;
-      }
-      const limit = this.options.maxDownloadBytes;
-      await this.read(() => response.toFile(destination, limit), `the video is larger than ${limit} bytes`, false);
-      return;
-    }
-    throw new ProviderError('the download redirected too many times', true);
+        if ([403, 404, 410].includes(response.statusCode)) return new ProviderError(`the output link has expired or is gone (${error.message})`, false);
+        return error;
+      },
+    });
   }
 
   async close(): Promise<void> {
-    this.outbound.close();
+    this.http.close();
   }
 
   /** Removes the token from any text that may reach a log, a task record or a client. */
   scrub(text: string): string {
-    return text.split(this.options.apiToken).join('[redacted]');
+    return this.http.scrub(text);
   }
 
   private predictionFrom(json: unknown): Prediction {
@@ -102,59 +95,19 @@ export class ReplicateClient {
     return parsed.data;
   }
 
-  private async call(method: 'GET' | 'POST', path: string, signal: AbortSignal, body?: string, extra: Record<string, string> = {}): Promise<unknown> {
-    const headers = { authorization: `Bearer ${this.options.apiToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extra };
-    const response = await this.send(new URL(path, this.origin), method, headers, signal, this.options.timeoutMs, body);
+  private async call(method: 'GET' | 'POST', path: string, signal: AbortSignal, body?: string, headers: Record<string, string> = {}): Promise<unknown> {
+    const response = await this.http.call({ url: new URL(path, this.origin), method, signal, headers, ...(body !== undefined ? { body } : {}) });
     if (response.statusCode < 200 || response.statusCode > 202) throw await this.errorFrom(response);
-    const text = await this.read(() => response.text(maxAnswerBytes), `Replicate answered with more than ${maxAnswerBytes} bytes`, true);
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new ProviderError('Replicate answered with something that is not JSON', true);
-    }
-  }
-
-  /** Sends one request within `timeoutMs` (never less than 1 ms); failures become ProviderErrors. */
-  private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, signal: AbortSignal, timeoutMs: number, body?: string): Promise<OutboundResponse> {
-    const budget = Math.max(1, timeoutMs);
-    const stallTimeoutMs = Math.min(this.options.stallTimeoutMs ?? this.options.timeoutMs, budget);
-    try {
-      return await this.outbound.request({ url, method, headers, signal, timeoutMs: budget, stallTimeoutMs, ...(body !== undefined ? { body } : {}) });
-    } catch (error) {
-      throw this.failure(error);
-    }
-  }
-
-  /** Reads a body; a body over its cap fails with `tooLarge`, anything else as the network would. */
-  private async read<T>(reading: () => Promise<T>, tooLarge: string, isRetryable: boolean): Promise<T> {
-    try {
-      return await reading();
-    } catch (error) {
-      if (error instanceof OutboundError && error.failure === 'too_large') throw new ProviderError(tooLarge, isRetryable);
-      throw this.failure(error);
-    }
-  }
-
-  /** Trouble on the way to Replicate is worth trying again; local trouble and the caller's abort pass through. */
-  private failure(error: unknown): unknown {
-    if (!(error instanceof OutboundError) && !(error instanceof DOMException)) return error;
-    return new ProviderError(`Replicate could not be reached: ${this.scrub(error.message)}`, true);
+    return this.http.readJson(response);
   }
 
   private async errorFrom(response: OutboundResponse): Promise<ProviderError> {
-    const { statusCode, headers } = response;
-    // A body that breaks off still leaves the status to explain the failure.
-    const text = await response.head(maxErrorBytes).catch(() => '');
-    const problem = problemSchema.safeParse(safeJson(text));
+    const { statusCode } = response;
+    const problem = problemSchema.safeParse(await this.http.errorBody(response));
     const detail = problem.success
       ? [problem.data.title, typeof problem.data.detail === 'string' ? problem.data.detail : undefined].filter(Boolean).join(': ') || `HTTP ${statusCode}`
       : `HTTP ${statusCode}`;
-    return new ProviderError(
-      this.scrub(`Replicate ${statusCode} ${detail}`.slice(0, 500)),
-      retryableStatuses.has(statusCode),
-      statusCode === 422 ? 'input_unusable' : 'generation_failed',
-      parseRetryAfter(headers['retry-after'], Date.now()) ?? undefined,
-    );
+    return this.http.refusal(response, `Replicate ${statusCode} ${detail}`, statusCode === 422 ? 'input_unusable' : 'generation_failed');
   }
 }
 
@@ -170,12 +123,4 @@ export function cancelAfterHeader(totalSeconds: number): string {
 function checkedId(id: string): string {
   if (!predictionIdPattern.test(id)) throw new ProviderError('not a Replicate prediction id', false, 'internal');
   return id;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,6 @@
 import { type ProviderPlugin, secretFromEnvironment } from '../provider-plugin.js';
 import { loopbackLinkRefusal } from '../public-link-reach.js';
-import { UpstreamJsonClient } from '../upstream-json-client.js';
+import { DialectUpstreamClient } from '../dialect-upstream-client.js';
 import { universalDialectEntrySchema } from './universal-dialect-entry.js';
 import { UniversalDialectProvider } from './universal-dialect-provider.js';
 
@@ -9,7 +9,7 @@ export const universalDialectPlugin: ProviderPlugin<typeof universalDialectEntry
   kind: 'universal-dialect',
   entrySchema: universalDialectEntrySchema,
   create(name, entry, deps) {
-    const client = new UpstreamJsonClient({
+    const client = new DialectUpstreamClient({
       label: `${name} (universal-dialect)`,
       baseUrl: entry.baseUrl,
       apiKey: secretFromEnvironment(entry.apiKeyEnv, name, deps.environment),

@@ -10,7 +10,7 @@ import {
   type VideoProvider,
 } from '../../ports/video-provider.js';
 import { frameReference } from '../public-link-reach.js';
-import type { UpstreamJsonClient } from '../upstream-json-client.js';
+import type { DialectUpstreamClient } from '../dialect-upstream-client.js';
 import { createdSchema, errorBodySchema, generationIdSchema, generationSchema } from './universal-dialect-api-types.js';
 import type { UniversalDialectEntry } from './universal-dialect-entry.js';
 import { universalBridgeRequest, universalExtendRequest, universalGenerateRequest, type UniversalRequest } from './universal-dialect-request.js';
@@ -23,7 +23,7 @@ const pendingStatuses = new Set(['queued', 'generating', 'processing', 'in_progr
 const doneStatuses = new Set(['completed', 'complete', 'succeeded', 'success']);
 
 export interface UniversalDialectProviderDependencies {
-  readonly client: UpstreamJsonClient;
+  readonly client: DialectUpstreamClient;
   /** Why the service cannot fetch Segue's links (a loopback public URL), or undefined. */
   readonly linkRefusal?: string;
   readonly now?: () => number;

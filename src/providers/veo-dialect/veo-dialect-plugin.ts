@@ -1,7 +1,7 @@
 import type { ProviderPlugin } from '../provider-plugin.js';
 import { secretFromEnvironment } from '../provider-plugin.js';
 import { loopbackLinkRefusal } from '../public-link-reach.js';
-import { UpstreamJsonClient } from '../upstream-json-client.js';
+import { DialectUpstreamClient } from '../dialect-upstream-client.js';
 import { veoDialectEntrySchema } from './veo-dialect-entry.js';
 import { VeoDialectProvider } from './veo-dialect-provider.js';
 import { WEBHOOK_TASK_PARAMETER } from '../../ports/video-provider.js';
@@ -14,7 +14,7 @@ export const veoDialectPlugin: ProviderPlugin<typeof veoDialectEntrySchema> = {
   create(name, entry, deps) {
     const apiKey = secretFromEnvironment(entry.apiKeyEnv, name, deps.environment);
     const hmacKey = entry.webhookHmacKeyEnv ? secretFromEnvironment(entry.webhookHmacKeyEnv, name, deps.environment) : undefined;
-    const client = new UpstreamJsonClient({
+    const client = new DialectUpstreamClient({
       label: `${name} (veo-dialect)`,
       baseUrl: entry.baseUrl,
       apiKey,

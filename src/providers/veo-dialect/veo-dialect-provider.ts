@@ -10,7 +10,7 @@ import {
   type VideoProvider,
 } from '../../ports/video-provider.js';
 import { frameReference } from '../public-link-reach.js';
-import type { UpstreamJsonClient } from '../upstream-json-client.js';
+import type { DialectUpstreamClient } from '../dialect-upstream-client.js';
 import { createdSchema, envelopeSchema, fullHdSchema, type RecordInfo, recordInfoSchema, upstreamTaskIdSchema } from './veo-dialect-api-types.js';
 import type { VeoDialectEntry } from './veo-dialect-entry.js';
 import { veoBridgeBody, veoExtendBody, veoGenerateBody } from './veo-dialect-request.js';
@@ -27,7 +27,7 @@ const handleSchema = z.object({
 type Handle = z.infer<typeof handleSchema>;
 
 export interface VeoDialectProviderDependencies {
-  readonly client: UpstreamJsonClient;
+  readonly client: DialectUpstreamClient;
   /** Where the service should send its callbacks for one task (null: Segue only polls). */
   readonly callbackUrlFor: ((taskId: string) => string) | null;
   /** Why the service cannot fetch Segue's links (a loopback public URL), or undefined: bridge frames then go inline. */

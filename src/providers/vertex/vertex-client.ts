@@ -1,7 +1,7 @@
-import { parseRetryAfter } from '../../net/retry-after.js';
 import fs from 'node:fs/promises';
-import { OutboundError, OutboundHttp, type OutboundResponse } from '../../net/outbound-http.js';
+import type { OutboundResponse } from '../../net/outbound-http.js';
 import { ProviderError } from '../../ports/video-provider.js';
+import { onlyToOrigins, UpstreamHttp } from '../upstream-http.js';
 import {
   createResponseSchema,
   errorEnvelopeSchema,
@@ -25,11 +25,6 @@ export interface VertexClientOptions {
   readonly now: () => number;
 }
 
-/** How much of an error answer is read to explain it. */
-const maxErrorBytes = 64 * 1024;
-/** HTTP answers after which the same call may succeed later (or on another entry). */
-const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
-
 /**
  * Vertex AI and Cloud Storage over HTTP with a service account's Bearer token: create, poll
  * (`fetchPredictOperation`, a POST), inline results, GCS downloads. The token goes only to the
@@ -38,21 +33,34 @@ const retryableStatuses = new Set([408, 429, 500, 502, 503, 504]);
  */
 export class VertexClient {
   readonly tokens: AccessTokens;
-  private readonly outbound = new OutboundHttp({ keepAliveMs: 30_000 });
+  private readonly http: UpstreamHttp;
   private readonly origin: string;
   private readonly storageOrigin: string;
 
   constructor(private readonly options: VertexClientOptions) {
     this.origin = new URL(options.baseUrl).origin;
     this.storageOrigin = new URL(options.storageBaseUrl).origin;
-    this.tokens = new AccessTokens({ account: options.account, outbound: this.outbound, timeoutMs: options.timeoutMs, now: options.now });
+    this.http = new UpstreamHttp({
+      label: 'Vertex',
+      credential: {
+        headers: async (signal) => ({ authorization: `Bearer ${await this.tokens.token(signal)}` }),
+        secrets: () => this.tokens.secrets(),
+        renew: () => this.tokens.invalidate(),
+      },
+      mayReceiveKey: onlyToOrigins(this.origin, this.storageOrigin),
+      timeoutMs: options.timeoutMs,
+      maxAnswerBytes: 1024 * 1024,
+      // A token that is no longer the current one, wherever a message quotes its header.
+      secretPatterns: [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g],
+    });
+    this.tokens = new AccessTokens({ account: options.account, outbound: this.http.pool, timeoutMs: options.timeoutMs, now: options.now });
   }
 
   /** Starts a long-running generation in the entry's project and location; answers the operation's name. */
   async create(model: string, body: VertexCreateBody, signal: AbortSignal): Promise<string> {
     const { project, location } = this.options;
     const path = `/v1/projects/${project}/locations/${location}/publishers/google/models/${encodeURIComponent(model)}:predictLongRunning`;
-    const answer = await this.json(new URL(path, this.origin), JSON.stringify(body), signal, 1024 * 1024);
+    const answer = await this.json(new URL(path, this.origin), JSON.stringify(body), signal);
     const parsed = createResponseSchema.safeParse(answer);
     if (!parsed.success) throw new ProviderError('Vertex answered the create call without an operation name', true);
     return parsed.data.name;
@@ -76,10 +84,9 @@ export class VertexClient {
     const object = parseGcsUri(uri);
     if (!object) throw new ProviderError('not a gs:// object uri', false);
     const url = new URL(`/storage/v1/b/${encodeURIComponent(object.bucket)}/o/${encodeURIComponent(object.object)}?alt=media`, this.storageOrigin);
-    const response = await this.authorised(url, 'GET', undefined, signal, this.options.timeoutMs * 5);
+    const response = await this.http.call({ url, method: 'GET', signal, timeoutMs: this.options.timeoutMs * 5 });
     if (response.statusCode !== 200) throw await this.errorFrom(response, 'Cloud Storage');
-    const limit = this.options.maxDownloadBytes;
-    await this.read(() => response.toFile(destination, limit), `the video is larger than ${limit} bytes`, false);
+    await this.http.saveVideo(response, destination, this.options.maxDownloadBytes);
   }
 
   /** Writes base64 bytes to a file, refusing more than a download may be. */
@@ -91,76 +98,23 @@ export class VertexClient {
   }
 
   async close(): Promise<void> {
-    this.outbound.close();
+    this.http.close();
   }
 
   /** Removes every token this client holds from a text that may reach a log, a record or a client. */
   scrub(text: string): string {
-    let clean = text;
-    for (const secret of this.tokens.secrets()) clean = clean.split(secret).join('[redacted]');
-    return clean.replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1[redacted]');
+    return this.http.scrub(text);
   }
 
-  private async json(url: URL, body: string, signal: AbortSignal, maxBytes: number): Promise<unknown> {
-    const response = await this.authorised(url, 'POST', body, signal, this.options.timeoutMs);
+  private async json(url: URL, body: string, signal: AbortSignal, maxBytes?: number): Promise<unknown> {
+    const response = await this.http.call({ url, method: 'POST', signal, body });
     if (response.statusCode !== 200) throw await this.errorFrom(response, 'Vertex');
-    const text = await this.read(() => response.text(maxBytes), `Vertex answered with more than ${maxBytes} bytes`, true);
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new ProviderError('Vertex answered with something that is not JSON', true);
-    }
-  }
-
-  /** One call with the Bearer token; a 401 renews the token and tries once more. */
-  private async authorised(url: URL, method: 'GET' | 'POST', body: string | undefined, signal: AbortSignal, timeoutMs: number): Promise<OutboundResponse> {
-    for (let attempt = 0; ; attempt++) {
-      const token = await this.tokens.token(signal);
-      const headers = { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) };
-      let response: OutboundResponse;
-      try {
-        response = await this.outbound.request({ url, method, headers, signal, timeoutMs, stallTimeoutMs: this.options.timeoutMs, ...(body ? { body } : {}) });
-      } catch (error) {
-        throw this.failure(error);
-      }
-      if (response.statusCode !== 401 || attempt > 0) return response;
-      response.discard();
-      this.tokens.invalidate();
-    }
-  }
-
-  private async read<T>(reading: () => Promise<T>, tooLarge: string, isRetryable: boolean): Promise<T> {
-    try {
-      return await reading();
-    } catch (error) {
-      if (error instanceof OutboundError && error.failure === 'too_large') throw new ProviderError(tooLarge, isRetryable);
-      throw this.failure(error);
-    }
-  }
-
-  private failure(error: unknown): unknown {
-    if (!(error instanceof OutboundError) && !(error instanceof DOMException)) return error;
-    return new ProviderError(`Vertex could not be reached: ${this.scrub(error.message)}`, true);
+    return this.http.readJson(response, maxBytes);
   }
 
   private async errorFrom(response: OutboundResponse, service: string): Promise<ProviderError> {
-    const { statusCode, headers } = response;
-    const text = await response.head(maxErrorBytes).catch(() => '');
-    const envelope = errorEnvelopeSchema.safeParse(safeJson(text));
-    const detail = envelope.success ? [envelope.data.error.status, envelope.data.error.message].filter(Boolean).join(': ') : `HTTP ${statusCode}`;
-    return new ProviderError(
-      this.scrub(`${service} ${statusCode} ${detail}`.slice(0, 500)),
-      retryableStatuses.has(statusCode),
-      'generation_failed',
-      parseRetryAfter(headers['retry-after'], Date.now()) ?? undefined,
-    );
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    const envelope = errorEnvelopeSchema.safeParse(await this.http.errorBody(response));
+    const detail = envelope.success ? [envelope.data.error.status, envelope.data.error.message].filter(Boolean).join(': ') : `HTTP ${response.statusCode}`;
+    return this.http.refusal(response, `${service} ${response.statusCode} ${detail}`);
   }
 }
