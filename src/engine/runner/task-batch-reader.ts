@@ -8,9 +8,9 @@ interface Waiting {
 }
 
 /**
- * Reads tasks by id for the polls: the lookups asked for in one synchronous run (the worker
- * launches the polls that fall due together in one) go to the database as one query. Each answer
- * is what a lone `findById` at that moment would have read.
+ * Reads tasks by id for the polls: the lookups asked for in one turn of the event loop (the polls
+ * that fall due together, and those launched as the answers of others arrive) go to the database
+ * as one query. Each answer is what a lone `findById` at that moment would have read.
  */
 export class TaskBatchReader {
   private waiting: Waiting[] = [];
@@ -19,7 +19,7 @@ export class TaskBatchReader {
 
   find(id: string): Promise<Task | undefined> {
     return new Promise((resolve, reject) => {
-      if (this.waiting.push({ id, resolve, reject }) === 1) queueMicrotask(() => void this.readWaiting());
+      if (this.waiting.push({ id, resolve, reject }) === 1) setImmediate(() => void this.readWaiting());
     });
   }
 
