@@ -70,8 +70,11 @@ const MAX_IDS_PER_QUERY = 256;
 
 /** Lookups on the polling path, compiled once per process. */
 function lookups(db: Kysely<Database>) {
+  const manyById: Record<number, ReusableQuery<string[], TaskRow>> = {};
   return {
     byId: new ReusableQuery((id: string) => db.selectFrom('tasks').selectAll().where('id', '=', id)),
+    /** `findManyById`'s query for `count` ids (a power of two), compiled once per count. */
+    byIds: (count: number) => (manyById[count] ??= new ReusableQuery((...ids: string[]) => db.selectFrom('tasks').selectAll().where('id', 'in', ids))),
     owned: new ReusableQuery((id: string, apiKeyId: string) =>
       db.selectFrom('tasks').selectAll().where('id', '=', id).where('api_key_id', '=', apiKeyId).where('deleted_at', 'is', null),
     ),
@@ -141,7 +144,7 @@ export class SqlTaskStore implements TaskStore {
       const chunk = unique.slice(start, start + MAX_IDS_PER_QUERY);
       // Padded to a power of two (repeating an id): a few SQL texts serve every size, and stay prepared.
       const padded = chunk.concat(new Array<string>(2 ** Math.ceil(Math.log2(chunk.length)) - chunk.length).fill(chunk[0]!));
-      const rows = await this.db.selectFrom('tasks').selectAll().where('id', 'in', padded).execute();
+      const rows = await this.lookups.byIds(padded.length).rows(this.db, ...padded);
       for (const row of rows) tasks.push(toTask(row));
     }
     return tasks;
