@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { pollTask } from '../src/engine/runner/task-jobs.js';
+import { TaskBatchReader } from '../src/engine/runner/task-batch-reader.js';
 import { renderManifestKey } from '../src/providers/local/render-manifest.js';
 import { defaultProviders } from '../src/providers/providers-file.js';
 import { ProviderRegistry } from '../src/engine/routing/provider-registry.js';
@@ -289,6 +290,7 @@ test('a timed-out task is reconciled, not refunded: a late success is charged; a
     lifecycle: harness.segue.lifecycle,
     taskTimeoutMs: 0,
     clock: systemClock,
+    pollReads: new TaskBatchReader(harness.segue.storage.tasks),
   };
   const context = { jobId: 'j', workerId: 'w', attempt: 1, signal: new AbortController().signal, logger: pino({ level: 'silent' }) };
   const start = async () => {

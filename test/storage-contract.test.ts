@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ProviderGate } from '../src/engine/routing/provider-gate.js';
+import { TaskBatchReader } from '../src/engine/runner/task-batch-reader.js';
 import { jobRequest } from '../src/jobs/job-kinds.js';
 import type { Storage } from '../src/ports/storage.js';
 import { SqlJobQueue } from '../src/storage/job-queue-sql.js';
@@ -136,6 +137,30 @@ for (const dialect of DIALECTS) {
         await storage.tasks.insert(taskFixture({ id: 'round-2', apiKeyId: 'key-round' }));
         await storage.tasks.transition('round-2', 'running', { to: 'succeeded', at: 1, result: { ...result, hasAudio: false } });
         assert.equal((await storage.tasks.findById('round-2'))?.result?.hasAudio, false);
+      });
+    });
+
+    test('tasks read many at once are those a lookup of each reads; lookups asked together share one query', async () => {
+      await withDatabase(dialect.create, async (_database, storage) => {
+        await newKey(storage, 'key-many', 0);
+        const ids = Array.from({ length: 300 }, (_, index) => `many-${index}`);
+        for (const id of ids) await storage.tasks.insert(taskFixture({ id, apiKeyId: 'key-many', providerHandle: { operation: `op/${id}` } }));
+        const asked = [...ids.slice(0, 270), 'many-missing', 'many-5', ...ids.slice(270)];
+        const many = await storage.tasks.findManyById(asked);
+        assert.equal(many.length, 300, 'every existing task once: the unknown id is left out, a repeated id is read once');
+        for (const task of many) assert.deepEqual(task, await storage.tasks.findById(task.id));
+        assert.deepEqual((await storage.tasks.findManyById(['many-7'])).map((task) => task.id), ['many-7']);
+
+        let queries = 0;
+        const reader = new TaskBatchReader({
+          findById: (id) => (queries++, storage.tasks.findById(id)),
+          findManyById: (wanted) => (queries++, storage.tasks.findManyById(wanted)),
+        });
+        const read = await Promise.all(['many-1', 'many-2', 'many-missing', 'many-1'].map((id) => reader.find(id)));
+        assert.deepEqual(read.map((task) => task?.providerHandle), [{ operation: 'op/many-1' }, { operation: 'op/many-2' }, undefined, { operation: 'op/many-1' }]);
+        assert.equal(queries, 1, 'one query for the four lookups asked together');
+        assert.equal((await reader.find('many-3'))?.id, 'many-3');
+        assert.equal(queries, 2);
       });
     });
 

@@ -9,6 +9,7 @@ import type { Task } from '../domain/task.js';
 import { ingestOutput } from '../engine/custody/ingest-output.js';
 import { sweepExpired } from '../engine/maintenance/sweep-expired.js';
 import { failTaskAfterExhaustion, pollTask, startTask } from '../engine/runner/task-jobs.js';
+import { TaskBatchReader } from '../engine/runner/task-batch-reader.js';
 import { allJobKinds, type JobKind, taskJobKey } from '../jobs/job-kinds.js';
 import { Worker } from '../jobs/worker.js';
 import { TextureAnalysisCache } from '../providers/local/texture-analysis.js';
@@ -49,6 +50,7 @@ export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobK
     placement,
     sources: { tasks: storage.tasks, placement, blobs, media, scratch, fetchVideo, linkTo: (key: string) => links.urlFor(key) },
   };
+  const pollDeps = { ...taskDeps, pollReads: new TaskBatchReader(storage.tasks) };
   // Each dialect that gives tasks a callback URL shapes their bodies; the universal dialect takes none.
   const callbackBodies: Readonly<Record<string, CallbackBody>> = {
     [VEO_DIALECT]: (task) => presenter.callbackBody(task),
@@ -68,7 +70,7 @@ export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobK
     queue: storage.jobs,
     handlers: {
       'task.start': (payload, context) => startTask(taskDeps, payload, context),
-      'task.poll': (payload, context) => pollTask(taskDeps, payload, context),
+      'task.poll': (payload, context) => pollTask(pollDeps, payload, context),
       'task.ingest': (payload, context) => ingestOutput({ storage, providers, lifecycle, blobs, media, scratch, fetchVideo }, payload, context),
       'local.render': (payload, context) =>
         renderLocal({ tasks: storage.tasks, blobs, renderer, scratch, onRendered: (taskId) => storage.jobs.wake(taskJobKey('task.poll', taskId)) }, payload, context),

@@ -30,6 +30,8 @@ export interface TaskFilter {
 export interface TaskStore {
   insert(task: Task): Promise<void>;
   findById(id: string): Promise<Task | undefined>;
+  /** The tasks among `ids` that exist, in no particular order: one query for many (the polls that fall due together). */
+  findManyById(ids: readonly string[]): Promise<Task[]>;
   /** The task if it exists and belongs to this API key; a foreign or deleted task is not found. */
   findOwned(id: string, apiKeyId: string): Promise<Task | undefined>;
   /**

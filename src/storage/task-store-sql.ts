@@ -65,10 +65,16 @@ export function toTask(row: TaskRow): Task {
   };
 }
 
+/** The most ids `findManyById` puts in one query. */
+const MAX_IDS_PER_QUERY = 256;
+
 /** Lookups on the polling path, compiled once per process. */
 function lookups(db: Kysely<Database>) {
+  const manyById: Record<number, ReusableQuery<string[], TaskRow>> = {};
   return {
     byId: new ReusableQuery((id: string) => db.selectFrom('tasks').selectAll().where('id', '=', id)),
+    /** `findManyById`'s query for `count` ids (a power of two), compiled once per count. */
+    byIds: (count: number) => (manyById[count] ??= new ReusableQuery((...ids: string[]) => db.selectFrom('tasks').selectAll().where('id', 'in', ids))),
     owned: new ReusableQuery((id: string, apiKeyId: string) =>
       db.selectFrom('tasks').selectAll().where('id', '=', id).where('api_key_id', '=', apiKeyId).where('deleted_at', 'is', null),
     ),
@@ -129,6 +135,19 @@ export class SqlTaskStore implements TaskStore {
   async findById(id: string): Promise<Task | undefined> {
     const [row] = await this.lookups.byId.rows(this.db, id);
     return row ? toTask(row) : undefined;
+  }
+
+  async findManyById(ids: readonly string[]): Promise<Task[]> {
+    const tasks: Task[] = [];
+    const unique = [...new Set(ids)];
+    for (let start = 0; start < unique.length; start += MAX_IDS_PER_QUERY) {
+      const chunk = unique.slice(start, start + MAX_IDS_PER_QUERY);
+      // Padded to a power of two (repeating an id): a few SQL texts serve every size, and stay prepared.
+      const padded = chunk.concat(new Array<string>(2 ** Math.ceil(Math.log2(chunk.length)) - chunk.length).fill(chunk[0]!));
+      const rows = await this.lookups.byIds(padded.length).rows(this.db, ...padded);
+      for (const row of rows) tasks.push(toTask(row));
+    }
+    return tasks;
   }
 
   async findOwned(id: string, apiKeyId: string): Promise<Task | undefined> {

@@ -8,6 +8,7 @@ import { jobRequest, providerSlotKey } from '../../jobs/job-kinds.js';
 import type { JobContext, RetryAfter } from '../../jobs/worker.js';
 import type { Clock } from '../../ports/clock.js';
 import type { TaskPlacement } from '../routing/task-placement.js';
+import type { TaskBatchReader } from './task-batch-reader.js';
 import { resolveExtensionSource, resolveUpgradeSource, type SourceTools } from './extension-source.js';
 
 export interface TaskJobDependencies {
@@ -23,7 +24,10 @@ export interface TaskJobDependencies {
 }
 
 /** What a poll needs (no placement, no sources: it only asks and settles). */
-export type PollDependencies = Pick<TaskJobDependencies, 'storage' | 'providers' | 'lifecycle' | 'taskTimeoutMs' | 'clock'>;
+export type PollDependencies = Pick<TaskJobDependencies, 'storage' | 'providers' | 'lifecycle' | 'taskTimeoutMs' | 'clock'> & {
+  /** Reads the polled task; polls that fall due together share one query. */
+  readonly pollReads: TaskBatchReader;
+};
 
 /**
  * How long a task parked for a slot on a full entry sleeps if nothing wakes it. A task that ends
@@ -125,7 +129,7 @@ export async function pollTask(
   { taskId }: { taskId: string },
   context: JobContext,
 ): Promise<RetryAfter | void> {
-  const task = await deps.storage.tasks.findById(taskId);
+  const task = await deps.pollReads.find(taskId);
   if (!task || isTerminal(task.state) || task.providerHandle === null || task.upstreamOutput !== null) return;
   const provider = deps.providers.get(task.provider);
   const elapsed = deps.clock.now() - (task.startedAt ?? task.createdAt);
