@@ -60,6 +60,7 @@ test('the worker retries a failing job, then gives up and runs the exhausted han
     },
     onExhausted: { 'task.start': async ({ taskId }, error) => void exhausted.push(`${taskId}:${error}`) },
     concurrency: 2,
+    pollConcurrency: 4,
     kindConcurrency: {},
     leaseMs: 5000,
     pollMs: 50,
@@ -98,6 +99,7 @@ test('an outcome the database cannot take at first is written once it answers, w
     },
     onExhausted: {},
     concurrency: 1,
+    pollConcurrency: 4,
     kindConcurrency: {},
     leaseMs: 5000,
     pollMs: 50,
@@ -129,6 +131,7 @@ function pollingWorker(queue: SqlJobQueue, runs: Map<string, number>, options: {
     },
     onExhausted: {},
     concurrency: 4,
+    pollConcurrency: 4,
     kindConcurrency: {},
     leaseMs: options.leaseMs ?? 5000,
     pollMs: 50,
@@ -217,4 +220,64 @@ test('held polls of a worker that stopped renewing its lease are taken over by a
   await first.worker.stop(1000);
   assert.equal((await queue.findByKey('task.poll:orphan'))?.leaseOwner, second.worker.id, 'the first did not hand back what it no longer held');
   await second.worker.stop(1000);
+});
+
+test('polls run in places of their own: a busy worker still runs its polls, as many at once as its poll places, and never more', async () => {
+  await clearJobs();
+  const queue = new SqlJobQueue(database.db, database);
+  const POLL_PLACES = 6;
+  let releaseStart!: () => void;
+  const startReleased = new Promise<void>((resolve) => (releaseStart = resolve));
+  let releasePolls!: () => void;
+  const pollsReleased = new Promise<void>((resolve) => (releasePolls = resolve));
+  let startRunning = false;
+  let pollsRunning = 0;
+  let mostPollsAtOnce = 0;
+  const worker = new Worker({
+    queue,
+    handlers: {
+      // The one ordinary place, taken until the end.
+      'task.start': async () => {
+        startRunning = true;
+        await startReleased;
+      },
+      'task.poll': async () => {
+        pollsRunning++;
+        mostPollsAtOnce = Math.max(mostPollsAtOnce, pollsRunning);
+        await pollsReleased;
+        pollsRunning--;
+      },
+      'task.ingest': async () => {},
+      'local.render': async () => {},
+      'callback.deliver': async () => {},
+      'maintenance.sweep': async () => {},
+    },
+    onExhausted: {},
+    concurrency: 1,
+    pollConcurrency: POLL_PLACES,
+    kindConcurrency: {},
+    leaseMs: 5000,
+    pollMs: 20,
+    logger: pino({ level: 'silent' }),
+    subscribe: () => {},
+  });
+  worker.start();
+  await queue.enqueue(jobRequest('task.start', { taskId: 'long' }));
+  await waitFor('the ordinary place to be taken', () => startRunning);
+  for (let index = 0; index < POLL_PLACES + 3; index++) await queue.enqueue(jobRequest('task.poll', { taskId: `poll-${index}` }));
+  await waitFor('every poll place to be taken beside the busy ordinary place', () => pollsRunning === POLL_PLACES);
+  // Nine polls were due: the three without a place stay in the table (queued, not running).
+  const queued = await database.db.selectFrom('jobs').select('state').where('kind', '=', 'task.poll').where('state', '=', 'queued').execute();
+  assert.equal(queued.length, 3);
+  assert.equal(mostPollsAtOnce, POLL_PLACES);
+  releasePolls();
+  await waitFor('every poll to finish', async () => {
+    const states = await database.db.selectFrom('jobs').select('state').where('kind', '=', 'task.poll').execute();
+    return states.length === POLL_PLACES + 3 && states.every((row) => row.state === 'succeeded');
+  });
+  assert.equal(mostPollsAtOnce, POLL_PLACES, 'never more polls at once than poll places');
+  assert.equal(startRunning, true);
+  releaseStart();
+  await waitFor('the ordinary job to finish', async () => (await queue.findByKey('task.start:long'))?.state === 'succeeded');
+  await worker.stop(1000);
 });

@@ -85,6 +85,7 @@ export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobK
     },
     kinds,
     concurrency: config.workerConcurrency,
+    pollConcurrency: config.workerPollConcurrency,
     // Downloads and probes of finished upstream videos must never crowd out the polls.
     kindConcurrency: { 'local.render': config.localRenderConcurrency, 'task.ingest': 2 },
     leaseMs: config.jobLeaseMs,

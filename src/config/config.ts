@@ -92,6 +92,7 @@ const environmentSchema = z.object({
   SEGUE_RUN_WORKER: booleanFlag.default(true),
   SEGUE_WORKER_KINDS: nameList.optional(),
   SEGUE_WORKER_CONCURRENCY: positiveInt.default(16),
+  SEGUE_WORKER_POLL_CONCURRENCY: positiveInt.default(256),
   SEGUE_LOCAL_RENDER_CONCURRENCY: positiveInt.default(1),
   SEGUE_WORKER_POLL_MS: positiveInt.default(500),
   SEGUE_JOB_LEASE_SECONDS: positiveInt.default(30),
@@ -166,6 +167,8 @@ export interface Config {
   /** The job kinds a worker of this process runs (checked against the job kinds at start-up); all when unset. */
   readonly workerKinds: readonly string[] | undefined;
   readonly workerConcurrency: number;
+  /** Upstream polls running at once per worker process, in places of their own. */
+  readonly workerPollConcurrency: number;
   readonly localRenderConcurrency: number;
   readonly workerPollMs: number;
   readonly jobLeaseMs: number;
@@ -266,6 +269,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     runWorker: env.SEGUE_RUN_WORKER,
     workerKinds: env.SEGUE_WORKER_KINDS ? Object.freeze([...env.SEGUE_WORKER_KINDS]) : undefined,
     workerConcurrency: env.SEGUE_WORKER_CONCURRENCY,
+    workerPollConcurrency: env.SEGUE_WORKER_POLL_CONCURRENCY,
     localRenderConcurrency: env.SEGUE_LOCAL_RENDER_CONCURRENCY,
     workerPollMs: env.SEGUE_WORKER_POLL_MS,
     jobLeaseMs: env.SEGUE_JOB_LEASE_SECONDS * 1000,

@@ -45,7 +45,14 @@ export interface WorkerOptions {
   readonly onExhausted: ExhaustedHandlers;
   /** The kinds this worker claims (a process may run some kinds only); every kind when absent. */
   readonly kinds?: readonly JobKind[];
+  /** Places for jobs other than polls. */
   readonly concurrency: number;
+  /**
+   * Places for polls (`heldBetweenRuns` kinds), apart from the others: a poll mostly waits on
+   * its upstream's answer, so thousands in flight need many at once (10,000 tasks polled every
+   * 15 s against a 200-ms upstream keep ~130 running), and they must never wait behind renders.
+   */
+  readonly pollConcurrency: number;
   /** Per-kind limits inside this process (e.g. one ffmpeg render at a time on two cores). */
   readonly kindConcurrency: Partial<Record<JobKind, number>>;
   readonly leaseMs: number;
@@ -68,6 +75,11 @@ export function isPermanent(error: unknown): boolean {
   return (error as { isRetryable?: boolean } | null)?.isRetryable === false;
 }
 
+/** Whether a kind's jobs are polls: held between runs, in places of their own (`pollConcurrency`). */
+function isPoll(kind: JobKind): boolean {
+  return 'heldBetweenRuns' in jobKinds[kind];
+}
+
 function isRetryable(error: unknown): boolean {
   return (error as { isRetryable?: boolean } | null)?.isRetryable === true;
 }
@@ -87,6 +99,8 @@ export class Worker {
   /** Running jobs that `wake` asked to run again as soon as they end. */
   private readonly wokenWhileRunning = new Set<string>();
   private claims = 0;
+  /** How many of `active` are polls (they take poll places, the rest ordinary ones). */
+  private runningPolls = 0;
   private state: WorkerState = 'stopped';
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
@@ -120,8 +134,7 @@ export class Worker {
   /** Whether this worker holds or runs a job that `wake` may ask to run again (see `heldBetweenRuns`). */
   private holdsAny(): boolean {
     if (this.held.size > 0) return true;
-    for (const job of this.active.values()) if ('heldBetweenRuns' in jobKinds[job.kind]) return true;
-    return false;
+    return this.runningPolls > 0;
   }
 
   /** How many jobs this worker holds between runs (a figure for benchmarks and metrics). */
@@ -227,14 +240,24 @@ export class Worker {
     return running < limit;
   }
 
+  /** Free ordinary places (for every kind but polls). */
+  private freePlaces(): number {
+    return this.options.concurrency - (this.active.size - this.runningPolls);
+  }
+
+  /** Free poll places. */
+  private freePollPlaces(): number {
+    return this.options.pollConcurrency - this.runningPolls;
+  }
+
   /**
-   * Fills free slots: held jobs that are due first (no database round trip), then kinds with a
-   * per-process limit one claim at a time, then the rest in one batched claim.
+   * Fills free places: held polls that are due first (no database round trip), then kinds with a
+   * per-process limit one claim at a time, then the rest in a batched claim for each kind of place.
    */
   private async fillSlots(): Promise<boolean> {
     let claimedAny = false;
-    while (this.state === 'active' && this.active.size < this.options.concurrency) {
-      const due = this.held.takeDue(this.now(), this.options.concurrency - this.active.size);
+    while (this.state === 'active' && (this.freePlaces() > 0 || this.freePollPlaces() > 0)) {
+      const due = this.held.takeDue(this.now(), this.freePollPlaces());
       for (const { job, claim } of due) this.launch(job, claim);
       if (due.length > 0) {
         claimedAny = true;
@@ -244,17 +267,20 @@ export class Worker {
       const kinds = this.options.kinds ?? allJobKinds;
       let claimed = 0;
       for (const kind of kinds) {
-        if (this.options.kindConcurrency[kind] === undefined || !this.hasRoom(kind) || this.active.size >= this.options.concurrency) continue;
+        if (this.options.kindConcurrency[kind] === undefined || !this.hasRoom(kind) || this.freePlaces() <= 0) continue;
         const job = await this.options.queue.claim(this.id, [kind], this.options.leaseMs);
         if (job) {
           this.launchClaimed(job);
           claimed++;
         }
       }
-      const free = this.options.concurrency - this.active.size;
       const unlimited = kinds.filter((kind) => this.options.kindConcurrency[kind] === undefined);
-      if (free > 0 && this.state === 'active') {
-        const jobs = await this.options.queue.claimBatch(this.id, unlimited, this.options.leaseMs, free);
+      for (const [group, free] of [
+        [unlimited.filter((kind) => !isPoll(kind)), this.freePlaces()],
+        [unlimited.filter(isPoll), this.freePollPlaces()],
+      ] as const) {
+        if (group.length === 0 || free <= 0 || this.state !== 'active') continue;
+        const jobs = await this.options.queue.claimBatch(this.id, group, this.options.leaseMs, free);
         for (const job of jobs) this.launchClaimed(job);
         claimed += jobs.length;
       }
@@ -305,8 +331,11 @@ export class Worker {
     const controller = new AbortController();
     const entry = { kind, controller, done: Promise.resolve(), claim };
     this.active.set(job.id, entry);
+    const poll = isPoll(kind);
+    if (poll) this.runningPolls++;
     entry.done = this.execute(job, kind, controller, claim).finally(() => {
       this.active.delete(job.id);
+      if (poll) this.runningPolls--;
       this.wokenWhileRunning.delete(job.id);
       // A freed place of a limited kind (a render): its queued jobs were not looked for while it was full.
       if (this.options.kindConcurrency[kind] !== undefined) this.tableCheckAt = 0;
@@ -376,7 +405,7 @@ export class Worker {
    */
   private mayHold(kind: JobKind, outcome: RetryAfter): boolean {
     return (
-      'heldBetweenRuns' in jobKinds[kind] &&
+      isPoll(kind) &&
       outcome.waitingFor === undefined &&
       outcome.retryAfterMs <= MAX_HOLD_MS &&
       this.state === 'active'
