@@ -40,7 +40,9 @@ export async function callbackLatencyBenchmark(): Promise<Record<string, unknown
 }
 
 async function onDatabase(database: BenchDatabase): Promise<Record<string, unknown>> {
-  const config = loadConfig({ ...database.environment, SEGUE_BOOTSTRAP_KEY: 'sk-bench-0123456789abcdef', SEGUE_ALLOW_PRIVATE_NETWORKS: 'true' });
+  // The worker's and callbacks' own settings may be tried from the environment (e.g. SEGUE_CALLBACK_CONCURRENCY_PER_DESTINATION).
+  const tried = Object.fromEntries(Object.entries(process.env).filter(([name]) => /^SEGUE_(WORKER|CALLBACK)_/.test(name)));
+  const config = loadConfig({ ...tried, ...database.environment, SEGUE_BOOTSTRAP_KEY: 'sk-bench-0123456789abcdef', SEGUE_ALLOW_PRIVATE_NETWORKS: 'true' });
   const segue = await createSegue(config, { logger: pino({ level: 'silent' }) });
   const receiver = await startCallbackReceiver(() => 200);
   try {
