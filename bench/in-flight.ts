@@ -22,14 +22,24 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** CPU seconds used by every PostgreSQL server process on this machine (its share of the polling work). */
+/** CPU seconds (user + system) of a process's children that ended and were waited for, from /proc. */
+function endedChildrenCpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/**
+ * CPU seconds used by the PostgreSQL server on this machine (its share of the polling work): every
+ * server process's own, plus those of backends that ended (counted in the postmaster's children),
+ * so a connection closing during the window does not take its CPU out of the figure.
+ */
 function postgresCpuSeconds(): number {
   let total = 0;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
-      total += cpuSeconds(Number(entry));
+      total += cpuSeconds(Number(entry)) + endedChildrenCpuSeconds(Number(entry));
     } catch {
       // The process ended while we looked.
     }

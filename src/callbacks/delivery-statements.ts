@@ -1,6 +1,6 @@
 import type { AttemptOutcome, DeliveryToSend } from '../ports/callback-outbox.js';
 import type { Storage } from '../ports/storage.js';
-import { GroupedCalls } from './grouped-calls.js';
+import { GroupedCalls } from '../jobs/grouped-calls.js';
 
 /** One attempt to log, with the job that made it (then completed, or rescheduled for the next attempt). */
 export interface AttemptToRecord {

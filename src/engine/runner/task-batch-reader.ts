@@ -1,41 +1,31 @@
 import type { Task } from '../../domain/task.js';
+import { GroupedCalls } from '../../jobs/grouped-calls.js';
 import type { TaskStore } from '../../ports/task-store.js';
 
-interface Waiting {
-  readonly id: string;
-  readonly resolve: (task: Task | undefined) => void;
-  readonly reject: (error: unknown) => void;
-}
+/** The most lookups one query answers (what `findManyById` puts in one statement). */
+const MAX_GROUP = 256;
 
 /**
- * Reads tasks by id for the polls: the lookups asked for in one turn of the event loop (the polls
- * that fall due together, and those launched as the answers of others arrive) go to the database
- * as one query. Each answer is what a lone `findById` at that moment would have read.
+ * Reads tasks by id for the polls: the lookups asked for together (the polls that fall due
+ * together, and those launched as the answers of others arrive) go to the database as one query.
+ * Each answer is what a lone `findById` at that moment would have read; a lone lookup is one.
  */
 export class TaskBatchReader {
-  private waiting: Waiting[] = [];
+  private readonly lookups: GroupedCalls<string, Task | undefined>;
 
-  constructor(private readonly tasks: Pick<TaskStore, 'findById' | 'findManyById'>) {}
-
-  find(id: string): Promise<Task | undefined> {
-    return new Promise((resolve, reject) => {
-      if (this.waiting.push({ id, resolve, reject }) === 1) setImmediate(() => void this.readWaiting());
-    });
+  constructor(tasks: Pick<TaskStore, 'findById' | 'findManyById'>) {
+    this.lookups = new GroupedCalls(
+      async (ids) => {
+        if (ids.length === 1) return [await tasks.findById(ids[0]!)];
+        const found = new Map<string, Task>();
+        for (const task of await tasks.findManyById(ids)) found.set(task.id, task);
+        return ids.map((id) => found.get(id));
+      },
+      { maxGroup: MAX_GROUP, inFlight: 4 },
+    );
   }
 
-  private async readWaiting(): Promise<void> {
-    const batch = this.waiting;
-    this.waiting = [];
-    try {
-      if (batch.length === 1) {
-        batch[0]!.resolve(await this.tasks.findById(batch[0]!.id));
-        return;
-      }
-      const found = new Map<string, Task>();
-      for (const task of await this.tasks.findManyById(batch.map((entry) => entry.id))) found.set(task.id, task);
-      for (const entry of batch) entry.resolve(found.get(entry.id));
-    } catch (error) {
-      for (const entry of batch) entry.reject(error);
-    }
+  find(id: string): Promise<Task | undefined> {
+    return this.lookups.call(id);
   }
 }

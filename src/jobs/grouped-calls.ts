@@ -1,12 +1,12 @@
 /**
- * Calls made one at a time by many deliveries, run together: every item asked for while the
- * previous group is under way (or within the same turn of the event loop) goes into one call of
- * `run`, which answers one result per item, in order. At most `inFlight` groups run at once, each
- * of at most `maxGroup` items. A failure of `run` fails every item of its group.
+ * Calls made one at a time by jobs running side by side, run together: every item asked for while
+ * the previous group is under way (or within the same turn of the event loop) goes into one call
+ * of `run`, which answers one result per item, in order. At most `inFlight` groups run at once,
+ * each of at most `maxGroup` items. A failure of `run` fails every item of its group.
  *
- * A burst's deliveries thus share one read (the deliveries with their tasks and keys) and one
- * transaction for their attempts, instead of a few statements each; a delivery alone still goes
- * out at once.
+ * A burst's callback deliveries thus share one read and one transaction for their attempts, and
+ * the polls that fall due together one read of their tasks, instead of statements each; a call
+ * alone still goes out at once.
  */
 export class GroupedCalls<Item, Result> {
   private waiting: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
