@@ -89,12 +89,16 @@ export interface BenchDatabase {
 }
 
 export async function benchDatabases(purpose: string): Promise<BenchDatabase[]> {
-  const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), `segue-bench-${purpose}-`));
-  const list: BenchDatabase[] = [
-    { name: 'sqlite', environment: { SEGUE_DATA_DIR: sqliteDir }, drop: async () => fs.rmSync(sqliteDir, { recursive: true, force: true }) },
-  ];
+  // BENCH_DATABASES=postgres (or sqlite) measures on that one only.
+  const only = process.env['BENCH_DATABASES']?.split(',').map((name) => name.trim());
+  const wanted = (name: string) => only === undefined || only.includes(name);
+  const list: BenchDatabase[] = [];
+  if (wanted('sqlite')) {
+    const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), `segue-bench-${purpose}-`));
+    list.push({ name: 'sqlite', environment: { SEGUE_DATA_DIR: sqliteDir }, drop: async () => fs.rmSync(sqliteDir, { recursive: true, force: true }) });
+  }
   const adminUrl = process.env['SEGUE_TEST_DATABASE_URL'];
-  if (adminUrl) {
+  if (adminUrl && wanted('postgres')) {
     const name = `segue_bench_${process.pid}_${Date.now()}`;
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
@@ -118,7 +122,6 @@ export async function benchDatabases(purpose: string): Promise<BenchDatabase[]> 
   }
   return list;
 }
-
 
 /** Runs `measure` on every bench database in turn; PostgreSQL says why it was skipped when it was. */
 export async function onEveryDatabase(purpose: string, measure: (database: BenchDatabase) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
