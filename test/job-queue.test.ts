@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { backoffDelay, jobRequest } from '../src/jobs/job-kinds.js';
-import { Worker } from '../src/jobs/worker.js';
+import { type JobHandlers, Worker, type WorkerOptions } from '../src/jobs/worker.js';
 import { StorageUnavailableError } from '../src/ports/storage.js';
 import type { StorageDialect } from '../src/storage/storage-dialect.js';
 import { openSqliteDialect } from '../src/storage/sqlite/sqlite-dialect.js';
@@ -18,6 +18,33 @@ before(async () => {
   database = await openSqliteDialect(dataDir);
 });
 after(() => database.close());
+
+/** Handlers that do nothing, for the kinds a test does not run. */
+const idleHandlers: JobHandlers = {
+  'task.start': async () => {},
+  'task.poll': async () => {},
+  'task.ingest': async () => {},
+  'local.render': async () => {},
+  'callback.deliver': async () => {},
+  'maintenance.sweep': async () => {},
+};
+
+/** A worker on `queue` with the given handlers (the rest idle) and settings (the rest small and quiet). */
+function testWorker(queue: SqlJobQueue, handlers: Partial<JobHandlers>, settings: Partial<WorkerOptions> = {}): Worker {
+  return new Worker({
+    queue,
+    handlers: { ...idleHandlers, ...handlers },
+    onExhausted: {},
+    concurrency: 4,
+    pollConcurrency: 4,
+    kindConcurrency: {},
+    leaseMs: 5000,
+    pollMs: 50,
+    logger: pino({ level: 'silent' }),
+    subscribe: () => {},
+    ...settings,
+  });
+}
 
 async function clearJobs() {
   await database.db.deleteFrom('jobs').execute();
@@ -45,28 +72,20 @@ test('the worker retries a failing job, then gives up and runs the exhausted han
   const attempts: number[] = [];
   const exhausted: string[] = [];
   const listeners: Array<() => void> = [];
-  const worker = new Worker({
+  const worker = testWorker(
     queue,
-    handlers: {
+    {
       'task.start': async (_payload, context) => {
         attempts.push(context.attempt);
         throw new Error('upstream unavailable');
       },
-      'task.poll': async () => {},
-      'task.ingest': async () => {},
-      'local.render': async () => {},
-      'callback.deliver': async () => {},
-      'maintenance.sweep': async () => {},
     },
-    onExhausted: { 'task.start': async ({ taskId }, error) => void exhausted.push(`${taskId}:${error}`) },
-    concurrency: 2,
-    pollConcurrency: 4,
-    kindConcurrency: {},
-    leaseMs: 5000,
-    pollMs: 50,
-    logger: pino({ level: 'silent' }),
-    subscribe: (listener) => listeners.push(listener),
-  });
+    {
+      onExhausted: { 'task.start': async ({ taskId }, error) => void exhausted.push(`${taskId}:${error}`) },
+      concurrency: 2,
+      subscribe: (listener) => listeners.push(listener),
+    },
+  );
   worker.start();
   await queue.enqueue(jobRequest('task.start', { taskId: 'doomed' }));
   await waitFor('the job to be buried', async () => (await queue.findByKey('task.start:doomed'))?.state === 'dead');
@@ -87,25 +106,7 @@ test('an outcome the database cannot take at first is written once it answers, w
   }
   const queue = new FlakyQueue(database.db, database);
   const runs: string[] = [];
-  const worker = new Worker({
-    queue,
-    handlers: {
-      'task.start': async ({ taskId }) => void runs.push(taskId),
-      'task.poll': async () => {},
-      'task.ingest': async () => {},
-      'local.render': async () => {},
-      'callback.deliver': async () => {},
-      'maintenance.sweep': async () => {},
-    },
-    onExhausted: {},
-    concurrency: 1,
-    pollConcurrency: 4,
-    kindConcurrency: {},
-    leaseMs: 5000,
-    pollMs: 50,
-    logger: pino({ level: 'silent' }),
-    subscribe: () => {},
-  });
+  const worker = testWorker(queue, { 'task.start': async ({ taskId }) => void runs.push(taskId) }, { concurrency: 1 });
   worker.start();
   await queue.enqueue(jobRequest('task.start', { taskId: 'flaky' }));
   await waitFor('the job to be recorded as succeeded', async () => (await queue.findByKey('task.start:flaky'))?.state === 'succeeded');
@@ -116,29 +117,20 @@ test('an outcome the database cannot take at first is written once it answers, w
 /** A worker whose polls answer "again in `retryAfterMs`" until told to finish; counts runs per task. */
 function pollingWorker(queue: SqlJobQueue, runs: Map<string, number>, options: { retryAfterMs: number; finish?: Set<string>; leaseMs?: number; now?: () => number }) {
   const listeners: Array<() => void> = [];
-  const worker = new Worker({
+  const worker = testWorker(
     queue,
-    handlers: {
-      'task.start': async () => {},
+    {
       'task.poll': async ({ taskId }) => {
         runs.set(taskId, (runs.get(taskId) ?? 0) + 1);
         return options.finish?.has(taskId) ? undefined : { retryAfterMs: options.retryAfterMs };
       },
-      'task.ingest': async () => {},
-      'local.render': async () => {},
-      'callback.deliver': async () => {},
-      'maintenance.sweep': async () => {},
     },
-    onExhausted: {},
-    concurrency: 4,
-    pollConcurrency: 4,
-    kindConcurrency: {},
-    leaseMs: options.leaseMs ?? 5000,
-    pollMs: 50,
-    ...(options.now ? { now: options.now } : {}),
-    logger: pino({ level: 'silent' }),
-    subscribe: (listener) => listeners.push(listener),
-  });
+    {
+      leaseMs: options.leaseMs ?? 5000,
+      ...(options.now ? { now: options.now } : {}),
+      subscribe: (listener) => listeners.push(listener),
+    },
+  );
   return { worker, signal: () => listeners.forEach((listener) => listener()) };
 }
 
@@ -233,9 +225,9 @@ test('polls run in places of their own: a busy worker still runs its polls, as m
   let startRunning = false;
   let pollsRunning = 0;
   let mostPollsAtOnce = 0;
-  const worker = new Worker({
+  const worker = testWorker(
     queue,
-    handlers: {
+    {
       // The one ordinary place, taken until the end.
       'task.start': async () => {
         startRunning = true;
@@ -247,20 +239,9 @@ test('polls run in places of their own: a busy worker still runs its polls, as m
         await pollsReleased;
         pollsRunning--;
       },
-      'task.ingest': async () => {},
-      'local.render': async () => {},
-      'callback.deliver': async () => {},
-      'maintenance.sweep': async () => {},
     },
-    onExhausted: {},
-    concurrency: 1,
-    pollConcurrency: POLL_PLACES,
-    kindConcurrency: {},
-    leaseMs: 5000,
-    pollMs: 20,
-    logger: pino({ level: 'silent' }),
-    subscribe: () => {},
-  });
+    { concurrency: 1, pollConcurrency: POLL_PLACES, pollMs: 20 },
+  );
   worker.start();
   await queue.enqueue(jobRequest('task.start', { taskId: 'long' }));
   await waitFor('the ordinary place to be taken', () => startRunning);
