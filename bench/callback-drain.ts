@@ -6,9 +6,9 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { createSegue } from '../src/app/segue.js';
 import { loadConfig } from '../src/config/config.js';
-import { startCallbackReceiver } from '../test/helpers/callback-receiver.js';
 import { endTask } from '../test/helpers/terminal-tasks.js';
 import { benchDatabases, type BenchDatabase } from './bench-support.js';
+import { startBenchReceiver } from './receiver-process.js';
 
 /**
  * Load-robust figures of a callback burst: 1,000 deliveries already owed (their tasks ended while
@@ -36,6 +36,9 @@ function timed(text: string, started: NodeJS.CpuUsage): void {
   statementMs.set(shape, (statementMs.get(shape) ?? 0) + (used.user + used.system) / 1000);
 }
 
+/** BENCH_DRAIN_STATEMENT_CPU=1: also the CPU time inside each SQLite statement (its clock reads cost CPU of their own). */
+const timeStatements = process.env['BENCH_DRAIN_STATEMENT_CPU'] === '1';
+
 function countSqliteStatements(): void {
   const Sqlite = createRequire(import.meta.url)('better-sqlite3');
   const probe = new Sqlite(':memory:');
@@ -45,6 +48,7 @@ function countSqliteStatements(): void {
     const original = prototype[method];
     prototype[method] = function (this: { source: string }, ...args: unknown[]) {
       count(this.source);
+      if (!timeStatements) return original.apply(this, args);
       const started = process.cpuUsage();
       try {
         return original.apply(this, args);
@@ -67,7 +71,7 @@ function countPostgresStatements(): void {
 async function drain(database: BenchDatabase): Promise<Record<string, unknown>> {
   const config = loadConfig({ ...database.environment, SEGUE_BOOTSTRAP_KEY: 'sk-bench-0123456789abcdef', SEGUE_ALLOW_PRIVATE_NETWORKS: 'true' });
   const segue = await createSegue(config, { logger: pino({ level: 'silent' }) });
-  const receiver = await startCallbackReceiver(() => 200);
+  const receiver = await startBenchReceiver();
   try {
     await segue.keys.ensureBootstrap(config.bootstrapKey, 0);
     const key = (await segue.keys.authenticate(config.bootstrapKey!))!;
@@ -88,7 +92,7 @@ async function drain(database: BenchDatabase): Promise<Record<string, unknown>> 
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     segue.worker.start();
-    while (receiver.received.length < DELIVERIES) await new Promise((resolve) => setTimeout(resolve, 1));
+    while (receiver.arrivals().length < DELIVERIES) await new Promise((resolve) => setTimeout(resolve, 1));
     // Until every attempt is recorded, not only received.
     while ((await segue.storage.callbacks.countByState(['pending']))['pending']! > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     const wallMs = performance.now() - started;
@@ -103,12 +107,13 @@ async function drain(database: BenchDatabase): Promise<Record<string, unknown>> 
     const top = [...statements.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14);
     return {
       deliveries: DELIVERIES,
-      received: receiver.received.length,
+      receiver: receiver.place,
+      received: receiver.arrivals().length,
       wallMs: Math.round(wallMs),
       cpuMsPerDelivery: Math.round(((cpu.user + cpu.system) / 1000 / DELIVERIES) * 100) / 100,
       statementsPerDelivery: Math.round((total / DELIVERIES) * 100) / 100,
       statements: Object.fromEntries(top.map(([text, n]) => [text, Math.round((n / DELIVERIES) * 100) / 100])),
-      // SQLite only (synchronous): the CPU time inside each statement, per delivery.
+      // SQLite only (synchronous), with BENCH_DRAIN_STATEMENT_CPU=1: the CPU time inside each statement, per delivery.
       statementMsPerDelivery: Object.fromEntries(
         [...statementMs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([text, ms]) => [text, Math.round((ms / DELIVERIES) * 1000) / 1000]),
       ),

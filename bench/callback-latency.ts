@@ -2,9 +2,10 @@ import os from 'node:os';
 import { pino } from 'pino';
 import { createSegue } from '../src/app/segue.js';
 import { loadConfig } from '../src/config/config.js';
-import { cpuMs, startCallbackReceiver } from '../test/helpers/callback-receiver.js';
+import { cpuMs } from '../test/helpers/callback-receiver.js';
 import { endTask } from '../test/helpers/terminal-tasks.js';
 import { type BenchDatabase, benchDatabases } from './bench-support.js';
+import { startBenchReceiver } from './receiver-process.js';
 
 function percentile(sorted: readonly number[], fraction: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]! * 10) / 10;
@@ -44,7 +45,7 @@ async function onDatabase(database: BenchDatabase): Promise<Record<string, unkno
   const tried = Object.fromEntries(Object.entries(process.env).filter(([name]) => /^SEGUE_(WORKER|CALLBACK)_/.test(name)));
   const config = loadConfig({ ...tried, ...database.environment, SEGUE_BOOTSTRAP_KEY: 'sk-bench-0123456789abcdef', SEGUE_ALLOW_PRIVATE_NETWORKS: 'true' });
   const segue = await createSegue(config, { logger: pino({ level: 'silent' }) });
-  const receiver = await startCallbackReceiver(() => 200);
+  const receiver = await startBenchReceiver();
   try {
     await segue.keys.ensureBootstrap(config.bootstrapKey, 0);
     const key = (await segue.keys.authenticate(config.bootstrapKey!))!;
@@ -52,15 +53,20 @@ async function onDatabase(database: BenchDatabase): Promise<Record<string, unkno
     const endedAt = new Map<string, number>();
     const endedAtCpu = new Map<string, number>();
     const latencies = () =>
-      receiver.received
-        .map((callback) => callback.receivedAt - endedAt.get(callback.body.data.taskId)!)
+      receiver
+        .arrivals()
+        .map((callback) => callback.receivedAt - endedAt.get(callback.taskId)!)
         .sort((a, b) => a - b);
     // The same latencies on this process's CPU clock (from its end's return, a little after its
     // commit): what a quiet machine would show for SQLite, where this process is the whole work.
+    // With the receiver in a child process, up to the batch of arrivals reaching this process.
     const cpuLatencies = () =>
-      receiver.received.map((callback) => callback.receivedAtCpuMs - endedAtCpu.get(callback.body.data.taskId)!).sort((a, b) => a - b);
+      receiver
+        .arrivals()
+        .map((callback) => callback.receivedAtCpuMs - endedAtCpu.get(callback.taskId)!)
+        .sort((a, b) => a - b);
     const waitForArrivals = async (count: number) => {
-      while (receiver.received.length < count) await new Promise((resolve) => setTimeout(resolve, 1));
+      while (receiver.arrivals().length < count) await new Promise((resolve) => setTimeout(resolve, 1));
     };
 
     for (let index = 0; index < SEQUENTIAL; index++) {
@@ -70,7 +76,7 @@ async function onDatabase(database: BenchDatabase): Promise<Record<string, unkno
     }
     const oneAtATime = latencies();
 
-    receiver.received.length = 0;
+    receiver.clear();
     const started = Date.now();
     await Promise.all(
       Array.from({ length: BURST }, async () => {
@@ -85,6 +91,7 @@ async function onDatabase(database: BenchDatabase): Promise<Record<string, unkno
     const burstP99 = percentile(inBurst, 0.99);
     const inBurstCpu = cpuLatencies();
     return {
+      receiver: receiver.place,
       oneAtATime: { tasks: SEQUENTIAL, p50Ms: percentile(oneAtATime, 0.5), p99Ms: percentile(oneAtATime, 0.99) },
       // The tasks are ended by this same process (1,000 terminal-state transactions): the first
       // figures are those of their own commits, the latencies from each task's own commit.
