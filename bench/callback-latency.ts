@@ -70,7 +70,7 @@ async function onDatabase(database: BenchDatabase): Promise<Record<string, unkno
     };
 
     for (let index = 0; index < SEQUENTIAL; index++) {
-      const task = await endTask(segue.storage, key.id, receiver.url);
+      const task = await endTask(segue.storage, key.id, receiver.url, 'succeed', segue.lifecycle);
       endedAt.set(task.id, task.finishedAt!);
       await waitForArrivals(index + 1);
     }
@@ -80,7 +80,7 @@ async function onDatabase(database: BenchDatabase): Promise<Record<string, unkno
     const started = Date.now();
     await Promise.all(
       Array.from({ length: BURST }, async () => {
-        const task = await endTask(segue.storage, key.id, receiver.url);
+        const task = await endTask(segue.storage, key.id, receiver.url, 'succeed', segue.lifecycle);
         endedAt.set(task.id, task.finishedAt!);
         endedAtCpu.set(task.id, cpuMs());
       }),

@@ -262,3 +262,70 @@ test('polls run in places of their own: a busy worker still runs its polls, as m
   await waitFor('the ordinary job to finish', async () => (await queue.findByKey('task.start:long'))?.state === 'succeeded');
   await worker.stop(1000);
 });
+
+test('a job written leased to the worker by its own process is adopted: it runs at once with no claim; a stopping worker hands back what it did not run', async () => {
+  await clearJobs();
+  const queue = new SqlJobQueue(database.db, database);
+  const ran: string[] = [];
+  let release: () => void = () => {};
+  const blocked = new Promise<void>((resolve) => (release = resolve));
+  // No signals and a minute between looks at the table: only adoption runs a job within the test.
+  const worker = testWorker(
+    queue,
+    {
+      'callback.deliver': async ({ deliveryId }) => {
+        ran.push(deliveryId);
+        if (deliveryId === 'blocking') await blocked;
+      },
+    },
+    { concurrency: 1, pollMs: 60_000 },
+  );
+  assert.equal(worker.leaseForAdoption('callback.deliver'), undefined, 'a stopped worker adopts nothing');
+  worker.start();
+  try {
+    assert.equal(worker.leaseForAdoption('task.poll'), undefined, 'polls are never adopted');
+    const adopt = async (deliveryId: string) => {
+      const lease = worker.leaseForAdoption('callback.deliver')!;
+      const job = await queue.enqueueLeased(jobRequest('callback.deliver', { deliveryId, round: 1 }), lease);
+      assert.equal(job?.state, 'running');
+      assert.equal(job?.leaseOwner, worker.id);
+      assert.equal(job?.attempts, 1);
+      assert.ok(worker.adopt(job!));
+      return job!;
+    };
+    const first = await adopt('blocking');
+    await waitFor('the adopted job to run', () => ran.includes('blocking'));
+    // Its one place is taken: the next adopted job waits in hand, leased to this worker alone.
+    const waiting = await adopt('waiting');
+    assert.equal(await queue.claim('worker-other', ['callback.deliver'], 5000), undefined, 'no other worker can claim them');
+
+    const stopped = worker.stop(5000);
+    release();
+    await stopped;
+    assert.deepEqual(ran, ['blocking'], 'the waiting job never ran here');
+    assert.equal((await queue.findByKey(first.idempotencyKey!))?.state, 'succeeded');
+    const handedBack = await queue.findByKey(waiting.idempotencyKey!);
+    assert.equal(handedBack?.state, 'queued');
+    assert.equal(handedBack?.leaseOwner, null);
+    assert.equal(handedBack?.attempts, 0, 'handed back without spending an attempt');
+  } finally {
+    release();
+    await worker.stop(1000);
+  }
+});
+
+test('a job written leased to a worker that died is taken over once its lease expires, as an interruption', async () => {
+  await clearJobs();
+  const queue = new SqlJobQueue(database.db, database);
+  await queue.enqueueLeased(jobRequest('callback.deliver', { deliveryId: 'orphan', round: 1 }), { workerId: 'worker-gone', leaseMs: 200 });
+  const ran: number[] = [];
+  const worker = testWorker(queue, { 'callback.deliver': async (_payload, context) => void ran.push(context.attempt) });
+  worker.start();
+  try {
+    await waitFor('the orphan to be delivered by another worker', async () => (await queue.findByKey('callback.deliver:orphan:1'))?.state === 'succeeded');
+    assert.deepEqual(ran, [1], 'run once, as its first attempt');
+    assert.equal((await queue.findByKey('callback.deliver:orphan:1'))?.interruptions, 1);
+  } finally {
+    await worker.stop(1000);
+  }
+});

@@ -1,6 +1,7 @@
 import { deliverCallback } from '../callbacks/deliver-callback.js';
 import { DeliveryStatements } from '../callbacks/delivery-statements.js';
 import { DestinationLimits } from '../callbacks/destination-limits.js';
+import { FirstAttemptHandOff } from '../callbacks/first-attempt-hand-off.js';
 import { OPENAI_DIALECT } from '../http/openai/openai-routes.js';
 import { VEO_DIALECT } from '../http/veo/veo-routes.js';
 import type { CallbackBody } from '../ports/callback-body.js';
@@ -66,7 +67,7 @@ export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobK
     destinations: new DestinationLimits(config.callbackConcurrencyPerDestination),
     statements: new DeliveryStatements(storage),
   };
-  return new Worker({
+  const worker = new Worker({
     queue: storage.jobs,
     handlers: {
       'task.start': (payload, context) => startTask(taskDeps, payload, context),
@@ -94,4 +95,7 @@ export function buildWorker(core: SegueCore, kinds: readonly JobKind[] = allJobK
     logger: core.logger.child({ component: 'worker' }),
     subscribe: (listener) => storage.onJobEnqueued(listener),
   });
+  // The callbacks this process's tasks owe go straight to this worker when it takes them.
+  if (kinds.includes('callback.deliver')) lifecycle.queueFirstAttemptsThrough(new FirstAttemptHandOff(worker, callbackDeps.statements));
+  return worker;
 }

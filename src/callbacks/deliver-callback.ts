@@ -8,7 +8,7 @@ import type { CallbackBody } from '../ports/callback-body.js';
 import type { Clock } from '../ports/clock.js';
 import type { CallbackDelivery, WebhookSigningKeys } from '../ports/callback-outbox.js';
 import type { Storage } from '../ports/storage.js';
-import { type JobContext, OUTCOME_WRITTEN, type OutcomeWritten, type RetryAfter } from '../jobs/worker.js';
+import type { JobContext, OutcomeBeingWritten, RetryAfter } from '../jobs/worker.js';
 import type { DeliveryStatements } from './delivery-statements.js';
 
 export interface CallbackDependencies {
@@ -45,13 +45,15 @@ export function signedHeaders(delivery: CallbackDelivery, taskId: string, key: W
  * `callback.deliver`: one attempt of a delivery round, logged with its outcome in one commit, then
  * its job's outcome. While the delivery stays pending the job is rescheduled for the next attempt
  * (without spending its crash-retry budget), so the whole schedule runs on one job. The reads and
- * the commits of deliveries under way together are grouped (`DeliveryStatements`).
+ * the commits of deliveries under way together are grouped (`DeliveryStatements`). Once the
+ * exchange is over the worker's place is free for the next delivery while the attempt is being
+ * logged (a commit that waits its turn behind other writes must not hold the place).
  */
 export async function deliverCallback(
   deps: CallbackDependencies,
   { deliveryId, round }: { deliveryId: string; round: number },
   context: JobContext,
-): Promise<RetryAfter | OutcomeWritten | void> {
+): Promise<RetryAfter | OutcomeBeingWritten | void> {
   const toSend = await deps.statements.toSend(deliveryId);
   if (!toSend) {
     const delivery = await deps.storage.callbacks.find(deliveryId);
@@ -99,11 +101,12 @@ export async function deliverCallback(
   };
   const outcome = decideAfterAttempt(made, result, deps.scheduleMs);
   // The log entry and the delivery's move commit together; the job's outcome follows.
-  if (await deps.statements.record({ deliveryId, outcome, job: { jobId: context.jobId, workerId: context.workerId } })) {
+  const recorded = deps.statements.record({ deliveryId, outcome, job: { jobId: context.jobId, workerId: context.workerId } }).then((moved) => {
+    if (!moved) return;
     context.logger.info(
       { taskId: task.id, deliveryId, attempt: made.number, statusCode: result.statusCode, state: outcome.state, error },
       'callback attempt',
     );
-  }
-  return OUTCOME_WRITTEN;
+  });
+  return { outcomeWritten: recorded };
 }

@@ -13,6 +13,8 @@ export interface AttemptToRecord {
 const READ_GROUP = 200;
 /** Attempts logged in one transaction at most (a transaction holds SQLite's write lock: kept short). */
 const RECORD_GROUP = 64;
+/** Deliveries read ahead (`prime`) kept at most, in case some never run here. */
+const PRIMED_MAX = 1_024;
 
 /**
  * The statements of callback deliveries, grouped across the deliveries under way in this process:
@@ -22,6 +24,8 @@ const RECORD_GROUP = 64;
 export class DeliveryStatements {
   private readonly reads: GroupedCalls<string, DeliveryToSend | undefined>;
   private readonly records: GroupedCalls<AttemptToRecord, boolean>;
+  /** Deliveries read ahead by the transaction that owed them, each used once by its first attempt here. */
+  private readonly primed = new Map<string, DeliveryToSend>();
 
   constructor(storage: Storage) {
     this.reads = new GroupedCalls(
@@ -37,7 +41,27 @@ export class DeliveryStatements {
 
   /** The delivery with its task and signing keys; undefined if it is gone or its task is not its key's own. */
   toSend(deliveryId: string): Promise<DeliveryToSend | undefined> {
+    const primed = this.primed.get(deliveryId);
+    if (primed) {
+      this.primed.delete(deliveryId);
+      return Promise.resolve(primed);
+    }
     return this.reads.call(deliveryId);
+  }
+
+  /**
+   * A delivery as the transaction that owed it read it (then committed): its first attempt here
+   * needs no read of its own. Anything changed since is caught where it is recorded (a delivery
+   * no longer pending in that round is not moved).
+   */
+  prime(toSend: DeliveryToSend): void {
+    if (this.primed.size >= PRIMED_MAX) this.primed.delete(this.primed.keys().next().value!);
+    this.primed.set(toSend.delivery.id, toSend);
+  }
+
+  /** Forgets a delivery read ahead that will not run here after all. */
+  forget(deliveryId: string): void {
+    this.primed.delete(deliveryId);
   }
 
   /**

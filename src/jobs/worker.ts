@@ -12,13 +12,14 @@ export interface RetryAfter {
 }
 
 /**
- * What a handler answers when it wrote its job's outcome itself, with its own work (callback
- * attempts ending together complete their jobs in one statement): the worker writes nothing more.
+ * What a handler answers when it writes its job's outcome itself, with its own work (callback
+ * attempts ending together complete their jobs in one statement): its place is free at once, for
+ * the next job, while `outcomeWritten` settles; the worker writes nothing more. If it rejects,
+ * the job goes on as if the handler had thrown (tried again later). A stopping worker waits for it.
  */
-export interface OutcomeWritten {
-  readonly outcomeWritten: true;
+export interface OutcomeBeingWritten {
+  readonly outcomeWritten: Promise<void>;
 }
-export const OUTCOME_WRITTEN: OutcomeWritten = Object.freeze({ outcomeWritten: true });
 
 export interface JobContext {
   readonly jobId: string;
@@ -31,7 +32,7 @@ export interface JobContext {
 }
 
 export type JobHandlers = {
-  readonly [K in JobKind]: (payload: JobPayload<K>, context: JobContext) => Promise<RetryAfter | OutcomeWritten | void>;
+  readonly [K in JobKind]: (payload: JobPayload<K>, context: JobContext) => Promise<RetryAfter | OutcomeBeingWritten | void>;
 };
 
 /** Called once when a job will not be tried again, so its task never stays stuck. */
@@ -80,6 +81,19 @@ function isPoll(kind: JobKind): boolean {
   return 'heldBetweenRuns' in jobKinds[kind];
 }
 
+/**
+ * The most jobs this worker takes in hand from its own process's transactions (`adopt`) while
+ * they wait for a place: beyond, they go to the table for any worker. Each waits on this worker
+ * alone; a crash leaves them to the others once their leases expire.
+ */
+const MAX_ADOPTED_WAITING = 1_000;
+
+/** The lease a transaction writes on a new job for this worker to run at once after its commit (see `Worker.adopt`). */
+export interface AdoptionLease {
+  readonly workerId: string;
+  readonly leaseMs: number;
+}
+
 function isRetryable(error: unknown): boolean {
   return (error as { isRetryable?: boolean } | null)?.isRetryable === true;
 }
@@ -96,6 +110,13 @@ export class Worker {
    * table, so a crash hands them to another worker, but run again from here without a write.
    */
   private readonly held = new TimerWheel<{ job: JobRecord; claim: number }>();
+  /**
+   * Jobs written leased to this worker by this process's own transactions (`adopt`), waiting
+   * for an ordinary place: they run before any claim from the table.
+   */
+  private readonly adopted: Array<{ job: JobRecord; claim: number }> = [];
+  /** Jobs whose places are free while their handlers' outcomes are being written (`OutcomeBeingWritten`). */
+  private readonly beingWritten = new Set<Promise<void>>();
   /** Running jobs that `wake` asked to run again as soon as they end. */
   private readonly wokenWhileRunning = new Set<string>();
   private claims = 0;
@@ -156,6 +177,7 @@ export class Worker {
     this.state = 'stopping';
     this.wake?.();
     await this.loopDone;
+    await this.releaseAdopted(this.adopted.splice(0));
     const all = Promise.all([...this.active.values()].map((job) => job.done));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
@@ -164,9 +186,43 @@ export class Worker {
       await all;
     }
     clearTimeout(timer);
+    await Promise.all([...this.beingWritten]);
     await this.releaseHeld();
     clearInterval(this.leaseKeeper);
     this.state = 'stopped';
+  }
+
+  /**
+   * The lease for a new job of `kind` that this worker will run as soon as the transaction
+   * writing it commits (`adopt`), saving the claim; undefined when it takes none now (not
+   * running, not its kind, a kind with places of its own, or enough waiting already).
+   */
+  leaseForAdoption(kind: JobKind): AdoptionLease | undefined {
+    if (this.state !== 'active' || isPoll(kind) || this.options.kindConcurrency[kind] !== undefined) return undefined;
+    if (!(this.options.kinds ?? allJobKinds).includes(kind) || this.adopted.length >= MAX_ADOPTED_WAITING) return undefined;
+    return { workerId: this.id, leaseMs: this.options.leaseMs };
+  }
+
+  /**
+   * Runs a job that a committed transaction of this process wrote leased to this worker (see
+   * `leaseForAdoption`), in the next free ordinary place. A worker no longer running hands it
+   * back to the queue at once; false then.
+   */
+  adopt(job: JobRecord): boolean {
+    if (this.state !== 'active') {
+      void this.releaseAdopted([{ job }]);
+      return false;
+    }
+    this.adopted.push({ job, claim: ++this.claims });
+    this.wake?.();
+    return true;
+  }
+
+  /** Hands adopted jobs that never ran back to the queue, due now. */
+  private async releaseAdopted(jobs: ReadonlyArray<{ job: JobRecord }>): Promise<void> {
+    if (jobs.length === 0) return;
+    const now = this.now();
+    await this.record(() => this.options.queue.release(this.id, jobs.map(({ job }) => ({ jobId: job.id, runAt: now }))), this.options.logger);
   }
 
   /** Hands every held job back to the queue, due when this worker would have run it. */
@@ -182,7 +238,7 @@ export class Worker {
    * it is forgotten. Jobs claimed while the statement ran are not judged by it.
    */
   private async keepLeases(): Promise<void> {
-    if (this.active.size === 0 && this.held.size === 0) return;
+    if (this.active.size === 0 && this.held.size === 0 && this.adopted.length === 0 && this.beingWritten.size === 0) return;
     const claimsBefore = this.claims;
     let kept: Set<string>;
     try {
@@ -196,6 +252,10 @@ export class Worker {
     }
     for (const [jobId, { claim }] of [...this.held.entries()].map(([id, item]) => [id, item] as const)) {
       if (claim <= claimsBefore && !kept.has(jobId)) this.held.delete(jobId);
+    }
+    for (let index = this.adopted.length - 1; index >= 0; index--) {
+      const { job, claim } = this.adopted[index]!;
+      if (claim <= claimsBefore && !kept.has(job.id)) this.adopted.splice(index, 1);
     }
   }
 
@@ -224,7 +284,8 @@ export class Worker {
     while (this.state === 'active') {
       try {
         const claimedAny = await this.fillSlots();
-        if (!claimedAny) await this.sleep();
+        // A job adopted while the places were being filled must not wait for the next poll.
+        if (!claimedAny && !(this.adopted.length > 0 && this.freePlaces() > 0)) await this.sleep();
       } catch (error) {
         this.options.logger.error({ err: error }, 'worker loop error');
         await this.sleep();
@@ -240,9 +301,17 @@ export class Worker {
     return running < limit;
   }
 
-  /** Free ordinary places (for every kind but polls). */
+  /** Free ordinary places (for every kind but polls) for jobs already in hand (adopted). */
   private freePlaces(): number {
     return this.options.concurrency - (this.active.size - this.runningPolls);
+  }
+
+  /**
+   * Free ordinary places for claims from the table: a job whose outcome is still being written
+   * counts as running, so that outcomes committing one by one do not each bring a claim of one job.
+   */
+  private freePlacesToClaim(): number {
+    return this.freePlaces() - this.beingWritten.size;
   }
 
   /** Free poll places. */
@@ -256,7 +325,16 @@ export class Worker {
    */
   private async fillSlots(): Promise<boolean> {
     let claimedAny = false;
-    while (this.state === 'active' && (this.freePlaces() > 0 || this.freePollPlaces() > 0)) {
+    while (this.state === 'active' && (this.freePlacesToClaim() > 0 || this.freePollPlaces() > 0 || (this.adopted.length > 0 && this.freePlaces() > 0))) {
+      // Adopted jobs first: already leased to this worker, they need no statement.
+      let adoptedRun = 0;
+      while (this.adopted.length > 0 && this.freePlaces() > 0) {
+        const { job, claim } = this.adopted.shift()!;
+        if (!this.active.has(job.id)) this.launch(job, claim);
+        adoptedRun++;
+      }
+      if (adoptedRun > 0) claimedAny = true;
+      if (this.freePlacesToClaim() <= 0 && this.freePollPlaces() <= 0) break;
       const due = this.held.takeDue(this.now(), this.freePollPlaces());
       for (const { job, claim } of due) this.launch(job, claim);
       if (due.length > 0) {
@@ -267,7 +345,7 @@ export class Worker {
       const kinds = this.options.kinds ?? allJobKinds;
       let claimed = 0;
       for (const kind of kinds) {
-        if (this.options.kindConcurrency[kind] === undefined || !this.hasRoom(kind) || this.freePlaces() <= 0) continue;
+        if (this.options.kindConcurrency[kind] === undefined || !this.hasRoom(kind) || this.freePlacesToClaim() <= 0) continue;
         const job = await this.options.queue.claim(this.id, [kind], this.options.leaseMs);
         if (job) {
           this.launchClaimed(job);
@@ -276,7 +354,7 @@ export class Worker {
       }
       const unlimited = kinds.filter((kind) => this.options.kindConcurrency[kind] === undefined);
       for (const [group, free] of [
-        [unlimited.filter((kind) => !isPoll(kind)), this.freePlaces()],
+        [unlimited.filter((kind) => !isPoll(kind)), this.freePlacesToClaim()],
         [unlimited.filter(isPoll), this.freePollPlaces()],
       ] as const) {
         if (group.length === 0 || free <= 0 || this.state !== 'active') continue;
@@ -333,17 +411,31 @@ export class Worker {
     this.active.set(job.id, entry);
     const poll = isPoll(kind);
     if (poll) this.runningPolls++;
-    entry.done = this.execute(job, kind, controller, claim).finally(() => {
+    let placeFreed = false;
+    const freePlace = (wakeLoop: boolean) => {
+      if (placeFreed) return;
+      placeFreed = true;
       this.active.delete(job.id);
       if (poll) this.runningPolls--;
       this.wokenWhileRunning.delete(job.id);
       // A freed place of a limited kind (a render): its queued jobs were not looked for while it was full.
       if (this.options.kindConcurrency[kind] !== undefined) this.tableCheckAt = 0;
-      this.wake?.();
+      if (wakeLoop) this.wake?.();
+    };
+    const done = this.execute(job, kind, controller, claim, () => {
+      // The outcome is being written: the place goes to the next adopted job (claims wait for
+      // the write), a stopping worker waits for the write.
+      this.beingWritten.add(done);
+      freePlace(this.adopted.length > 0);
+    }).finally(() => {
+      freePlace(true);
+      // Written: its place counts as free for claims again.
+      if (this.beingWritten.delete(done)) this.wake?.();
     });
+    entry.done = done;
   }
 
-  private async execute(job: JobRecord, kind: JobKind, controller: AbortController, claim: number): Promise<void> {
+  private async execute(job: JobRecord, kind: JobKind, controller: AbortController, claim: number, outcomeBeingWritten: () => void): Promise<void> {
     const { queue } = this.options;
     let jobLogger: Logger | undefined;
     // Made only when something is logged: most runs (a poll that answers "pending") log nothing.
@@ -360,7 +452,7 @@ export class Worker {
       return;
     }
     try {
-      const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | OutcomeWritten | void>;
+      const handler = this.options.handlers[kind] as (p: unknown, c: JobContext) => Promise<RetryAfter | OutcomeBeingWritten | void>;
       const context: JobContext = {
         jobId: job.id,
         workerId: this.id,
@@ -372,7 +464,9 @@ export class Worker {
       };
       const outcome = await handler(payload.data, context);
       if (outcome && 'outcomeWritten' in outcome) {
-        // Written by the handler, with its own work.
+        // Written by the handler, with its own work; its place is free meanwhile.
+        outcomeBeingWritten();
+        await outcome.outcomeWritten;
       } else if (outcome && this.mayHold(kind, outcome)) {
         const dueAt = this.wokenWhileRunning.has(job.id) ? this.now() : this.now() + outcome.retryAfterMs;
         this.held.add(job.id, { job, claim }, dueAt);

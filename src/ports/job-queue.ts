@@ -34,6 +34,12 @@ export interface EnqueueRequest {
  */
 export interface JobQueue {
   enqueue(request: EnqueueRequest): Promise<void>;
+  /**
+   * Enqueues a job already claimed by `lease.workerId` (running, its first attempt, its lease
+   * taken), for that worker to run at once; no other worker takes it before the lease expires.
+   * Answers the job as written, or undefined when a job with its key exists (nothing written).
+   */
+  enqueueLeased(request: EnqueueRequest, lease: { readonly workerId: string; readonly leaseMs: number }): Promise<JobRecord | undefined>;
   claim(workerId: string, kinds: readonly string[], leaseMs: number): Promise<JobRecord | undefined>;
   /** Claims up to `limit` due jobs of these kinds in one statement, earliest due first. */
   claimBatch(workerId: string, kinds: readonly string[], leaseMs: number, limit: number): Promise<JobRecord[]>;

@@ -57,6 +57,31 @@ export class SqlJobQueue implements JobQueue {
     await this.onEnqueued(runAt <= now);
   }
 
+  async enqueueLeased(request: EnqueueRequest, lease: { readonly workerId: string; readonly leaseMs: number }): Promise<JobRecord | undefined> {
+    const now = this.now();
+    const row = await this.db
+      .insertInto('jobs')
+      .values({
+        id: newRowId(),
+        kind: request.kind,
+        payload: JSON.stringify(request.payload),
+        idempotency_key: request.idempotencyKey ?? null,
+        // As a claim leaves it: running, its first attempt counted, leased to its worker.
+        state: 'running',
+        attempts: 1,
+        lease_owner: lease.workerId,
+        lease_expires_at: now + lease.leaseMs,
+        max_attempts: request.maxAttempts,
+        run_at: request.runAt ?? now,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toJob(row) : undefined;
+  }
+
   async claim(workerId: string, kinds: readonly string[], leaseMs: number): Promise<JobRecord | undefined> {
     return (await this.claimBatch(workerId, kinds, leaseMs, 1))[0];
   }

@@ -57,18 +57,19 @@ export function taskFixture(fields: Partial<Task> & { apiKeyId: string }): Task 
 
 /**
  * Stores a running task owned by `apiKeyId` and ends it through the real lifecycle (the same
- * transaction that writes the callback outbox), without rendering anything.
+ * transaction that writes the callback outbox), without rendering anything: a process's own
+ * `lifecycle` (as its engine ends tasks, handing their callbacks to its worker), or a new one.
  */
 export async function endTask(
   storage: Storage,
   apiKeyId: string,
   callbackUrl: string,
   outcome: 'succeed' | 'fail' = 'succeed',
+  lifecycle: TaskLifecycle = new TaskLifecycle(storage),
 ): Promise<Task> {
   const task = taskFixture({ apiKeyId, callbackUrl, requestEcho: { prompt: 'callback test', callBackUrl: callbackUrl } });
   const id = task.id;
   await storage.tasks.insert(task);
-  const lifecycle = new TaskLifecycle(storage);
   if (outcome === 'succeed') {
     await lifecycle.succeed(task, storedResult(id));
   } else {

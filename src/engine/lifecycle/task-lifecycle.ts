@@ -2,7 +2,16 @@ import { canTransition, type Task, type TaskFailure, type TaskResult } from '../
 import { jobRequest, providerSlotKey } from '../../jobs/job-kinds.js';
 import { InvalidStateError, NotFoundError } from '../../domain/errors.js';
 import { newDeliveryId } from '../../domain/ids.js';
+import type { FirstAttempts } from '../../ports/first-attempts.js';
 import type { Storage, Stores } from '../../ports/storage.js';
+
+/** The plain way: a job any worker claims. */
+const queuedForAnyWorker: FirstAttempts = {
+  async queue(stores, deliveryId) {
+    await stores.jobs.enqueue(jobRequest('callback.deliver', { deliveryId, round: 1 }));
+    return undefined;
+  },
+};
 
 /**
  * The one place where tasks reach a terminal state. Each change is a compare-and-set on the
@@ -11,10 +20,17 @@ import type { Storage, Stores } from '../../ports/storage.js';
  * whatever retries, crashes or concurrent workers do.
  */
 export class TaskLifecycle {
+  private firstAttempts: FirstAttempts = queuedForAnyWorker;
+
   constructor(
     private readonly storage: Storage,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** A worker of this process sends the first attempts of the callbacks owed from here on (see `FirstAttempts`). */
+  queueFirstAttemptsThrough(firstAttempts: FirstAttempts): void {
+    this.firstAttempts = firstAttempts;
+  }
 
   /** Running too long without a final answer: keep the hold, keep polling, let clients see it generating. */
   async reconcile(taskId: string): Promise<boolean> {
@@ -26,7 +42,9 @@ export class TaskLifecycle {
 
   /** Succeeds a running (or reconciling) task and captures its hold. */
   async succeed(task: Task, result: TaskResult, engineDetails?: Readonly<Record<string, unknown>>): Promise<boolean> {
+    let afterCommit: (() => void) | undefined;
     const left = await this.storage.transaction(async (stores) => {
+      afterCommit = undefined;
       const current = await stores.tasks.findById(task.id);
       if (!current || !canTransition(current.state, 'succeeded')) return undefined;
       const moved = await stores.tasks.transition(task.id, current.state, {
@@ -38,9 +56,10 @@ export class TaskLifecycle {
       });
       if (!moved) return undefined;
       await this.settle(stores, current, 'capture');
-      await this.oweCallback(stores, task, 'task.succeeded');
+      afterCommit = await this.oweCallback(stores, task, 'task.succeeded');
       return current;
     });
+    afterCommit?.();
     if (left?.state === 'running') await this.freedSlot(left.provider);
     return left !== undefined;
   }
@@ -50,7 +69,9 @@ export class TaskLifecycle {
    * operator settles a reconciling task as charged (the provider billed it).
    */
   async fail(taskId: string, failure: TaskFailure, settlement: 'release' | 'capture' = 'release'): Promise<boolean> {
+    let afterCommit: (() => void) | undefined;
     const left = await this.storage.transaction(async (stores) => {
+      afterCommit = undefined;
       const task = await stores.tasks.findById(taskId);
       if (!task || !canTransition(task.state, 'failed')) return undefined;
       const stage = task.state === 'queued' ? 'submission' : failure.stage;
@@ -61,9 +82,10 @@ export class TaskLifecycle {
       });
       if (!moved) return undefined;
       await this.settle(stores, task, settlement);
-      await this.oweCallback(stores, task, 'task.failed');
+      afterCommit = await this.oweCallback(stores, task, 'task.failed');
       return task;
     });
+    afterCommit?.();
     if (left?.state === 'running') await this.freedSlot(left.provider);
     return left !== undefined;
   }
@@ -98,11 +120,11 @@ export class TaskLifecycle {
     await stores.ledger.append({ apiKeyId: task.apiKeyId, kind: how, amount: how === 'release' ? task.price : 0, taskId: task.id });
   }
 
-  /** The outbox entry and its first send, in the transaction of the state change. */
-  private async oweCallback(stores: Stores, task: Task, event: 'task.succeeded' | 'task.failed'): Promise<void> {
-    if (!task.callbackUrl) return;
+  /** The outbox entry and its first send, in the transaction of the state change; answers what to run after its commit. */
+  private async oweCallback(stores: Stores, task: Task, event: 'task.succeeded' | 'task.failed'): Promise<(() => void) | undefined> {
+    if (!task.callbackUrl) return undefined;
     const deliveryId = newDeliveryId();
     await stores.callbacks.add({ id: deliveryId, taskId: task.id, apiKeyId: task.apiKeyId, url: task.callbackUrl, event }, this.now());
-    await stores.jobs.enqueue(jobRequest('callback.deliver', { deliveryId, round: 1 }));
+    return this.firstAttempts.queue(stores, deliveryId);
   }
 }
