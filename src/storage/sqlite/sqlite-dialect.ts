@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement, sql } from 'kysely';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { type Driver, Kysely, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement, sql } from 'kysely';
 import { StorageUnavailableError } from '../../ports/storage.js';
 import type { Database } from '../database-schema.js';
 import { migrateToLatest } from '../migrations.js';
@@ -29,7 +30,7 @@ export async function openSqliteDialect(dataDir: string, options: { busyTimeoutM
   connection.pragma('foreign_keys = ON');
   // This process's own writes make the next question read the change count again (see readChangeCount).
   let countIsFresh = false;
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection, () => (countIsFresh = false)) }) });
+  const db = new Kysely<Database>({ dialect: new TurnTakingSqliteDialect({ database: withStatementCache(connection, () => (countIsFresh = false)) }) });
   await migrateUnderWriteLock(connection, db);
   const changeCount = connection.prepare('select version from read_changes where id = 1').pluck();
   // A reader on this one connection sees a write transaction's own uncommitted count; a rollback
@@ -80,6 +81,51 @@ export async function openSqliteDialect(dataDir: string, options: { busyTimeoutM
       inWriteTransaction.has(executor) || executor.isTransaction ? work(executor) : writeTransaction(work),
     close: () => db.destroy(),
   };
+}
+
+/** How long statements may follow one another without letting the event loop turn. */
+const TURN_EVERY_MS = 10;
+
+/**
+ * The driver is synchronous and its connection's queue is promise-based, so queued statements
+ * (a thousand tasks ending at once) run back to back as one chain of microtasks: no timer, no
+ * socket, no HTTP request of this process is served until the queue is empty. Here a statement
+ * (or a transaction, before it begins) that gets the connection more than `TURN_EVERY_MS` after
+ * the event loop last turned lets it turn first, holding the connection (so the queue behind it
+ * waits too): I/O waiting meanwhile (callbacks being sent, requests arriving) goes on between
+ * statements, never inside a transaction. When the loop turns on its own, nothing waits.
+ */
+class TurnTakingSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    let turnedAt = performance.now();
+    let watching = false;
+    // One callback at a time notes when the loop next turns.
+    const noted = () => {
+      watching = false;
+      turnedAt = performance.now();
+    };
+    return {
+      init: () => driver.init(),
+      acquireConnection: async () => {
+        const connection = await driver.acquireConnection();
+        if (performance.now() - turnedAt >= TURN_EVERY_MS) {
+          await nextTurn();
+          turnedAt = performance.now();
+        }
+        if (!watching) {
+          watching = true;
+          setImmediate(noted);
+        }
+        return connection;
+      },
+      beginTransaction: (connection, settings) => driver.beginTransaction(connection, settings),
+      commitTransaction: (connection) => driver.commitTransaction(connection),
+      rollbackTransaction: (connection) => driver.rollbackTransaction(connection),
+      releaseConnection: (connection) => driver.releaseConnection(connection),
+      destroy: () => driver.destroy(),
+    };
+  }
 }
 
 /**
