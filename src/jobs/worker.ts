@@ -117,6 +117,8 @@ export class Worker {
   private readonly adopted: Array<{ job: JobRecord; claim: number }> = [];
   /** Jobs whose places are free while their handlers' outcomes are being written (`OutcomeBeingWritten`). */
   private readonly beingWritten = new Set<Promise<void>>();
+  /** Adopted jobs being handed back to the queue (adopted by a worker no longer running). */
+  private readonly handingBack = new Set<Promise<void>>();
   /** Running jobs that `wake` asked to run again as soon as they end. */
   private readonly wokenWhileRunning = new Set<string>();
   private claims = 0;
@@ -186,7 +188,8 @@ export class Worker {
       await all;
     }
     clearTimeout(timer);
-    await Promise.all([...this.beingWritten]);
+    // The jobs that ran meanwhile may have adopted new ones, handed back at once.
+    await Promise.all([...this.beingWritten, ...this.handingBack]);
     await this.releaseHeld();
     clearInterval(this.leaseKeeper);
     this.state = 'stopped';
@@ -210,7 +213,8 @@ export class Worker {
    */
   adopt(job: JobRecord): boolean {
     if (this.state !== 'active') {
-      void this.releaseAdopted([{ job }]);
+      const handedBack = this.releaseAdopted([{ job }]).finally(() => this.handingBack.delete(handedBack));
+      this.handingBack.add(handedBack);
       return false;
     }
     this.adopted.push({ job, claim: ++this.claims });
