@@ -106,6 +106,7 @@ async function drain(database: BenchDatabase): Promise<Record<string, unknown>> 
     counting = false;
     const total = [...statements.values()].reduce((sum, value) => sum + value, 0);
     const top = [...statements.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14);
+    const topMs = [...statementMs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
     // Then a burst ended with the worker running, both ways its first attempts may be queued.
     const endedAndDelivered: Record<string, unknown> = {};
     for (const [way, lifecycle] of [['queued for any worker', new TaskLifecycle(segue.storage)], ['handed to this worker', segue.lifecycle]] as const) {
@@ -120,9 +121,7 @@ async function drain(database: BenchDatabase): Promise<Record<string, unknown>> 
       statementsPerDelivery: Math.round((total / DELIVERIES) * 100) / 100,
       statements: Object.fromEntries(top.map(([text, n]) => [text, Math.round((n / DELIVERIES) * 100) / 100])),
       // SQLite only (synchronous), with BENCH_DRAIN_STATEMENT_CPU=1: the CPU time inside each statement, per delivery.
-      statementMsPerDelivery: Object.fromEntries(
-        [...statementMs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([text, ms]) => [text, Math.round((ms / DELIVERIES) * 1000) / 1000]),
-      ),
+      statementMsPerDelivery: Object.fromEntries(topMs.map(([text, ms]) => [text, Math.round((ms / DELIVERIES) * 1000) / 1000])),
       endedAndDelivered,
     };
   } finally {
