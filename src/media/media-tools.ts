@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { type RunningProcess, runProcess, type RunOptions, startProcess } from './process-runner.js';
+import { runProcess, type RunOptions } from './process-runner.js';
 
 const require = createRequire(import.meta.url);
 
@@ -70,18 +70,6 @@ export class MediaTools {
       timeoutMs: options.timeoutMs ?? this.defaultTimeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.input ? { input: options.input } : {}),
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-    });
-  }
-
-  /**
-   * Runs ffmpeg with its standard input and output streamed by the caller (raw frames in or
-   * out), under the same timeout and abort rules.
-   */
-  ffmpegProcess(args: readonly string[], options: Partial<RunOptions> = {}): RunningProcess {
-    return startProcess(this.ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], {
-      timeoutMs: options.timeoutMs ?? this.defaultTimeoutMs,
-      ...(options.signal ? { signal: options.signal } : {}),
       ...(options.cwd ? { cwd: options.cwd } : {}),
     });
   }

@@ -193,10 +193,10 @@ export class LocalRenderer {
     return encodeSegment(this.media, {
       plan,
       videoInput: ['-i', lastFrame],
-      videoFilter:
-        `scale=${width * 2}:${height * 2}:flags=lanczos,` +
+      videoGraph:
+        `[0:v]scale=${width * 2}:${height * 2}:flags=lanczos,` +
         `zoompan=z='1+${zoomPerSecond}*on/${fps}':x='(iw-iw/zoom)*${focusX}':y='(ih-ih/zoom)*${focusY}':` +
-        `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,${watermark ? `${watermark},` : ''}format=yuv420p`,
+        `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,${watermark ? `${watermark},` : ''}format=yuv420p[v]`,
       frames,
       sound: await sound,
       workDir,

@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import type { MediaTools } from '../../media/media-tools.js';
 import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../media/output-format.js';
 import { AAC_FRAME, type JoinPlan } from './stitcher.js';
@@ -15,17 +14,15 @@ export interface SegmentSound {
 
 export interface SegmentEncodeRequest {
   readonly plan: JoinPlan;
-  /** The picture's input arguments (raw frames on standard input, or files a filter animates). */
+  /** The picture's input arguments (the source's window to walk, or a still a filter animates). */
   readonly videoInput: readonly string[];
-  /** Applied to the picture before encoding (a watermark, a camera move), or null. */
-  readonly videoFilter: string | null;
+  /** The filter graph from input 0 to `[v]`, the picture to encode (the walk, a camera move). */
+  readonly videoGraph: string;
   /** How many frames to encode, when the input does not end by itself. */
   readonly frames: number | null;
   readonly sound: SegmentSound | null;
   readonly workDir: string;
   readonly signal: AbortSignal;
-  /** Writes the raw frames to the encoder's standard input (and ends it), when the input is `pipe:0`. */
-  readonly feed?: (input: Writable, encoderFinished: Promise<void>) => Promise<void>;
 }
 
 /** What the render hands the join. */
@@ -64,25 +61,12 @@ export async function encodeSegment(media: MediaTools, request: SegmentEncodeReq
   const args = [
     ...request.videoInput,
     ...soundInput,
-    '-filter_complex', `[0:v]${request.videoFilter ?? 'null'}[v]`,
+    '-filter_complex', request.videoGraph,
     '-map', '[v]', ...(sound ? ['-map', '1:a', ...audioEncoderArgs] : []),
     ...videoEncoderArgs(plan.fps, plan.encoder), ...(request.frames !== null ? ['-frames:v', String(request.frames)] : []),
     ...timescale, ...containerArgs, segmentPath,
   ];
-  if (!request.feed) {
-    await media.ffmpeg(args, { signal, cwd: workDir });
-  } else {
-    const encoder = media.ffmpegProcess(args, { signal, cwd: workDir });
-    encoder.stdout.resume();
-    try {
-      await request.feed(encoder.stdin, encoder.finished);
-    } catch (error) {
-      encoder.stdin.destroy();
-      await encoder.finished.catch(() => undefined);
-      throw error;
-    }
-    await encoder.finished;
-  }
+  await media.ffmpeg(args, { signal, cwd: workDir });
   if (splice) await fs.rm(splicedPath, { force: true });
   return { segmentPath, segmentAudioPath, soundSpliced: splice !== null };
 }

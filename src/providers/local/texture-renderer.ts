@@ -1,12 +1,12 @@
-import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import path from 'node:path';
 import { EXTENSION_SECONDS } from '../../domain/task.js';
 import type { MediaInfo, MediaTools } from '../../media/media-tools.js';
 import { AUDIO_SAMPLE_RATE } from '../../media/output-format.js';
 import { encodeSegment, type EncodedSegment } from './segment-encoder.js';
 import { AAC_FRAME, type JoinPlan } from './stitcher.js';
 import { ANALYSED_SECONDS, type AnalysisWindow, analyseWindow, analysisKey, type TextureAnalysisCache } from './texture-analysis.js';
-import { framesOf, planVideoTexture, type TexturePlan } from './video-texture.js';
+import { planVideoTexture, type TexturePlan } from './video-texture.js';
+import { readSeamPsnr, walkGraph } from './walk-graph.js';
 
 const AUDIO_FADE_SECONDS = 0.012;
 
@@ -30,9 +30,9 @@ export interface TextureRequest {
  * The picture-making half of Video Textures: the window's analysis (kept per source), the walk
  * planned from it, then the new seconds built from the source's own frames (cross-fading a few
  * frames at each jump) and its own sound (following the same jumps with short cross-fades).
- * The needed full-size frames stream from one decoder through this process into one encoder;
- * nothing full-size touches the disk. Returns the reason instead when the source cannot be
- * looped.
+ * The encoder's own process decodes the window and walks it (`walkGraph`): no full-size frame
+ * passes through this process or touches the disk. Returns the reason instead when the source
+ * cannot be looped.
  */
 export async function renderTextureSegment(media: MediaTools, request: TextureRequest, workDir: string, signal: AbortSignal): Promise<TextureSegment | { fallback: string }> {
   const { plan, source } = request;
@@ -67,59 +67,20 @@ export async function renderTextureSegment(media: MediaTools, request: TextureRe
   const count = analysis.count;
 
   const sound = request.withAudio ? textureSound(await windowSound, texture, plan, seamSample - windowStartSample) : null;
-  const toOutput = plan.sourceFilter ? `${plan.sourceFilter},` : '';
-  // Every full-size frame the walk needs (and the last source frame, to measure the seam).
-  const fadeSources = fadeContinuations(texture, count);
-  const needed = [...new Set([...framesOf(texture), ...fadeSources.flat(), count - 1])].sort((a, b) => a - b);
-  const decoder = media.ffmpegProcess(
-    [
-      '-ss', windowStart.toFixed(6), '-i', request.sourcePath, '-an',
-      '-vf', `${toOutput}select='${needed.map((index) => `eq(n\\,${index})`).join('+')}'`,
-      '-vsync', '0', '-frames:v', String(needed.length), '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1',
-    ],
-    { signal },
-  );
-  const frameBytes = (plan.width * plan.height * 3) / 2;
-  let seamPsnr = Infinity;
-  const feed = async (input: Writable, encoderFinished: Promise<void>) => {
-    const frames = new FrameStore(decoder.stdout, needed, frameBytes, lastUses(texture, fadeSources, count));
-    let firstPicture: Buffer | undefined;
-    let shownIndex = 0;
-    for (const [runIndex, run] of texture.runs.entries()) {
-      const fades = runIndex === 0 ? [] : fadeSources[runIndex - 1]!;
-      for (let frame = run.from; frame <= run.to; frame++, shownIndex++) {
-        let picture = await frames.get(frame);
-        const offset = frame - run.from;
-        const continuation = fades[offset];
-        if (continuation !== undefined) {
-          // Cross-fade: the old stretch playing on fades out under the new one fading in.
-          picture = blend(await frames.get(continuation), picture, (offset + 1) / (fades.length + 1));
-        }
-        if (shownIndex === 0) firstPicture = picture;
-        frames.release(shownIndex);
-        await write(input, picture, encoderFinished);
-      }
-    }
-    input.end();
-    seamPsnr = lumaPsnr(await frames.get(count - 1), firstPicture!, plan.width * plan.height);
-    await decoder.finished;
-  };
-  let encoded: EncodedSegment;
-  try {
-    encoded = await encodeSegment(media, {
-      plan,
-      videoInput: ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${plan.width}x${plan.height}`, '-r', String(plan.fps), '-i', 'pipe:0'],
-      videoFilter: request.watermark,
-      frames: null,
-      sound,
-      workDir,
-      signal,
-      feed,
-    });
-  } finally {
-    decoder.stdout.destroy();
-    await decoder.finished.catch(() => undefined);
-  }
+  const seamStatsFile = 'seam-psnr.log';
+  const encoded = await encodeSegment(media, {
+    plan,
+    videoInput: ['-ss', windowStart.toFixed(6), '-i', request.sourcePath],
+    videoGraph: walkGraph({
+      texture, fadeSources: fadeContinuations(texture, count), count, fps: plan.fps,
+      sourceFilter: plan.sourceFilter, watermark: request.watermark, seamStatsFile,
+    }),
+    frames: null,
+    sound,
+    workDir,
+    signal,
+  });
+  const seamPsnr = await readSeamPsnr(path.join(workDir, seamStatsFile));
   return {
     ...encoded,
     details: {
@@ -133,104 +94,11 @@ export async function renderTextureSegment(media: MediaTools, request: TextureRe
   };
 }
 
-/** Writes one frame, waiting while the encoder's input is full (or failing with the encoder). */
-async function write(input: Writable, picture: Buffer, encoderFinished: Promise<void>): Promise<void> {
-  if (input.write(picture)) return;
-  await Promise.race([
-    once(input, 'drain'),
-    encoderFinished.then(() => {
-      throw new Error('the encoder ended before the last frame');
-    }),
-  ]);
-}
-
-/**
- * The decoder's frames (the needed ones, in order) as they arrive, each kept only until the
- * walk's last use of it: memory holds the frames between the decoder and the walk, not the window.
- */
-class FrameStore {
-  private readonly kept = new Map<number, Buffer>();
-  private readonly chunks: AsyncIterator<Buffer>;
-  private position = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-
-  constructor(
-    stream: Readable,
-    private readonly order: readonly number[],
-    private readonly frameBytes: number,
-    /** For each output frame, the source frames it was the last to use. */
-    private readonly releases: ReadonlyMap<number, readonly number[]>,
-  ) {
-    this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  }
-
-  async get(index: number): Promise<Buffer> {
-    while (!this.kept.has(index)) {
-      if (this.position >= this.order.length) throw new Error(`frame ${index} was not decoded`);
-      this.kept.set(this.order[this.position++]!, await this.next());
-    }
-    return this.kept.get(index)!;
-  }
-
-  release(outputIndex: number): void {
-    for (const index of this.releases.get(outputIndex) ?? []) this.kept.delete(index);
-  }
-
-  private async next(): Promise<Buffer> {
-    while (this.pendingBytes < this.frameBytes) {
-      const { value, done } = await this.chunks.next();
-      if (done) throw new Error('the decoder ended before the last needed frame');
-      this.pending.push(value);
-      this.pendingBytes += value.length;
-    }
-    const joined = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const frame = joined.subarray(0, this.frameBytes);
-    const rest = joined.subarray(this.frameBytes);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingBytes = rest.length;
-    return frame;
-  }
-}
-
-/** Which source frames can be forgotten after each output frame (the last source frame is kept for the seam). */
-function lastUses(texture: TexturePlan, fadeSources: number[][], count: number): Map<number, number[]> {
-  const last = new Map<number, number>();
-  let shownIndex = 0;
-  for (const [runIndex, run] of texture.runs.entries()) {
-    const fades = runIndex === 0 ? [] : fadeSources[runIndex - 1]!;
-    for (let frame = run.from; frame <= run.to; frame++, shownIndex++) {
-      last.set(frame, shownIndex);
-      const continuation = fades[frame - run.from];
-      if (continuation !== undefined) last.set(continuation, shownIndex);
-    }
-  }
-  const releases = new Map<number, number[]>();
-  for (const [frame, at] of last) if (frame !== count - 1) releases.set(at, [...(releases.get(at) ?? []), frame]);
-  return releases;
-}
-
 /** For each jump after the first: the frames the old stretch would have shown next, to fade from. */
 function fadeContinuations(texture: TexturePlan, count: number): number[][] {
   return texture.runs.slice(0, -1).map((run) =>
     Array.from({ length: texture.crossFadeFrames }, (_, k) => run.to + 1 + k).filter((frame) => frame < count),
   );
-}
-
-function blend(from: Buffer, to: Buffer, weight: number): Buffer {
-  const result = Buffer.alloc(to.length);
-  for (let i = 0; i < to.length; i++) result[i] = Math.round(from[i]! * (1 - weight) + to[i]! * weight);
-  return result;
-}
-
-function lumaPsnr(a: Buffer, b: Buffer, lumaBytes: number): number {
-  let sum = 0;
-  for (let i = 0; i < lumaBytes; i++) {
-    const d = a[i]! - b[i]!;
-    sum += d * d;
-  }
-  const mse = sum / lumaBytes;
-  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
 }
 
 /**
