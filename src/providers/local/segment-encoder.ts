@@ -47,16 +47,17 @@ export async function encodeSegment(media: MediaTools, request: SegmentEncodeReq
   const { plan, sound, workDir, signal } = request;
   const segmentPath = path.join(workDir, 'segment.mp4');
   const splice = sound?.spliceLead && plan.audioSplice ? plan.audioSplice : null;
-  // The new sound as raw floats stays beside the segment: a join that encodes the sound reads it.
+  // The new sound as raw floats stays beside the segment (a join that encodes the sound reads
+  // it), written while the encoder runs; the encoder reads its sound from its standard input.
   const segmentAudioPath = sound ? path.join(workDir, 'segment-audio.f32') : null;
-  const splicedPath = path.join(workDir, 'segment-audio-spliced.f32');
-  if (sound) await fs.writeFile(segmentAudioPath!, floatBytes(sound.samples));
-  if (splice) await fs.writeFile(splicedPath, Buffer.concat([floatBytes(sound!.spliceLead!), floatBytes(sound!.samples)]));
+  const kept = sound ? fs.writeFile(segmentAudioPath!, floatBytes(sound.samples)) : Promise.resolve();
+  kept.catch(() => undefined);
   // The lead starts one packet before the splice, which lies this far before the seam.
   const leadSeconds = splice ? (splice.seamSample - splice.spliceSample + AAC_FRAME) / AUDIO_SAMPLE_RATE : 0;
   const soundInput = sound
-    ? [...(splice ? ['-itsoffset', (-leadSeconds).toFixed(9)] : []), '-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', splice ? splicedPath : segmentAudioPath!]
+    ? [...(splice ? ['-itsoffset', (-leadSeconds).toFixed(9)] : []), '-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', 'pipe:0']
     : [];
+  const soundBytes = sound ? (splice ? Buffer.concat([floatBytes(sound.spliceLead!), floatBytes(sound.samples)]) : floatBytes(sound.samples)) : undefined;
   const timescale = plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : [];
   const args = [
     ...request.videoInput,
@@ -66,8 +67,8 @@ export async function encodeSegment(media: MediaTools, request: SegmentEncodeReq
     ...videoEncoderArgs(plan.fps, plan.encoder), ...(request.frames !== null ? ['-frames:v', String(request.frames)] : []),
     ...timescale, ...containerArgs, segmentPath,
   ];
-  await media.ffmpeg(args, { signal, cwd: workDir });
-  if (splice) await fs.rm(splicedPath, { force: true });
+  await media.ffmpeg(args, { signal, cwd: workDir, ...(soundBytes ? { input: soundBytes } : {}) });
+  await kept;
   return { segmentPath, segmentAudioPath, soundSpliced: splice !== null };
 }
 

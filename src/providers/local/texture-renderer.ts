@@ -20,6 +20,8 @@ export interface TextureRequest {
   readonly plan: JoinPlan;
   readonly seed: number;
   readonly withAudio: boolean;
+  /** The window's sound (`readWindowSound`, started beside the join's plan). */
+  readonly windowSound: Promise<Float32Array>;
   readonly watermark: string | null;
   /** Kept analyses, and the source's blob key to find its own (absent: analysed afresh, not kept). */
   readonly analysisCache?: TextureAnalysisCache | undefined;
@@ -37,7 +39,7 @@ export interface TextureRequest {
 export async function renderTextureSegment(media: MediaTools, request: TextureRequest, workDir: string, signal: AbortSignal): Promise<TextureSegment | { fallback: string }> {
   const { plan, source } = request;
   const sourceSeconds = source.video!.durationSeconds;
-  const windowStart = Math.max(0, sourceSeconds - ANALYSED_SECONDS);
+  const windowStart = windowStartSeconds(sourceSeconds);
   const framesInWindow = Math.round((sourceSeconds - windowStart) * plan.fps);
   const window: AnalysisWindow = {
     startSeconds: windowStart,
@@ -47,14 +49,8 @@ export async function renderTextureSegment(media: MediaTools, request: TextureRe
     height: plan.height,
     fps: plan.fps,
   };
-  // The sound of the window is read beside the analysis (it is small and quick).
   const windowStartSample = Math.round(windowStart * AUDIO_SAMPLE_RATE);
   const seamSample = Math.round(sourceSeconds * AUDIO_SAMPLE_RATE);
-  const windowSound =
-    request.withAudio && source.audio
-      ? media.audioSamples(request.sourcePath, { from: windowStartSample, count: seamSample - windowStartSample, sampleRate: AUDIO_SAMPLE_RATE }, signal)
-      : Promise.resolve(new Float32Array((seamSample - windowStartSample) * 2));
-  windowSound.catch(() => undefined);
   const analyse = () => analyseWindow(media, request.sourcePath, window, signal);
   const { analysis, reused } =
     request.analysisCache && request.sourceKey
@@ -66,7 +62,7 @@ export async function renderTextureSegment(media: MediaTools, request: TextureRe
   const texture = outcome.plan;
   const count = analysis.count;
 
-  const sound = request.withAudio ? textureSound(await windowSound, texture, plan, seamSample - windowStartSample) : null;
+  const sound = request.withAudio ? textureSound(await request.windowSound, texture, plan, seamSample - windowStartSample) : null;
   const seamStatsFile = 'seam-psnr.log';
   const encoded = await encodeSegment(media, {
     plan,
@@ -94,6 +90,27 @@ export async function renderTextureSegment(media: MediaTools, request: TextureRe
   };
 }
 
+/** Where the analysed window starts: the source's last `ANALYSED_SECONDS`. */
+function windowStartSeconds(sourceSeconds: number): number {
+  return Math.max(0, sourceSeconds - ANALYSED_SECONDS);
+}
+
+/**
+ * The window's sound (interleaved stereo floats, silence for a source without sound): small and
+ * quick, read beside the join's plan. Rejections are left for the render to meet.
+ */
+export function readWindowSound(media: MediaTools, sourcePath: string, source: MediaInfo, withAudio: boolean, signal: AbortSignal): Promise<Float32Array> {
+  const sourceSeconds = source.video!.durationSeconds;
+  const from = Math.round(windowStartSeconds(sourceSeconds) * AUDIO_SAMPLE_RATE);
+  const count = Math.round(sourceSeconds * AUDIO_SAMPLE_RATE) - from;
+  const sound =
+    withAudio && source.audio
+      ? media.audioSamples(sourcePath, { from, count, sampleRate: AUDIO_SAMPLE_RATE }, signal)
+      : Promise.resolve(new Float32Array(count * 2));
+  sound.catch(() => undefined);
+  return sound;
+}
+
 /** For each jump after the first: the frames the old stretch would have shown next, to fade from. */
 function fadeContinuations(texture: TexturePlan, count: number): number[][] {
   return texture.runs.slice(0, -1).map((run) =>
@@ -115,19 +132,19 @@ function textureSound(samples: Float32Array, texture: TexturePlan, plan: JoinPla
   let written = 0;
   for (const [index, run] of texture.runs.entries()) {
     const from = sampleOf(run.from);
-    const to = Math.min(sampleOf(run.to + 1), windowSamples);
-    const previousEnd = index === 0 ? null : Math.min(sampleOf(texture.runs[index - 1]!.to + 1), windowSamples);
-    for (let s = from; s < to && written < total; s++, written++) {
-      for (let channel = 0; channel < 2; channel++) {
-        let value = samples[s * 2 + channel] ?? 0;
-        const k = s - from;
-        if (previousEnd !== null && k < fade && previousEnd + k < windowSamples) {
-          const t = (k + 1) / (fade + 1);
-          value = value * Math.sin((t * Math.PI) / 2) + samples[(previousEnd + k) * 2 + channel]! * Math.cos((t * Math.PI) / 2);
+    const length = Math.max(0, Math.min(Math.min(sampleOf(run.to + 1), windowSamples) - from, total - written));
+    out.set(samples.subarray(from * 2, (from + length) * 2), written * 2);
+    if (index > 0) {
+      const previousEnd = Math.min(sampleOf(texture.runs[index - 1]!.to + 1), windowSamples);
+      for (let k = 0; k < Math.min(fade, length, windowSamples - previousEnd); k++) {
+        const t = (k + 1) / (fade + 1);
+        for (let channel = 0; channel < 2; channel++) {
+          out[(written + k) * 2 + channel] =
+            samples[(from + k) * 2 + channel]! * Math.sin((t * Math.PI) / 2) + samples[(previousEnd + k) * 2 + channel]! * Math.cos((t * Math.PI) / 2);
         }
-        out[written * 2 + channel] = value;
       }
     }
+    written += length;
   }
   // Bend the first few milliseconds onto the source's last sample: no click at the seam.
   const ramp = Math.min(fade, written);
