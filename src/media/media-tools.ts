@@ -79,16 +79,18 @@ export class MediaTools {
    * extradata, so a join plan needs no second look). Throws MediaProcessError if unreadable.
    */
   async probe(filePath: string, options: { signal?: AbortSignal } = {}): Promise<MediaInfo> {
-    return mediaInfo(await this.probeJson(filePath, [], options.signal));
+    return mediaInfo(await this.probeJson(filePath, ['-show_data'], options.signal));
   }
 
   /**
    * `probe`, and in the same ffprobe run the start times (in its time base) of the first audio
    * stream's packets from `fromSeconds` to `toSeconds`, in file order: a join reads its result
-   * back with the probe the result needs anyway.
+   * back with the probe the result needs anyway. (Without the codec extradata: `-show_data`
+   * would print every packet's bytes too.)
    */
   async probeWithAudioPackets(filePath: string, fromSeconds: number, toSeconds: number, signal?: AbortSignal): Promise<{ info: MediaInfo; audioPacketStarts: number[] }> {
-    // An absolute interval: the read starts at the seek's keyframe, at most a group of pictures early.
+    // An absolute interval: the read starts at the seek's keyframe, at most a group of pictures
+    // early, and ends at the first packet of any stream presented at or after `toSeconds`.
     const parsed = await this.probeJson(
       filePath,
       ['-read_intervals', `${Math.max(0, fromSeconds).toFixed(3)}%${toSeconds.toFixed(3)}`, '-show_entries', 'packet=stream_index,pts'],
@@ -104,7 +106,7 @@ export class MediaTools {
   private async probeJson(filePath: string, extraArgs: readonly string[], signal?: AbortSignal): Promise<ProbeJson> {
     const output = await runProcess(
       this.ffprobePath,
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-show_data', ...extraArgs, filePath],
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extraArgs, filePath],
       { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
     );
     return JSON.parse(output.toString('utf8')) as ProbeJson;
@@ -215,7 +217,7 @@ function mediaInfo(parsed: ProbeJson): MediaInfo {
           pixelFormat: String(video['pix_fmt'] ?? ''),
           sampleAspectRatio: String(video['sample_aspect_ratio'] ?? '1:1'),
           timeBase: String(video['time_base'] ?? ''),
-          extradata: String(video['extradata'] ?? ''),
+          ...(video['extradata'] !== undefined ? { extradata: String(video['extradata']) } : {}),
         }
       : null,
     audio: audio

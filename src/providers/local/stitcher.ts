@@ -306,9 +306,11 @@ async function joinSpliced(media: MediaTools, request: AssembleRequest, splice: 
     { signal: request.signal },
   );
   const from = splice.spliceSample - 3 * AAC_FRAME;
-  // A generous read (ffprobe starts at a keyframe before it), then the six packets.
+  // A generous read, then the six packets: ffprobe starts at a keyframe before the interval, and
+  // stops at the first packet whose presentation time passes its end — in file (decoding) order,
+  // where a B-frame stream's pictures run a few frames ahead of the sound around them.
   const { info, audioPacketStarts } = await media.probeWithAudioPackets(
-    request.outputPath, from / AUDIO_SAMPLE_RATE - 0.1, (splice.spliceSample + 3 * AAC_FRAME) / AUDIO_SAMPLE_RATE + 0.1, request.signal,
+    request.outputPath, from / AUDIO_SAMPLE_RATE - 0.1, (splice.spliceSample + 3 * AAC_FRAME) / AUDIO_SAMPLE_RATE + 1, request.signal,
   );
   const across = audioPacketStarts.filter((start) => start >= from && start <= splice.spliceSample + 2 * AAC_FRAME);
   return across.length === 6 && across.every((start, index) => start === from + index * AAC_FRAME) ? info : null;
