@@ -11,9 +11,9 @@ import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_F
 import { ambientAudioSource, proceduralSceneSource } from './scene-graphs.js';
 import { between, seededRandom } from './seeded-random.js';
 import { encodeSegment, type EncodedSegment, type SegmentSound } from './segment-encoder.js';
-import { assemble, type JoinPlan, planJoin, targetAspectRatio } from './stitcher.js';
+import { assemble, type Joined, type JoinPlan, planJoin, targetAspectRatio } from './stitcher.js';
 import type { TextureAnalysisCache } from './texture-analysis.js';
-import { readWindowSound, renderTextureSegment, spliceLead } from './texture-renderer.js';
+import { readWindowSound, renderTextureSegment, spliceLead, type TextureSegment } from './texture-renderer.js';
 import { watermarkFilter } from '../../media/watermark-filter.js';
 
 /** Files a render leaves in its work directory, ready to be moved into the blob store. */
@@ -133,6 +133,37 @@ export class LocalRenderer {
         ? this.poster(request.sourcePath, POSTER_SECONDS, posterPath, signal)
         : null;
     sourcePoster?.catch(() => undefined);
+    let made: { segment: TextureSegment; joined: Joined };
+    try {
+      made = await this.newSecondsJoined(request, source, plan, withAudio, windowSound, workDir, signal);
+    } catch (error) {
+      // The poster is being written into the work directory: it ends before the directory is removed.
+      await sourcePoster?.catch(() => undefined);
+      throw error;
+    }
+    const { segment, joined } = made;
+    const videoPath = path.join(workDir, 'video.mp4');
+    await (sourcePoster ?? this.poster(videoPath, POSTER_SECONDS, posterPath, signal));
+    const details = {
+      ...segment.details,
+      sourceSeconds: source.video.durationSeconds,
+      stitch: plan.mode,
+      stitchReason: plan.reason,
+      audioJoin: joined.audioJoin,
+    };
+    return { videoPath, segmentPath: segment.segmentPath, posterPath, info: joined.info, details: { engine: 'local', ...details } };
+  }
+
+  /** The new seconds (Video Textures, or the camera-motion fallback) joined to the source as `video.mp4`. */
+  private async newSecondsJoined(
+    request: ExtendRequest,
+    source: MediaInfo,
+    plan: JoinPlan,
+    withAudio: boolean,
+    windowSound: Promise<Float32Array>,
+    workDir: string,
+    signal: AbortSignal,
+  ): Promise<{ segment: TextureSegment; joined: Joined }> {
     const watermark = request.watermark ? await watermarkFilter(request.watermark, workDir, plan.height) : null;
     const texture = await renderTextureSegment(
       this.media,
@@ -150,8 +181,6 @@ export class LocalRenderer {
             details: { method: 'camera_motion_continuation', fallbackReason: texture.fallback },
           }
         : texture;
-
-    const videoPath = path.join(workDir, 'video.mp4');
     const joined = await assemble(this.media, {
       sourcePath: request.sourcePath,
       source,
@@ -159,19 +188,11 @@ export class LocalRenderer {
       segmentPath: segment.segmentPath,
       segmentAudioPath: segment.segmentAudioPath,
       soundSpliced: segment.soundSpliced,
-      outputPath: videoPath,
+      outputPath: path.join(workDir, 'video.mp4'),
       workDir,
       signal,
     });
-    const details = {
-      ...segment.details,
-      sourceSeconds: source.video.durationSeconds,
-      stitch: plan.mode,
-      stitchReason: plan.reason,
-      audioJoin: joined.audioJoin,
-    };
-    await (sourcePoster ?? this.poster(videoPath, POSTER_SECONDS, posterPath, signal));
-    return { videoPath, segmentPath: segment.segmentPath, posterPath, info: joined.info, details: { engine: 'local', ...details } };
+    return { segment, joined };
   }
 
   /**
