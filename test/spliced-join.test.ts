@@ -46,7 +46,7 @@ test('a spliced join copies both streams from one input; one whose sound would n
       sourcePath: generated.videoPath, source, plan: { ...plan, audioSplice }, segmentPath: extended.segmentPath!,
       segmentAudioPath: path.join(directory, 'segment-audio.f32'), soundSpliced: true,
       outputPath: path.join(directory, name), workDir: directory, signal,
-    });
+    }).then((joined) => joined.audioJoin);
   // The join is reproducible, and the source's sound comes through bit for bit up to the splice.
   assert.equal(await join('again.mp4'), 'splice');
   assert.deepEqual(fs.readFileSync(path.join(directory, 'again.mp4')), fs.readFileSync(extended.videoPath));

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { type RunningProcess, runProcess, type RunOptions, startProcess } from './process-runner.js';
+import { runProcess, type RunOptions } from './process-runner.js';
 
 const require = createRequire(import.meta.url);
 
@@ -75,75 +75,41 @@ export class MediaTools {
   }
 
   /**
-   * Runs ffmpeg with its standard input and output streamed by the caller (raw frames in or
-   * out), under the same timeout and abort rules.
-   */
-  ffmpegProcess(args: readonly string[], options: Partial<RunOptions> = {}): RunningProcess {
-    return startProcess(this.ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], {
-      timeoutMs: options.timeoutMs ?? this.defaultTimeoutMs,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-    });
-  }
-
-  /**
    * Reads a file's container and first video and audio streams (with the video's codec
    * extradata, so a join plan needs no second look). Throws MediaProcessError if unreadable.
    */
   async probe(filePath: string, options: { signal?: AbortSignal } = {}): Promise<MediaInfo> {
+    return mediaInfo(await this.probeJson(filePath, ['-show_data'], options.signal));
+  }
+
+  /**
+   * `probe`, and in the same ffprobe run the start times (in its time base) of the first audio
+   * stream's packets from `fromSeconds` to `toSeconds`, in file order: a join reads its result
+   * back with the probe the result needs anyway. (Without the codec extradata: `-show_data`
+   * would print every packet's bytes too.)
+   */
+  async probeWithAudioPackets(filePath: string, fromSeconds: number, toSeconds: number, signal?: AbortSignal): Promise<{ info: MediaInfo; audioPacketStarts: number[] }> {
+    // An absolute interval: the read starts at the seek's keyframe, at most a group of pictures
+    // early, and ends at the first packet of any stream presented at or after `toSeconds`.
+    const parsed = await this.probeJson(
+      filePath,
+      ['-read_intervals', `${Math.max(0, fromSeconds).toFixed(3)}%${toSeconds.toFixed(3)}`, '-show_entries', 'packet=stream_index,pts'],
+      signal,
+    );
+    const audioIndex = parsed.streams?.find((stream) => stream['codec_type'] === 'audio')?.['index'];
+    const audioPacketStarts = (parsed.packets ?? [])
+      .filter((packet) => audioIndex !== undefined && packet.stream_index === audioIndex && typeof packet.pts === 'number')
+      .map((packet) => packet.pts!);
+    return { info: mediaInfo(parsed), audioPacketStarts };
+  }
+
+  private async probeJson(filePath: string, extraArgs: readonly string[], signal?: AbortSignal): Promise<ProbeJson> {
     const output = await runProcess(
       this.ffprobePath,
-      [
-        '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-show_data', filePath,
-      ],
-      { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) },
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extraArgs, filePath],
+      { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
     );
-    const parsed = JSON.parse(output.toString('utf8')) as {
-      format?: { format_name?: string; duration?: string; start_time?: string };
-      streams?: Array<
-        Record<string, unknown> & {
-          disposition?: { attached_pic?: number };
-          tags?: { rotate?: string };
-          side_data_list?: Array<{ rotation?: number }>;
-        }
-      >;
-    };
-    const streams = parsed.streams ?? [];
-    // Cover art is a video stream too; it is not the video.
-    const video = streams.find((s) => s['codec_type'] === 'video' && s.disposition?.attached_pic !== 1);
-    const audio = streams.find((s) => s['codec_type'] === 'audio');
-    // Phone videos store portrait frames as landscape plus a rotation; ffmpeg turns them on decode.
-    const rotation = Math.abs(Number(video?.side_data_list?.find((data) => data.rotation !== undefined)?.rotation ?? video?.tags?.rotate ?? 0)) % 180;
-    const [width, height] = [Number(video?.['width'] ?? 0), Number(video?.['height'] ?? 0)];
-    const declaredFps = parseRate(String(video?.['r_frame_rate'] ?? ''));
-    const duration = Number(parsed.format?.duration ?? video?.['duration'] ?? 0);
-    return {
-      formatName: parsed.format?.format_name ?? '',
-      durationSeconds: Number.isFinite(duration) ? duration : 0,
-      startSeconds: Number(parsed.format?.start_time ?? 0) || 0,
-      video: video
-        ? {
-            durationSeconds: Number(video['duration'] ?? duration) || duration,
-            codec: String(video['codec_name'] ?? ''),
-            width: rotation === 90 ? height : width,
-            height: rotation === 90 ? width : height,
-            rotated: rotation === 90,
-            fps: parseRate(String(video['avg_frame_rate'] ?? '')) || declaredFps,
-            declaredFps,
-            pixelFormat: String(video['pix_fmt'] ?? ''),
-            sampleAspectRatio: String(video['sample_aspect_ratio'] ?? '1:1'),
-            timeBase: String(video['time_base'] ?? ''),
-            extradata: String(video['extradata'] ?? ''),
-          }
-        : null,
-      audio: audio
-        ? {
-            codec: String(audio['codec_name'] ?? ''),
-            sampleRate: Number(audio['sample_rate'] ?? 0),
-            channels: Number(audio['channels'] ?? 0),
-          }
-        : null,
-    };
+    return JSON.parse(output.toString('utf8')) as ProbeJson;
   }
 
   /**
@@ -168,23 +134,6 @@ export class MediaTools {
       .filter((fields) => fields.length >= 3)
       .map(([kind, pts, dts]) => ({ kind: kind!, pts: Number.parseInt(pts!, 10), dts: Number.parseInt(dts!, 10) }));
     return { first: packets.slice(0, FIRST_PACKETS), end: packets.slice(FIRST_PACKETS) };
-  }
-
-  /** Start times (in its time base) of the first audio stream's packets from `fromSeconds` for `seconds`, in file order. */
-  async audioPacketStarts(filePath: string, fromSeconds: number, seconds: number, signal?: AbortSignal): Promise<number[]> {
-    const output = await runProcess(
-      this.ffprobePath,
-      [
-        '-v', 'error', '-select_streams', 'a:0', '-read_intervals', `${Math.max(0, fromSeconds).toFixed(3)}%+${seconds.toFixed(3)}`,
-        '-show_entries', 'packet=pts', '-of', 'csv=p=0', filePath,
-      ],
-      { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
-    );
-    return output
-      .toString('utf8')
-      .split('\n')
-      .map((line) => Number.parseInt(line, 10))
-      .filter((value) => Number.isFinite(value));
   }
 
   /**
@@ -227,4 +176,56 @@ export class MediaTools {
       return false;
     }
   }
+}
+
+type ProbeJson = {
+  format?: { format_name?: string; duration?: string; start_time?: string };
+  streams?: Array<
+    Record<string, unknown> & {
+      disposition?: { attached_pic?: number };
+      tags?: { rotate?: string };
+      side_data_list?: Array<{ rotation?: number }>;
+    }
+  >;
+  packets?: Array<{ stream_index?: number; pts?: number }>;
+};
+
+/** ffprobe's JSON in Segue's terms. */
+function mediaInfo(parsed: ProbeJson): MediaInfo {
+  const streams = parsed.streams ?? [];
+  // Cover art is a video stream too; it is not the video.
+  const video = streams.find((s) => s['codec_type'] === 'video' && s.disposition?.attached_pic !== 1);
+  const audio = streams.find((s) => s['codec_type'] === 'audio');
+  // Phone videos store portrait frames as landscape plus a rotation; ffmpeg turns them on decode.
+  const rotation = Math.abs(Number(video?.side_data_list?.find((data) => data.rotation !== undefined)?.rotation ?? video?.tags?.rotate ?? 0)) % 180;
+  const [width, height] = [Number(video?.['width'] ?? 0), Number(video?.['height'] ?? 0)];
+  const declaredFps = parseRate(String(video?.['r_frame_rate'] ?? ''));
+  const duration = Number(parsed.format?.duration ?? video?.['duration'] ?? 0);
+  return {
+    formatName: parsed.format?.format_name ?? '',
+    durationSeconds: Number.isFinite(duration) ? duration : 0,
+    startSeconds: Number(parsed.format?.start_time ?? 0) || 0,
+    video: video
+      ? {
+          durationSeconds: Number(video['duration'] ?? duration) || duration,
+          codec: String(video['codec_name'] ?? ''),
+          width: rotation === 90 ? height : width,
+          height: rotation === 90 ? width : height,
+          rotated: rotation === 90,
+          fps: parseRate(String(video['avg_frame_rate'] ?? '')) || declaredFps,
+          declaredFps,
+          pixelFormat: String(video['pix_fmt'] ?? ''),
+          sampleAspectRatio: String(video['sample_aspect_ratio'] ?? '1:1'),
+          timeBase: String(video['time_base'] ?? ''),
+          ...(video['extradata'] !== undefined ? { extradata: String(video['extradata']) } : {}),
+        }
+      : null,
+    audio: audio
+      ? {
+          codec: String(audio['codec_name'] ?? ''),
+          sampleRate: Number(audio['sample_rate'] ?? 0),
+          channels: Number(audio['channels'] ?? 0),
+        }
+      : null,
+  };
 }

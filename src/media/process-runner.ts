@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 
 /** A media tool exited badly, timed out or was aborted; `stderrTail` holds its last words. */
 export class MediaProcessError extends Error {
@@ -73,59 +72,4 @@ export function runProcess(binary: string, args: readonly string[], options: Run
       reject(new MediaProcessError(`${binary.split('/').pop()} ${reason}`, code, stderr.trim(), timedOut, aborted));
     });
   });
-}
-
-/** A process started with `startProcess`: its standard streams, and its end. */
-export interface RunningProcess {
-  /** Write raw input here (mind `write`'s return value: wait for `drain`), then `end()` it. */
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  /** Resolves when the process exits well; rejects as `runProcess` does. */
-  readonly finished: Promise<void>;
-}
-
-/**
- * Starts a binary whose standard input and output the caller streams (large raw frames that
- * should never sit in memory or on disk whole), with the same timeout, abort and error rules
- * as `runProcess`. The caller must consume `stdout`.
- */
-export function startProcess(binary: string, args: readonly string[], options: RunOptions): RunningProcess {
-  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
-  let stderr = '';
-  let timedOut = false;
-  let aborted = options.signal?.aborted ?? false;
-  const kill = () => child.kill('SIGKILL');
-  if (aborted) kill();
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, options.timeoutMs);
-  const onAbort = () => {
-    aborted = true;
-    kill();
-  };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString('utf8')).slice(-stderrLimit);
-  });
-  // A process that dies early closes its input: the writer learns it from `finished`.
-  child.stdin.on('error', () => {});
-  const finished = new Promise<void>((resolve, reject) => {
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      reject(new MediaProcessError(`could not start ${binary}: ${error.message}`, null, '', false, false));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (code === 0 && !timedOut && !aborted) {
-        resolve();
-        return;
-      }
-      const reason = timedOut ? 'timed out' : aborted ? 'was aborted' : `exited with code ${code}`;
-      reject(new MediaProcessError(`${binary.split('/').pop()} ${reason}`, code, stderr.trim(), timedOut, aborted));
-    });
-  });
-  return { stdin: child.stdin, stdout: child.stdout, finished };
 }

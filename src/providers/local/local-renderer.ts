@@ -11,9 +11,9 @@ import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, frameSize, OUTPUT_F
 import { ambientAudioSource, proceduralSceneSource } from './scene-graphs.js';
 import { between, seededRandom } from './seeded-random.js';
 import { encodeSegment, type EncodedSegment, type SegmentSound } from './segment-encoder.js';
-import { assemble, type JoinPlan, planJoin, targetAspectRatio } from './stitcher.js';
+import { assemble, type Joined, type JoinPlan, planJoin, targetAspectRatio } from './stitcher.js';
 import type { TextureAnalysisCache } from './texture-analysis.js';
-import { renderTextureSegment, spliceLead } from './texture-renderer.js';
+import { readWindowSound, renderTextureSegment, spliceLead, type TextureSegment } from './texture-renderer.js';
 import { watermarkFilter } from '../../media/watermark-filter.js';
 
 /** Files a render leaves in its work directory, ready to be moved into the blob store. */
@@ -54,6 +54,9 @@ interface RenderOptions {
   /** Where the analyses of sources are kept between extensions (none: every extension analyses). */
   readonly analysisCache?: TextureAnalysisCache | undefined;
 }
+
+/** Where a result's poster is taken (half the length for a shorter video). */
+const POSTER_SECONDS = 1;
 
 const imageFormats = /^(png_pipe|jpeg_pipe|webp_pipe|bmp_pipe|gif|tiff_pipe|image2|mjpeg)$/;
 
@@ -111,22 +114,61 @@ export class LocalRenderer {
   /**
    * Extension: the source goes on with its own material (Video Textures), or — too short or too
    * static to loop — with its camera motion; then it is joined to the source, by stream copy
-   * where the source allows it. The processes: one probe, one analysis decode (none when the
-   * source's analysis is kept), one decoder streaming into one encoder (the new seconds and their
-   * sound, which carries the splice's tail), one join (one concat input, its splice read back),
-   * and the poster — the small ones run beside the
-   * large ones.
+   * where the source allows it. The processes: one probe; beside each other the packets at the
+   * seam, the window's sound and (for a stream copy) the poster, taken from the source; one
+   * analysis decode (none when the source's analysis is kept); one encoder that decodes and walks
+   * the window itself (the new seconds and their sound, which carries the splice's tail); one
+   * join (one concat input), and one probe of the result that reads the splice back.
    */
   async extend(request: ExtendRequest, workDir: string, signal: AbortSignal): Promise<RenderOutput> {
     const source = await this.inspect(request.sourcePath, signal);
     if (!source.video) throw new MediaError('the source has no video stream');
-    const plan = await planJoin(this.media, request.sourcePath, source, targetAspectRatio(source, request.aspectRatio), workDir, signal);
     const withAudio = source.audio !== null || request.generateAudio;
+    const windowSound = readWindowSound(this.media, request.sourcePath, source, withAudio, signal);
+    const plan = await planJoin(this.media, request.sourcePath, source, targetAspectRatio(source, request.aspectRatio), workDir, signal);
+    // A stream-copy result starts with the source's own frames: its poster is the source's.
+    const posterPath = path.join(workDir, 'poster.jpg');
+    const sourcePoster =
+      plan.mode === 'stream_copy' && source.video.durationSeconds >= 2 * POSTER_SECONDS
+        ? this.poster(request.sourcePath, POSTER_SECONDS, posterPath, signal)
+        : null;
+    sourcePoster?.catch(() => undefined);
+    let made: { segment: TextureSegment; joined: Joined };
+    try {
+      made = await this.newSecondsJoined(request, source, plan, withAudio, windowSound, workDir, signal);
+    } catch (error) {
+      // The poster is being written into the work directory: it ends before the directory is removed.
+      await sourcePoster?.catch(() => undefined);
+      throw error;
+    }
+    const { segment, joined } = made;
+    const videoPath = path.join(workDir, 'video.mp4');
+    await (sourcePoster ?? this.poster(videoPath, POSTER_SECONDS, posterPath, signal));
+    const details = {
+      ...segment.details,
+      sourceSeconds: source.video.durationSeconds,
+      stitch: plan.mode,
+      stitchReason: plan.reason,
+      audioJoin: joined.audioJoin,
+    };
+    return { videoPath, segmentPath: segment.segmentPath, posterPath, info: joined.info, details: { engine: 'local', ...details } };
+  }
+
+  /** The new seconds (Video Textures, or the camera-motion fallback) joined to the source as `video.mp4`. */
+  private async newSecondsJoined(
+    request: ExtendRequest,
+    source: MediaInfo,
+    plan: JoinPlan,
+    withAudio: boolean,
+    windowSound: Promise<Float32Array>,
+    workDir: string,
+    signal: AbortSignal,
+  ): Promise<{ segment: TextureSegment; joined: Joined }> {
     const watermark = request.watermark ? await watermarkFilter(request.watermark, workDir, plan.height) : null;
     const texture = await renderTextureSegment(
       this.media,
       {
-        sourcePath: request.sourcePath, source, plan, seed: request.seed, withAudio, watermark,
+        sourcePath: request.sourcePath, source, plan, seed: request.seed, withAudio, windowSound, watermark,
         analysisCache: this.options.analysisCache, sourceKey: request.sourceKey,
       },
       workDir,
@@ -139,27 +181,18 @@ export class LocalRenderer {
             details: { method: 'camera_motion_continuation', fallbackReason: texture.fallback },
           }
         : texture;
-
-    const videoPath = path.join(workDir, 'video.mp4');
-    const audioJoin = await assemble(this.media, {
+    const joined = await assemble(this.media, {
       sourcePath: request.sourcePath,
       source,
       plan,
       segmentPath: segment.segmentPath,
       segmentAudioPath: segment.segmentAudioPath,
       soundSpliced: segment.soundSpliced,
-      outputPath: videoPath,
+      outputPath: path.join(workDir, 'video.mp4'),
       workDir,
       signal,
     });
-    const expectedSeconds = source.video.durationSeconds + EXTENSION_SECONDS;
-    return this.finish(videoPath, segment.segmentPath, workDir, signal, {
-      ...segment.details,
-      sourceSeconds: source.video.durationSeconds,
-      stitch: plan.mode,
-      stitchReason: plan.reason,
-      audioJoin,
-    }, expectedSeconds);
+    return { segment, joined };
   }
 
   /**
@@ -193,10 +226,10 @@ export class LocalRenderer {
     return encodeSegment(this.media, {
       plan,
       videoInput: ['-i', lastFrame],
-      videoFilter:
-        `scale=${width * 2}:${height * 2}:flags=lanczos,` +
+      videoGraph:
+        `[0:v]scale=${width * 2}:${height * 2}:flags=lanczos,` +
         `zoompan=z='1+${zoomPerSecond}*on/${fps}':x='(iw-iw/zoom)*${focusX}':y='(ih-ih/zoom)*${focusY}':` +
-        `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,${watermark ? `${watermark},` : ''}format=yuv420p`,
+        `d=${frames}:s=${width}x${height}:fps=${fps},setsar=1,${watermark ? `${watermark},` : ''}format=yuv420p[v]`,
       frames,
       sound: await sound,
       workDir,
@@ -292,25 +325,18 @@ export class LocalRenderer {
     }
   }
 
-  /** Probes the result and takes its poster; beside each other when the length is known already. */
-  private async finish(
-    videoPath: string,
-    segmentPath: string | null,
-    workDir: string,
-    signal: AbortSignal,
-    details: Record<string, unknown>,
-    expectedSeconds?: number,
-  ): Promise<RenderOutput> {
+  /** Probes the result and takes its poster. */
+  private async finish(videoPath: string, segmentPath: string | null, workDir: string, signal: AbortSignal, details: Record<string, unknown>): Promise<RenderOutput> {
     const posterPath = path.join(workDir, 'poster.jpg');
-    const poster = (seconds: number) =>
-      this.media.ffmpeg(['-ss', String(Math.min(1, seconds / 2)), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath], { signal });
-    const [info] = await Promise.all([
-      this.media.probe(videoPath, { signal }),
-      ...(expectedSeconds !== undefined ? [poster(expectedSeconds)] : []),
-    ]);
-    if (expectedSeconds === undefined) await poster(info.durationSeconds);
-    await fs.access(posterPath);
+    const info = await this.media.probe(videoPath, { signal });
+    await this.poster(videoPath, Math.min(POSTER_SECONDS, info.durationSeconds / 2), posterPath, signal);
     return { videoPath, segmentPath, posterPath, info, details: { engine: 'local', ...details } };
+  }
+
+  /** The poster: the frame at `seconds` as a JPEG (checked to exist: a too-short video writes none). */
+  private async poster(videoPath: string, seconds: number, posterPath: string, signal: AbortSignal): Promise<void> {
+    await this.media.ffmpeg(['-ss', String(seconds), '-i', videoPath, '-frames:v', '1', '-q:v', '3', posterPath], { signal });
+    await fs.access(posterPath);
   }
 }
 

@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import type { MediaTools } from '../../media/media-tools.js';
 import { AUDIO_SAMPLE_RATE, audioEncoderArgs, containerArgs, videoEncoderArgs } from '../../media/output-format.js';
 import { AAC_FRAME, type JoinPlan } from './stitcher.js';
@@ -15,17 +14,15 @@ export interface SegmentSound {
 
 export interface SegmentEncodeRequest {
   readonly plan: JoinPlan;
-  /** The picture's input arguments (raw frames on standard input, or files a filter animates). */
+  /** The picture's input arguments (the source's window to walk, or a still a filter animates). */
   readonly videoInput: readonly string[];
-  /** Applied to the picture before encoding (a watermark, a camera move), or null. */
-  readonly videoFilter: string | null;
+  /** The filter graph from input 0 to `[v]`, the picture to encode (the walk, a camera move). */
+  readonly videoGraph: string;
   /** How many frames to encode, when the input does not end by itself. */
   readonly frames: number | null;
   readonly sound: SegmentSound | null;
   readonly workDir: string;
   readonly signal: AbortSignal;
-  /** Writes the raw frames to the encoder's standard input (and ends it), when the input is `pipe:0`. */
-  readonly feed?: (input: Writable, encoderFinished: Promise<void>) => Promise<void>;
 }
 
 /** What the render hands the join. */
@@ -50,40 +47,28 @@ export async function encodeSegment(media: MediaTools, request: SegmentEncodeReq
   const { plan, sound, workDir, signal } = request;
   const segmentPath = path.join(workDir, 'segment.mp4');
   const splice = sound?.spliceLead && plan.audioSplice ? plan.audioSplice : null;
-  // The new sound as raw floats stays beside the segment: a join that encodes the sound reads it.
+  // The new sound as raw floats stays beside the segment (a join that encodes the sound reads
+  // it), written while the encoder runs; the encoder reads its sound from its standard input.
   const segmentAudioPath = sound ? path.join(workDir, 'segment-audio.f32') : null;
-  const splicedPath = path.join(workDir, 'segment-audio-spliced.f32');
-  if (sound) await fs.writeFile(segmentAudioPath!, floatBytes(sound.samples));
-  if (splice) await fs.writeFile(splicedPath, Buffer.concat([floatBytes(sound!.spliceLead!), floatBytes(sound!.samples)]));
+  const kept = sound ? fs.writeFile(segmentAudioPath!, floatBytes(sound.samples)) : Promise.resolve();
+  kept.catch(() => undefined);
   // The lead starts one packet before the splice, which lies this far before the seam.
   const leadSeconds = splice ? (splice.seamSample - splice.spliceSample + AAC_FRAME) / AUDIO_SAMPLE_RATE : 0;
   const soundInput = sound
-    ? [...(splice ? ['-itsoffset', (-leadSeconds).toFixed(9)] : []), '-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', splice ? splicedPath : segmentAudioPath!]
+    ? [...(splice ? ['-itsoffset', (-leadSeconds).toFixed(9)] : []), '-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', 'pipe:0']
     : [];
+  const soundBytes = sound ? (splice ? Buffer.concat([floatBytes(sound.spliceLead!), floatBytes(sound.samples)]) : floatBytes(sound.samples)) : undefined;
   const timescale = plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : [];
   const args = [
     ...request.videoInput,
     ...soundInput,
-    '-filter_complex', `[0:v]${request.videoFilter ?? 'null'}[v]`,
+    '-filter_complex', request.videoGraph,
     '-map', '[v]', ...(sound ? ['-map', '1:a', ...audioEncoderArgs] : []),
     ...videoEncoderArgs(plan.fps, plan.encoder), ...(request.frames !== null ? ['-frames:v', String(request.frames)] : []),
     ...timescale, ...containerArgs, segmentPath,
   ];
-  if (!request.feed) {
-    await media.ffmpeg(args, { signal, cwd: workDir });
-  } else {
-    const encoder = media.ffmpegProcess(args, { signal, cwd: workDir });
-    encoder.stdout.resume();
-    try {
-      await request.feed(encoder.stdin, encoder.finished);
-    } catch (error) {
-      encoder.stdin.destroy();
-      await encoder.finished.catch(() => undefined);
-      throw error;
-    }
-    await encoder.finished;
-  }
-  if (splice) await fs.rm(splicedPath, { force: true });
+  await media.ffmpeg(args, { signal, cwd: workDir, ...(soundBytes ? { input: soundBytes } : {}) });
+  await kept;
   return { segmentPath, segmentAudioPath, soundSpliced: splice !== null };
 }
 

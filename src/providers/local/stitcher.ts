@@ -215,18 +215,29 @@ export interface AssembleRequest {
 /** How the sound was joined: copied and spliced, encoded for the whole length, or none at all. */
 export type AudioJoin = 'splice' | 're_encode' | 'none';
 
+/** The joined video: how its sound was joined, and its probe. */
+export interface Joined {
+  readonly audioJoin: AudioJoin;
+  readonly info: MediaInfo;
+}
+
 /**
  * Builds the whole video (source + new seconds) in one ffmpeg run. A stream-copy join with a
  * spliced sound copies every packet from one concat input (the work of a plain
  * `-f concat -c copy`); without a splice the sound is encoded for the whole length; a re-encode
- * join re-encodes everything. Says how the sound was joined.
+ * join re-encodes everything. Says how the sound was joined, with the result's probe (for a
+ * spliced join, the same ffprobe run that reads the splice back).
  */
-export async function assemble(media: MediaTools, request: AssembleRequest): Promise<AudioJoin> {
+export async function assemble(media: MediaTools, request: AssembleRequest): Promise<Joined> {
   const { plan, source, signal } = request;
   const sourceSeconds = source.video!.durationSeconds;
   const timescale = plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : [];
   const splice = plan.mode === 'stream_copy' && request.soundSpliced ? plan.audioSplice : null;
-  if (splice && (await joinSpliced(media, request, splice, timescale))) return 'splice';
+  if (splice) {
+    const info = await joinSpliced(media, request, splice, timescale);
+    if (info) return { audioJoin: 'splice', info };
+  }
+  const joined = async (audioJoin: AudioJoin): Promise<Joined> => ({ audioJoin, info: await media.probe(request.outputPath, { signal }) });
   const hasAudio = request.segmentAudioPath !== null;
   const newAudioInput = hasAudio ? ['-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', request.segmentAudioPath!] : [];
   // The source's sound (or silence) trimmed to its picture, then the new sound: A/V stay aligned.
@@ -246,7 +257,7 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
       ],
       { signal },
     );
-    return hasAudio ? 're_encode' : 'none';
+    return joined(hasAudio ? 're_encode' : 'none');
   }
   // The source's picture, then the new seconds'. Each file's timeline is taken from 0 and the
   // source lasts as long as its picture, whatever its sound's priming makes of the container's
@@ -268,7 +279,7 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
     ],
     { signal },
   );
-  return hasAudio ? 're_encode' : 'none';
+  return joined(hasAudio ? 're_encode' : 'none');
 }
 
 /**
@@ -277,11 +288,11 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
  * splice's packet on: their picture starts at the seam, their sound's priming and pre-roll stay
  * before the in point. The source is read from its start, without a seek (which would drop its
  * sound's priming packet), and under -copyts that packet keeps its place before 0, so sound and
- * picture stay aligned. The sound's packets across the splice are then read back: if
- * they do not follow each other exactly (another ffmpeg seeking otherwise), the join is redone
- * with the sound encoded, and this returns false.
+ * picture stay aligned. The sound's packets across the splice are then read back (with the
+ * result's probe): if they do not follow each other exactly (another ffmpeg seeking otherwise),
+ * the join is redone with the sound encoded, and this returns null.
  */
-async function joinSpliced(media: MediaTools, request: AssembleRequest, splice: AudioSplice, timescale: string[]): Promise<boolean> {
+async function joinSpliced(media: MediaTools, request: AssembleRequest, splice: AudioSplice, timescale: string[]): Promise<MediaInfo | null> {
   const list = path.join(request.workDir, 'join.txt');
   await fs.writeFile(
     list,
@@ -295,10 +306,14 @@ async function joinSpliced(media: MediaTools, request: AssembleRequest, splice: 
     { signal: request.signal },
   );
   const from = splice.spliceSample - 3 * AAC_FRAME;
-  // ffprobe's interval may start a little early and end early: a generous read, then the six packets.
-  const starts = await media.audioPacketStarts(request.outputPath, from / AUDIO_SAMPLE_RATE - 0.1, 0.5, request.signal);
-  const across = starts.filter((start) => start >= from && start <= splice.spliceSample + 2 * AAC_FRAME);
-  return across.length === 6 && across.every((start, index) => start === from + index * AAC_FRAME);
+  // A generous read, then the six packets: ffprobe starts at a keyframe before the interval, and
+  // stops at the first packet whose presentation time passes its end — in file (decoding) order,
+  // where a B-frame stream's pictures run a few frames ahead of the sound around them.
+  const { info, audioPacketStarts } = await media.probeWithAudioPackets(
+    request.outputPath, from / AUDIO_SAMPLE_RATE - 0.1, (splice.spliceSample + 3 * AAC_FRAME) / AUDIO_SAMPLE_RATE + 1, request.signal,
+  );
+  const across = audioPacketStarts.filter((start) => start >= from && start <= splice.spliceSample + 2 * AAC_FRAME);
+  return across.length === 6 && across.every((start, index) => start === from + index * AAC_FRAME) ? info : null;
 }
 
 function concatList(entries: Array<{ file: string; inpoint?: number; outpoint?: number; duration?: number }>): string {

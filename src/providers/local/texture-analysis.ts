@@ -51,9 +51,11 @@ export async function analyseWindow(media: MediaTools, sourcePath: string, windo
     { signal },
   );
   const pixels = smallWidth * smallHeight;
-  const frames = Array.from({ length: Math.floor(grey.length / pixels) }, (_, index) =>
-    Float32Array.from(grey.subarray(index * pixels, (index + 1) * pixels), (value) => value / 255),
-  );
+  const frames = Array.from({ length: Math.floor(grey.length / pixels) }, (_, index) => {
+    const frame = new Float32Array(pixels);
+    for (let p = 0, offset = index * pixels; p < pixels; p++) frame[p] = grey[offset + p]! / 255;
+    return frame;
+  });
   return { count: frames.length, distances: distanceMatrix(frames) };
 }
 
