@@ -28,6 +28,20 @@ function toJob(row: Selectable<JobsTable>): JobRecord {
  * `onEnqueued` is told when a job was queued (and whether it is due now), so that workers wake
  * at once instead of at their next poll.
  */
+/** The columns every new job row starts with, whatever state it is written in. */
+function newJobRow(request: EnqueueRequest, now: number) {
+  return {
+    id: newRowId(),
+    kind: request.kind,
+    payload: JSON.stringify(request.payload),
+    idempotency_key: request.idempotencyKey ?? null,
+    max_attempts: request.maxAttempts,
+    run_at: request.runAt ?? now,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 export class SqlJobQueue implements JobQueue {
   constructor(
     private readonly db: Kysely<Database>,
@@ -41,17 +55,7 @@ export class SqlJobQueue implements JobQueue {
     const runAt = request.runAt ?? now;
     await this.db
       .insertInto('jobs')
-      .values({
-        id: newRowId(),
-        kind: request.kind,
-        payload: JSON.stringify(request.payload),
-        idempotency_key: request.idempotencyKey ?? null,
-        state: 'queued',
-        max_attempts: request.maxAttempts,
-        run_at: runAt,
-        created_at: now,
-        updated_at: now,
-      })
+      .values({ ...newJobRow(request, now), state: 'queued' })
       .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
       .execute();
     await this.onEnqueued(runAt <= now);
@@ -62,19 +66,12 @@ export class SqlJobQueue implements JobQueue {
     const row = await this.db
       .insertInto('jobs')
       .values({
-        id: newRowId(),
-        kind: request.kind,
-        payload: JSON.stringify(request.payload),
-        idempotency_key: request.idempotencyKey ?? null,
+        ...newJobRow(request, now),
         // As a claim leaves it: running, its first attempt counted, leased to its worker.
         state: 'running',
         attempts: 1,
         lease_owner: lease.workerId,
         lease_expires_at: now + lease.leaseMs,
-        max_attempts: request.maxAttempts,
-        run_at: request.runAt ?? now,
-        created_at: now,
-        updated_at: now,
       })
       .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
       .returningAll()
