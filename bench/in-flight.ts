@@ -163,6 +163,8 @@ async function measureInFlight(database: BenchDatabase, tasks: number, generatio
       pollingCpuShareOfOneCore: Math.round(((windowEnd.cpu - windowStart.cpu) / windowSeconds) * 1000) / 1000,
       ...(onPostgres ? { databaseServerCpuShareOfOneCore: Math.round(((windowEnd.databaseCpu - windowStart.databaseCpu) / windowSeconds) * 1000) / 1000 } : {}),
       pollsPerSecond: Math.round((windowEnd.polls - windowStart.polls) / windowSeconds),
+      // The figure to compare between changes: it does not move with the poll rate the window saw.
+      pollingCpuMicrosecondsPerPoll: Math.round(((windowEnd.cpu - windowStart.cpu) * 1e6) / Math.max(1, windowEnd.polls - windowStart.polls)),
       measuredOverSeconds: Math.round(windowSeconds),
       noticed: final.filter((operation) => operation.doneServedAt !== null).length,
       noticeDelayP50Seconds: Math.round(percentile(delays, 0.5) / 100) / 10,
