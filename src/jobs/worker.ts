@@ -218,8 +218,23 @@ export class Worker {
       return false;
     }
     this.adopted.push({ job, claim: ++this.claims });
-    this.wake?.();
+    this.runAdopted();
     return true;
+  }
+
+  /**
+   * Launches adopted jobs into the free ordinary places at once. They need no statement, so they
+   * never wait for the loop, which may itself be waiting on a claim queued behind the database's
+   * other work (a thousand tasks ending at once); what finds no place waits for the next one freed.
+   */
+  private runAdopted(): number {
+    let launched = 0;
+    while (this.state === 'active' && this.adopted.length > 0 && this.freePlaces() > 0) {
+      const { job, claim } = this.adopted.shift()!;
+      if (!this.active.has(job.id)) this.launch(job, claim);
+      launched++;
+    }
+    return launched;
   }
 
   /** Hands adopted jobs that never ran back to the queue, due now. */
@@ -331,13 +346,7 @@ export class Worker {
     let claimedAny = false;
     while (this.state === 'active' && (this.freePlacesToClaim() > 0 || this.freePollPlaces() > 0 || (this.adopted.length > 0 && this.freePlaces() > 0))) {
       // Adopted jobs first: already leased to this worker, they need no statement.
-      let adoptedRun = 0;
-      while (this.adopted.length > 0 && this.freePlaces() > 0) {
-        const { job, claim } = this.adopted.shift()!;
-        if (!this.active.has(job.id)) this.launch(job, claim);
-        adoptedRun++;
-      }
-      if (adoptedRun > 0) claimedAny = true;
+      if (this.runAdopted() > 0) claimedAny = true;
       if (this.freePlacesToClaim() <= 0 && this.freePollPlaces() <= 0) break;
       const due = this.held.takeDue(this.now(), this.freePollPlaces());
       for (const { job, claim } of due) this.launch(job, claim);
@@ -416,7 +425,7 @@ export class Worker {
     const poll = isPoll(kind);
     if (poll) this.runningPolls++;
     let placeFreed = false;
-    const freePlace = (wakeLoop: boolean) => {
+    const freePlace = () => {
       if (placeFreed) return;
       placeFreed = true;
       this.active.delete(job.id);
@@ -424,17 +433,19 @@ export class Worker {
       this.wokenWhileRunning.delete(job.id);
       // A freed place of a limited kind (a render): its queued jobs were not looked for while it was full.
       if (this.options.kindConcurrency[kind] !== undefined) this.tableCheckAt = 0;
-      if (wakeLoop) this.wake?.();
+      // An ordinary place freed goes to the next adopted job at once, the loop may be waiting on a claim.
+      if (!poll) this.runAdopted();
     };
     const done = this.execute(job, kind, controller, claim, () => {
       // The outcome is being written: the place goes to the next adopted job (claims wait for
       // the write), a stopping worker waits for the write.
       this.beingWritten.add(done);
-      freePlace(this.adopted.length > 0);
+      freePlace();
     }).finally(() => {
-      freePlace(true);
+      freePlace();
       // Written: its place counts as free for claims again.
-      if (this.beingWritten.delete(done)) this.wake?.();
+      this.beingWritten.delete(done);
+      this.wake?.();
     });
     entry.done = done;
   }
