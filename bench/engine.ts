@@ -133,8 +133,8 @@ export async function extensionCostBenchmark(): Promise<Record<string, unknown>>
 /**
  * The join against a plain `ffmpeg -f concat -c copy` of the same two files (the source and the
  * new seconds), in turns in one run. Both are one ffmpeg run reading one concat input; the join
- * also cuts the source's sound at the splice and takes the new seconds' from there, and probes
- * its result (the probe every result needs, which also reads the splice back).
+ * also cuts the source's sound at the splice and takes the new seconds' from there, and the same
+ * run lists the sound's packets (a second output) to check the splice.
  */
 export async function stitchCostBenchmark(): Promise<Record<string, unknown>> {
   const sourcePath = (await sources())[140]!;

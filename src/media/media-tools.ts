@@ -82,27 +82,6 @@ export class MediaTools {
     return mediaInfo(await this.probeJson(filePath, ['-show_data'], options.signal));
   }
 
-  /**
-   * `probe`, and in the same ffprobe run the start times (in its time base) of the first audio
-   * stream's packets from `fromSeconds` to `toSeconds`, in file order: a join reads its result
-   * back with the probe the result needs anyway. (Without the codec extradata: `-show_data`
-   * would print every packet's bytes too.)
-   */
-  async probeWithAudioPackets(filePath: string, fromSeconds: number, toSeconds: number, signal?: AbortSignal): Promise<{ info: MediaInfo; audioPacketStarts: number[] }> {
-    // An absolute interval: the read starts at the seek's keyframe, at most a group of pictures
-    // early, and ends at the first packet of any stream presented at or after `toSeconds`.
-    const parsed = await this.probeJson(
-      filePath,
-      ['-read_intervals', `${Math.max(0, fromSeconds).toFixed(3)}%${toSeconds.toFixed(3)}`, '-show_entries', 'packet=stream_index,pts'],
-      signal,
-    );
-    const audioIndex = parsed.streams?.find((stream) => stream['codec_type'] === 'audio')?.['index'];
-    const audioPacketStarts = (parsed.packets ?? [])
-      .filter((packet) => audioIndex !== undefined && packet.stream_index === audioIndex && typeof packet.pts === 'number')
-      .map((packet) => packet.pts!);
-    return { info: mediaInfo(parsed), audioPacketStarts };
-  }
-
   private async probeJson(filePath: string, extraArgs: readonly string[], signal?: AbortSignal): Promise<ProbeJson> {
     const output = await runProcess(
       this.ffprobePath,

@@ -118,7 +118,8 @@ export class LocalRenderer {
    * seam, the window's sound and (for a stream copy) the poster, taken from the source; one
    * analysis decode (none when the source's analysis is kept); one encoder that decodes and walks
    * the window itself (the new seconds and their sound, which carries the splice's tail); one
-   * join (one concat input), and one probe of the result that reads the splice back.
+   * join (one concat input, listing the sound's packets to check the splice), and one probe of
+   * the result beside its poster.
    */
   async extend(request: ExtendRequest, workDir: string, signal: AbortSignal): Promise<RenderOutput> {
     const source = await this.inspect(request.sourcePath, signal);
@@ -143,7 +144,7 @@ export class LocalRenderer {
     }
     const { segment, joined } = made;
     const videoPath = path.join(workDir, 'video.mp4');
-    await (sourcePoster ?? this.poster(videoPath, POSTER_SECONDS, posterPath, signal));
+    const [info] = await Promise.all([this.media.probe(videoPath, { signal }), sourcePoster ?? this.poster(videoPath, POSTER_SECONDS, posterPath, signal)]);
     const details = {
       ...segment.details,
       sourceSeconds: source.video.durationSeconds,
@@ -151,7 +152,7 @@ export class LocalRenderer {
       stitchReason: plan.reason,
       audioJoin: joined.audioJoin,
     };
-    return { videoPath, segmentPath: segment.segmentPath, posterPath, info: joined.info, details: { engine: 'local', ...details } };
+    return { videoPath, segmentPath: segment.segmentPath, posterPath, info, details: { engine: 'local', ...details } };
   }
 
   /** The new seconds (Video Textures, or the camera-motion fallback) joined to the source as `video.mp4`. */

@@ -215,29 +215,24 @@ export interface AssembleRequest {
 /** How the sound was joined: copied and spliced, encoded for the whole length, or none at all. */
 export type AudioJoin = 'splice' | 're_encode' | 'none';
 
-/** The joined video: how its sound was joined, and its probe. */
+/** The joined video: how its sound was joined. */
 export interface Joined {
   readonly audioJoin: AudioJoin;
-  readonly info: MediaInfo;
 }
 
 /**
  * Builds the whole video (source + new seconds) in one ffmpeg run. A stream-copy join with a
  * spliced sound copies every packet from one concat input (the work of a plain
- * `-f concat -c copy`); without a splice the sound is encoded for the whole length; a re-encode
- * join re-encodes everything. Says how the sound was joined, with the result's probe (for a
- * spliced join, the same ffprobe run that reads the splice back).
+ * `-f concat -c copy`), the same run listing the sound's packets so that the splice is checked
+ * without reading the result again; without a splice the sound is encoded for the whole length;
+ * a re-encode join re-encodes everything. Says how the sound was joined.
  */
 export async function assemble(media: MediaTools, request: AssembleRequest): Promise<Joined> {
   const { plan, source, signal } = request;
   const sourceSeconds = source.video!.durationSeconds;
   const timescale = plan.timescale ? ['-video_track_timescale', String(plan.timescale)] : [];
   const splice = plan.mode === 'stream_copy' && request.soundSpliced ? plan.audioSplice : null;
-  if (splice) {
-    const info = await joinSpliced(media, request, splice, timescale);
-    if (info) return { audioJoin: 'splice', info };
-  }
-  const joined = async (audioJoin: AudioJoin): Promise<Joined> => ({ audioJoin, info: await media.probe(request.outputPath, { signal }) });
+  if (splice && (await joinSpliced(media, request, splice, timescale))) return { audioJoin: 'splice' };
   const hasAudio = request.segmentAudioPath !== null;
   const newAudioInput = hasAudio ? ['-f', 'f32le', '-ar', String(AUDIO_SAMPLE_RATE), '-ac', '2', '-i', request.segmentAudioPath!] : [];
   // The source's sound (or silence) trimmed to its picture, then the new sound: A/V stay aligned.
@@ -257,7 +252,7 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
       ],
       { signal },
     );
-    return joined(hasAudio ? 're_encode' : 'none');
+    return { audioJoin: hasAudio ? 're_encode' : 'none' };
   }
   // The source's picture, then the new seconds'. Each file's timeline is taken from 0 and the
   // source lasts as long as its picture, whatever its sound's priming makes of the container's
@@ -279,7 +274,7 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
     ],
     { signal },
   );
-  return joined(hasAudio ? 're_encode' : 'none');
+  return { audioJoin: hasAudio ? 're_encode' : 'none' };
 }
 
 /**
@@ -288,12 +283,14 @@ export async function assemble(media: MediaTools, request: AssembleRequest): Pro
  * splice's packet on: their picture starts at the seam, their sound's priming and pre-roll stay
  * before the in point. The source is read from its start, without a seek (which would drop its
  * sound's priming packet), and under -copyts that packet keeps its place before 0, so sound and
- * picture stay aligned. The sound's packets across the splice are then read back (with the
- * result's probe): if they do not follow each other exactly (another ffmpeg seeking otherwise),
- * the join is redone with the sound encoded, and this returns null.
+ * picture stay aligned. The same run lists the sound's packets as it copies them (a second,
+ * `framecrc` output: their timestamps are those written to the file): if the packets across the
+ * splice do not follow each other exactly (another ffmpeg seeking otherwise), the join is redone
+ * with the sound encoded, and this answers false.
  */
-async function joinSpliced(media: MediaTools, request: AssembleRequest, splice: AudioSplice, timescale: string[]): Promise<MediaInfo | null> {
+async function joinSpliced(media: MediaTools, request: AssembleRequest, splice: AudioSplice, timescale: string[]): Promise<boolean> {
   const list = path.join(request.workDir, 'join.txt');
+  const soundPackets = path.join(request.workDir, 'join-sound.framecrc');
   await fs.writeFile(
     list,
     concatList([
@@ -302,18 +299,45 @@ async function joinSpliced(media: MediaTools, request: AssembleRequest, splice: 
     ]),
   );
   await media.ffmpeg(
-    ['-copyts', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-map', '0:a:0', '-c', 'copy', ...timescale, ...containerArgs, request.outputPath],
+    [
+      '-copyts', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-map', '0:a:0', '-c', 'copy', ...timescale, ...containerArgs, request.outputPath,
+      '-map', '0:a:0', '-c', 'copy', '-f', 'framecrc', soundPackets,
+    ],
     { signal: request.signal },
   );
   const from = splice.spliceSample - 3 * AAC_FRAME;
-  // A generous read, then the six packets: ffprobe starts at a keyframe before the interval, and
-  // stops at the first packet whose presentation time passes its end — in file (decoding) order,
-  // where a B-frame stream's pictures run a few frames ahead of the sound around them.
-  const { info, audioPacketStarts } = await media.probeWithAudioPackets(
-    request.outputPath, from / AUDIO_SAMPLE_RATE - 0.1, (splice.spliceSample + 3 * AAC_FRAME) / AUDIO_SAMPLE_RATE + 1, request.signal,
-  );
-  const across = audioPacketStarts.filter((start) => start >= from && start <= splice.spliceSample + 2 * AAC_FRAME);
-  return across.length === 6 && across.every((start, index) => start === from + index * AAC_FRAME) ? info : null;
+  const starts = await soundPacketStarts(soundPackets);
+  const across = starts.filter((start) => start >= from && start <= splice.spliceSample + 2 * AAC_FRAME);
+  return across.length === 6 && across.every((start, index) => start === from + index * AAC_FRAME);
+}
+
+/** Bytes of a `framecrc` listing read from its end: ~90 s of AAC packets, far more than the new seconds after the splice. */
+const FRAMECRC_TAIL_BYTES = 256 * 1024;
+
+/**
+ * The start times (in samples) of the packets at the end of a `framecrc` listing of one AAC
+ * stream, from its last `FRAMECRC_TAIL_BYTES`; none unless its time base is one sample (so that
+ * a listing in another unit never passes the check).
+ */
+async function soundPacketStarts(listing: string): Promise<number[]> {
+  const file = await fs.open(listing);
+  try {
+    const { size } = await file.stat();
+    const head = Buffer.alloc(Math.min(size, 512));
+    await file.read(head, 0, head.length, 0);
+    if (!head.toString('latin1').includes(`#tb 0: 1/${AUDIO_SAMPLE_RATE}\n`)) return [];
+    const length = Math.min(size, FRAMECRC_TAIL_BYTES);
+    const tail = Buffer.alloc(length);
+    await file.read(tail, 0, length, size - length);
+    return tail
+      .toString('latin1')
+      .split('\n')
+      .slice(size > length ? 1 : 0) // the first line may be cut
+      .filter((line) => line.startsWith('0,'))
+      .map((line) => Number(line.split(',')[2]));
+  } finally {
+    await file.close();
+  }
 }
 
 function concatList(entries: Array<{ file: string; inpoint?: number; outpoint?: number; duration?: number }>): string {
