@@ -227,14 +227,11 @@ export class Worker {
    * never wait for the loop, which may itself be waiting on a claim queued behind the database's
    * other work (a thousand tasks ending at once); what finds no place waits for the next one freed.
    */
-  private runAdopted(): number {
-    let launched = 0;
+  private runAdopted(): void {
     while (this.state === 'active' && this.adopted.length > 0 && this.freePlaces() > 0) {
       const { job, claim } = this.adopted.shift()!;
       if (!this.active.has(job.id)) this.launch(job, claim);
-      launched++;
     }
-    return launched;
   }
 
   /** Hands adopted jobs that never ran back to the queue, due now. */
@@ -303,8 +300,7 @@ export class Worker {
     while (this.state === 'active') {
       try {
         const claimedAny = await this.fillSlots();
-        // A job adopted while the places were being filled must not wait for the next poll.
-        if (!claimedAny && !(this.adopted.length > 0 && this.freePlaces() > 0)) await this.sleep();
+        if (!claimedAny) await this.sleep();
       } catch (error) {
         this.options.logger.error({ err: error }, 'worker loop error');
         await this.sleep();
@@ -344,10 +340,8 @@ export class Worker {
    */
   private async fillSlots(): Promise<boolean> {
     let claimedAny = false;
-    while (this.state === 'active' && (this.freePlacesToClaim() > 0 || this.freePollPlaces() > 0 || (this.adopted.length > 0 && this.freePlaces() > 0))) {
-      // Adopted jobs first: already leased to this worker, they need no statement.
-      if (this.runAdopted() > 0) claimedAny = true;
-      if (this.freePlacesToClaim() <= 0 && this.freePollPlaces() <= 0) break;
+    // Adopted jobs are not looked for here: they take an ordinary place the moment one is free (`runAdopted`).
+    while (this.state === 'active' && (this.freePlacesToClaim() > 0 || this.freePollPlaces() > 0)) {
       const due = this.held.takeDue(this.now(), this.freePollPlaces());
       for (const { job, claim } of due) this.launch(job, claim);
       if (due.length > 0) {
