@@ -79,16 +79,12 @@ export class MediaTools {
    * extradata, so a join plan needs no second look). Throws MediaProcessError if unreadable.
    */
   async probe(filePath: string, options: { signal?: AbortSignal } = {}): Promise<MediaInfo> {
-    return mediaInfo(await this.probeJson(filePath, ['-show_data'], options.signal));
-  }
-
-  private async probeJson(filePath: string, extraArgs: readonly string[], signal?: AbortSignal): Promise<ProbeJson> {
     const output = await runProcess(
       this.ffprobePath,
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extraArgs, filePath],
-      { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-show_data', filePath],
+      { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) },
     );
-    return JSON.parse(output.toString('utf8')) as ProbeJson;
+    return mediaInfo(JSON.parse(output.toString('utf8')) as ProbeJson);
   }
 
   /**
@@ -166,7 +162,6 @@ type ProbeJson = {
       side_data_list?: Array<{ rotation?: number }>;
     }
   >;
-  packets?: Array<{ stream_index?: number; pts?: number }>;
 };
 
 /** ffprobe's JSON in Segue's terms. */
