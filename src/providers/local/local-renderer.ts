@@ -144,7 +144,11 @@ export class LocalRenderer {
     }
     const { segment, joined } = made;
     const videoPath = path.join(workDir, 'video.mp4');
-    const [info] = await Promise.all([this.media.probe(videoPath, { signal }), sourcePoster ?? this.poster(videoPath, POSTER_SECONDS, posterPath, signal)]);
+    // Both end before this answers, either way: the poster is being written into the work directory.
+    const [probed, postered] = await Promise.allSettled([this.media.probe(videoPath, { signal }), sourcePoster ?? this.poster(videoPath, POSTER_SECONDS, posterPath, signal)]);
+    if (probed.status === 'rejected') throw probed.reason;
+    if (postered.status === 'rejected') throw postered.reason;
+    const info = probed.value;
     const details = {
       ...segment.details,
       sourceSeconds: source.video.durationSeconds,
